@@ -1,0 +1,2 @@
+export * from './tensors/named.js';
+export * from './random.js';
