@@ -1,0 +1,2 @@
+// Public API of core/data (owned by the data work; see docs/interfaces.md).
+export {};

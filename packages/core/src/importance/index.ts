@@ -1,0 +1,2 @@
+// Public API of core/importance (owned by the importance work; see docs/interfaces.md).
+export {};

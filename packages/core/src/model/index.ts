@@ -1,0 +1,2 @@
+// Public API of core/model (owned by the model work; see docs/interfaces.md).
+export {};

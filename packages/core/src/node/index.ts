@@ -1,0 +1,2 @@
+// Public API of core/node (owned by the node work; see docs/interfaces.md).
+export {};
