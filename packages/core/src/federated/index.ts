@@ -1,2 +1,5 @@
-// Public API of core/federated (owned by the federated work; see docs/interfaces.md).
-export {};
+// Public API of core/federated (see docs/interfaces.md). Keep to one `export *` line per module.
+export * from './aggregate.js';
+export * from './codecs.js';
+export * from './protocol.js';
+export * from './site-client.js';
