@@ -1,0 +1,184 @@
+/**
+ * Masked, sample-weighted FedAvg of partial updates (method.md §3, "Aggregation [ours,
+ * standard]").
+ *
+ * In F3OCUS each client trains only its assigned adapter layers (plus the head), so a round's
+ * updates cover different subsets of the model. For every layer l:
+ *
+ *   new[l] = global[l] + sum_{i in C_l} n_i * delta_i[l] / sum_{i in C_l} n_i
+ *
+ * where C_l is the set of clients whose update contains layer l and n_i their sample counts.
+ * A layer no client trained (C_l empty) keeps its global value. The head is trained by every
+ * client, so it is averaged over all reporting clients; by default every update must carry it.
+ *
+ * A layer is the unit of masking (`layerOf(name)`): an update that touches a layer must carry
+ * all of that layer's parameters, otherwise the mean would silently mix "trained" and "not
+ * trained" for one adapter.
+ */
+import { layerOf, sizeOf, type NamedArrays } from '../tensors/named.js';
+
+export interface ClientUpdate {
+  /** Used in error messages; defaults to `update[i]`. */
+  client?: string;
+  /** Local training examples: the FedAvg weight. Positive and finite. */
+  numSamples: number;
+  /** Deltas (trained - global) of exactly the parameters this client trained. */
+  deltas: NamedArrays;
+}
+
+export interface AggregateOptions {
+  /**
+   * Layers every update must contain. Default: `['head']` when the global params have a
+   * `head` layer (the head is always trained, interfaces.md), else none.
+   */
+  requiredLayers?: string[];
+}
+
+export interface AggregateResult {
+  /** New global parameters (fresh arrays; the input is never modified). */
+  params: NamedArrays;
+  /** Number of clients that trained each layer this round (0 = kept its global value). */
+  contributors: Record<string, number>;
+  /** Sum of numSamples over the contributing clients, per layer (0 when untouched). */
+  weights: Record<string, number>;
+}
+
+/** Interface-contract form (docs/interfaces.md): the new global parameters only. */
+export function aggregateMasked(
+  global: NamedArrays,
+  updates: readonly ClientUpdate[],
+  opts: AggregateOptions = {},
+): NamedArrays {
+  return aggregateMaskedDetailed(global, updates, opts).params;
+}
+
+/** Same as `aggregateMasked`, plus per-layer contributor counts and weights. */
+export function aggregateMaskedDetailed(
+  global: NamedArrays,
+  updates: readonly ClientUpdate[],
+  opts: AggregateOptions = {},
+): AggregateResult {
+  const paramsOfLayer = groupByLayer(global);
+  const required = opts.requiredLayers ?? (paramsOfLayer.has('head') ? ['head'] : []);
+  for (const l of required) {
+    if (!paramsOfLayer.has(l)) throw new Error(`required layer "${l}" is not in the global params`);
+  }
+
+  const seen = new Set<string>();
+  const layersOf = updates.map((u, i) => {
+    const who = u.client ?? `update[${i}]`;
+    if (u.client !== undefined) {
+      if (seen.has(u.client)) throw new Error(`client "${u.client}" reported twice this round`);
+      seen.add(u.client);
+    }
+    return validateUpdate(global, paramsOfLayer, required, u, who);
+  });
+
+  // Accumulate in float64 so the result does not depend on client order beyond the final
+  // rounding to float32.
+  const acc = new Map<string, Float64Array>();
+  const contributors: Record<string, number> = {};
+  const weights: Record<string, number> = {};
+  for (const l of paramsOfLayer.keys()) {
+    contributors[l] = 0;
+    weights[l] = 0;
+  }
+  updates.forEach((u, i) => {
+    for (const l of layersOf[i]) {
+      contributors[l] += 1;
+      weights[l] += u.numSamples;
+      for (const name of paramsOfLayer.get(l)!) {
+        let a = acc.get(name);
+        if (!a) {
+          a = new Float64Array(global[name].data.length);
+          acc.set(name, a);
+        }
+        const d = u.deltas[name].data;
+        const w = u.numSamples;
+        for (let k = 0; k < d.length; k++) a[k] += w * d[k];
+      }
+    }
+  });
+
+  const params: NamedArrays = {};
+  for (const [name, g] of Object.entries(global)) {
+    const a = acc.get(name);
+    const out = new Float32Array(g.data.length);
+    if (!a) {
+      out.set(g.data);
+    } else {
+      const total = weights[layerOf(name)];
+      for (let k = 0; k < out.length; k++) out[k] = g.data[k] + a[k] / total;
+    }
+    params[name] = { shape: [...g.shape], data: out };
+  }
+  return { params, contributors, weights };
+}
+
+function groupByLayer(global: NamedArrays): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const [name, t] of Object.entries(global)) {
+    if (t.data.length !== sizeOf(t.shape)) {
+      throw new Error(
+        `global param "${name}": data length ${t.data.length} does not match shape [${t.shape.join(', ')}]`,
+      );
+    }
+    const l = layerOf(name);
+    const list = m.get(l);
+    if (list) list.push(name);
+    else m.set(l, [name]);
+  }
+  return m;
+}
+
+/** Checks one update in full; returns the layers it trained. */
+function validateUpdate(
+  global: NamedArrays,
+  paramsOfLayer: Map<string, string[]>,
+  required: readonly string[],
+  u: ClientUpdate,
+  who: string,
+): string[] {
+  if (typeof u.numSamples !== 'number' || !Number.isFinite(u.numSamples) || u.numSamples <= 0) {
+    throw new Error(`${who}: numSamples must be a positive finite number, got ${u.numSamples}`);
+  }
+  if (u.deltas === null || typeof u.deltas !== 'object') {
+    throw new Error(`${who}: deltas must be an object of named tensors`);
+  }
+  const layers = new Set<string>();
+  for (const [name, t] of Object.entries(u.deltas)) {
+    const g = global[name];
+    if (!g) throw new Error(`${who}: unknown parameter "${name}" (not in the global params)`);
+    if (!t || !Array.isArray(t.shape) || !(t.data instanceof Float32Array)) {
+      throw new Error(`${who}: parameter "${name}" must be {shape: number[], data: Float32Array}`);
+    }
+    if (t.shape.length !== g.shape.length || t.shape.some((d, k) => d !== g.shape[k])) {
+      throw new Error(
+        `${who}: parameter "${name}" has shape [${t.shape.join(', ')}], expected [${g.shape.join(', ')}]`,
+      );
+    }
+    if (t.data.length !== g.data.length) {
+      throw new Error(
+        `${who}: parameter "${name}" has ${t.data.length} values, expected ${g.data.length}`,
+      );
+    }
+    for (let k = 0; k < t.data.length; k++) {
+      if (!Number.isFinite(t.data[k])) {
+        throw new Error(
+          `${who}: parameter "${name}" has a non-finite value (${t.data[k]}) at ${k}`,
+        );
+      }
+    }
+    layers.add(layerOf(name));
+  }
+  for (const l of layers) {
+    const missing = paramsOfLayer.get(l)!.filter((n) => !(n in u.deltas));
+    if (missing.length > 0) {
+      throw new Error(`${who}: layer "${l}" is incomplete, missing ${missing.join(', ')}`);
+    }
+  }
+  for (const l of required) {
+    if (!layers.has(l)) throw new Error(`${who}: update lacks the required layer "${l}"`);
+  }
+  return [...layers];
+}
