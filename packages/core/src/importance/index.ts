@@ -1,2 +1,21 @@
-// Public API of core/importance (owned by the importance work; see docs/interfaces.md).
-export {};
+// Public API of core/importance: LNTK layer scores (method.md §1) and the baseline layer
+// scorers of Table 1 (method.md §4). See ./README.md for the choices made and why.
+export type { Differentiable } from './differentiable.js';
+export { jacobiEigen, topEigenvalue, type SymmetricEigen } from './eigen.js';
+export { hessianVectorProduct } from './hvp.js';
+export {
+  LNTK_KERNELS,
+  kernelVectors,
+  lntkOf,
+  type LntkKernel,
+  type LntkOptions,
+  type LntkResult,
+} from './lntk.js';
+export {
+  SCORER_METHODS,
+  isScorerMethod,
+  layerScores,
+  topB,
+  type ScorerMethod,
+  type ScorerOptions,
+} from './scorers.js';

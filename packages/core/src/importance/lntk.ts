@@ -1,0 +1,241 @@
+import * as tf from '@tensorflow/tfjs';
+import { gaussian, mulberry32 } from '../random.js';
+import { type Differentiable, paramNamesOf, range } from './differentiable.js';
+import { topEigenvalue } from './eigen.js';
+
+/**
+ * Which scalar outputs of the logits z (K classes) form the rows of the Jacobian J
+ * (method.md §1: Theta_l is (n*kappa) x (n*kappa)). Each kernel is a set of fixed output
+ * vectors v_j; the row for sample i and output j is d(v_j . z_i)/d theta_l.
+ *
+ * - `true-logit` (default, kappa = 1): v = e_y - 1/K, the sample's true-answer logit minus the
+ *   mean logit. Why: softmax is invariant to adding a constant to every logit, so the
+ *   component of the Jacobian along the all-ones output direction never changes a prediction;
+ *   centring removes it. Of the remaining directions, the true answer's margin is the one the
+ *   fine-tuning loss pushes on. kappa = 1 keeps the cost at n backward passes (the <= 2
+ *   training steps budget of issue 5).
+ * - `projections` (kappa = `projections`): v_j = P r_j / sqrt(kappa), r_j ~ N(0, I_K) seeded,
+ *   P the centring projector. E[sum_j v_j v_j^T] = P, so J_proj^T J_proj is an unbiased
+ *   estimate of the full per-output kernel restricted to the softmax-relevant subspace.
+ * - `full` (kappa = K): every logit, v_j = e_j. The paper's exact (n*K) x (n*K) kernel; use it
+ *   for few classes or to check the others.
+ * - `summed` (kappa = 1): v = 1 / sqrt(K), the pNTK. Kept only as a reference: it is exactly
+ *   the softmax-invariant direction above, so it measures changes that cannot affect the
+ *   answer (issue 5, "summed logits are poor under softmax").
+ */
+export type LntkKernel = 'true-logit' | 'projections' | 'full' | 'summed';
+
+export const LNTK_KERNELS: readonly LntkKernel[] = ['true-logit', 'projections', 'full', 'summed'];
+
+export interface LntkOptions {
+  kernel?: LntkKernel;
+  /** kappa for the `projections` kernel. Default 4. */
+  projections?: number;
+  /** Seeds the output projections and the probe values. Default 0. */
+  seed?: number;
+  /**
+   * Zero-initialised adapter up-projections make the down-projection's gradient exactly zero,
+   * so the score sees only the up-projection and degenerates into a depth proxy (issue 5).
+   * With `probe: 'zero-kernels'` every all-zero matrix (rank >= 2 parameter) of a scored layer
+   * is replaced, for scoring only, by seeded Gaussian values whose standard deviation is
+   * `probeScale` times the RMS of the layer's non-zero matrices (1/sqrt(fan_in) if none), so the Jacobian is taken at a
+   * point where both projections are live. Zero biases are left alone (a zero bias does not
+   * gate any other gradient). Default 'none': a trained adapter needs no probe.
+   */
+  probe?: 'none' | 'zero-kernels';
+  probeScale?: number;
+  /** Keep the per-layer Gram matrices in the result (tests, diagnostics). */
+  keepGrams?: boolean;
+}
+
+export interface LntkResult {
+  layers: string[];
+  /** lambda_1(Theta_l) per layer (same order as layers). */
+  lambda1: number[];
+  /** S[l] = lambda_1(l) / sum_k lambda_1(k) (method.md §1); non-negative, sums to 1. */
+  scores: number[];
+  elapsedMs: number;
+  kernel: LntkKernel;
+  /** Rows of J (n * kappa). */
+  rows: number;
+  /** Row-major rows x rows Gram per layer, when keepGrams. */
+  grams?: Float64Array[];
+}
+
+/** The output vectors v_j (each of length K) of a kernel, or per-sample ones for `true-logit`. */
+export function kernelVectors(
+  kernel: LntkKernel,
+  numClasses: number,
+  opts: { projections?: number; seed?: number; label?: number } = {},
+): Float32Array[] {
+  const K = numClasses;
+  switch (kernel) {
+    case 'true-logit': {
+      const y = opts.label;
+      if (y === undefined || !Number.isInteger(y) || y < 0 || y >= K)
+        throw new Error(`true-logit kernel: label ${y} is not a class index in [0, ${K})`);
+      const v = new Float32Array(K).fill(-1 / K);
+      v[y] += 1;
+      return [v];
+    }
+    case 'summed':
+      return [new Float32Array(K).fill(1 / Math.sqrt(K))];
+    case 'full':
+      return range(K).map((j) => {
+        const v = new Float32Array(K);
+        v[j] = 1;
+        return v;
+      });
+    case 'projections': {
+      const kappa = opts.projections ?? 4;
+      if (!Number.isInteger(kappa) || kappa < 1)
+        throw new Error(`projections must be a positive integer, got ${kappa}`);
+      const rand = mulberry32((opts.seed ?? 0) ^ 0x5eed);
+      return range(kappa).map(() => {
+        const r = Float64Array.from({ length: K }, () => gaussian(rand));
+        const mean = r.reduce((a, b) => a + b, 0) / K;
+        return Float32Array.from(r, (x) => (x - mean) / Math.sqrt(kappa));
+      });
+    }
+    default:
+      throw new Error(`unknown LNTK kernel "${String(kernel)}"; valid: ${LNTK_KERNELS.join(', ')}`);
+  }
+}
+
+/**
+ * Replacement values for all-zero matrices of the given layers (see LntkOptions.probe).
+ * The caller owns (and disposes) the returned tensors.
+ */
+export function probeValues(
+  model: Differentiable,
+  layers: readonly string[],
+  seed: number,
+  scale = 1,
+): Record<string, tf.Tensor> {
+  const rand = mulberry32(seed ^ 0x9a0be);
+  const out: Record<string, tf.Tensor> = {};
+  for (const l of layers) {
+    const names = model.paramsOf(l);
+    const zeros: string[] = [];
+    let sq = 0;
+    let count = 0;
+    for (const n of names) {
+      const t = model.params[n];
+      if (t.rank < 2) continue;
+      const d = t.dataSync();
+      let s = 0;
+      for (let i = 0; i < d.length; i++) s += d[i] * d[i];
+      if (s === 0) zeros.push(n);
+      else {
+        sq += s;
+        count += d.length;
+      }
+    }
+    if (zeros.length === 0) continue;
+    for (const n of zeros) {
+      const t = model.params[n];
+      // Scale copied from the layer's live matrices; if none, LeCun's 1/sqrt(fan_in).
+      const std = scale * (count > 0 ? Math.sqrt(sq / count) : 1 / Math.sqrt(t.shape[0]));
+      out[n] = tf.tensor(
+        Float32Array.from({ length: t.size }, () => std * gaussian(rand)),
+        t.shape,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * LNTK scores of every layer of `model` over all its bound samples (method.md §1).
+ *
+ * Eigen method: the rows of J for all layers come from one backward pass per (sample, output
+ * vector) — tf.grads over every scored parameter at once. Per layer, the small Gram
+ * G_l = J_l J_l^T (rows x rows, float64) has the same non-zero spectrum as Theta_l's
+ * J_l^T J_l, and its top eigenvalue is taken exactly by Jacobi (./eigen.ts).
+ */
+export function lntkOf(model: Differentiable, opts: LntkOptions = {}): LntkResult {
+  const started = performance.now();
+  const kernel = opts.kernel ?? 'true-logit';
+  const seed = opts.seed ?? 0;
+  const layers = [...model.layers];
+  if (layers.length === 0) throw new Error('LNTK: model has no trainable layers');
+  if (model.numSamples < 1) throw new Error('LNTK: numSamples must be >= 1');
+  if (opts.probe !== undefined && opts.probe !== 'none' && opts.probe !== 'zero-kernels')
+    throw new Error(`probe must be 'none' or 'zero-kernels', got "${String(opts.probe)}"`);
+  const names = paramNamesOf(model, layers);
+  const probe =
+    (opts.probe ?? 'none') === 'zero-kernels'
+      ? probeValues(model, layers, seed, opts.probeScale ?? 1)
+      : {};
+  try {
+    const base: Record<string, tf.Tensor> = {};
+    for (const n of names) base[n] = probe[n] ?? model.params[n];
+    const numClasses = tf.tidy(() => model.output(base, [0]).shape[1]);
+    const shared =
+      kernel === 'true-logit'
+        ? undefined
+        : kernelVectors(kernel, numClasses, { projections: opts.projections, seed });
+    // rows[name][r] = gradient row r restricted to parameter `name`.
+    const rows: Record<string, Float32Array[]> = {};
+    for (const n of names) rows[n] = [];
+    const xs = names.map((n) => base[n]);
+    for (let i = 0; i < model.numSamples; i++) {
+      const vs = shared ?? kernelVectors(kernel, numClasses, { label: model.labels[i] });
+      for (const v of vs) {
+        const gs = tf.tidy(() => {
+          const vt = tf.tensor2d(v, [1, numClasses]);
+          return tf.grads((...args: tf.Tensor[]) => {
+            const p: Record<string, tf.Tensor> = {};
+            names.forEach((n, j) => (p[n] = args[j]));
+            return tf.sum(tf.mul(model.output(p, [i]), vt)) as tf.Scalar;
+          })(xs);
+        });
+        names.forEach((n, j) => {
+          rows[n].push((gs[j].dataSync() as Float32Array).slice());
+          gs[j].dispose();
+        });
+      }
+    }
+    const m = rows[names[0]].length;
+    const lambda1: number[] = [];
+    const grams: Float64Array[] = [];
+    for (const l of layers) {
+      const G = new Float64Array(m * m);
+      for (const n of model.paramsOf(l)) accumulateGram(G, rows[n], m);
+      for (let a = 0; a < m; a++) for (let b = 0; b < a; b++) G[a * m + b] = G[b * m + a];
+      // lambda_1 of a PSD matrix; clamp the rounding-level negative of an all-zero Gram.
+      lambda1.push(Math.max(0, topEigenvalue(G, m)));
+      if (opts.keepGrams) grams.push(G);
+    }
+    const total = lambda1.reduce((a, b) => a + b, 0);
+    if (!(total > 0) || !Number.isFinite(total))
+      throw new Error(
+        `LNTK: every layer's Jacobian is zero (sum of lambda_1 = ${total}). A zero-initialised ` +
+          'answer head zeroes every adapter gradient: warm up or initialise the head first.',
+      );
+    return {
+      layers,
+      lambda1,
+      scores: lambda1.map((x) => x / total),
+      elapsedMs: performance.now() - started,
+      kernel,
+      rows: m,
+      grams: opts.keepGrams ? grams : undefined,
+    };
+  } finally {
+    for (const t of Object.values(probe)) t.dispose();
+  }
+}
+
+/** G[a][b] += <rows[a], rows[b]> for b >= a, in float64. */
+function accumulateGram(G: Float64Array, rows: Float32Array[], m: number): void {
+  for (let a = 0; a < m; a++) {
+    const ra = rows[a];
+    for (let b = a; b < m; b++) {
+      const rb = rows[b];
+      let s = 0;
+      for (let k = 0; k < ra.length; k++) s += ra[k] * rb[k];
+      G[a * m + b] += s;
+    }
+  }
+}
