@@ -52,6 +52,31 @@ export function aggregateMasked(
   return aggregateMaskedDetailed(global, updates, opts).params;
 }
 
+/**
+ * Validates one client's update against the global params in full (the coordinator calls it
+ * when an update arrives, so one bad update is refused alone instead of failing the round).
+ * `allowedLayers`: the layers this client was assigned plus the always-trained ones; any other
+ * layer in the update is refused. Returns the layers the update trains.
+ */
+export function checkClientUpdate(
+  global: NamedArrays,
+  update: ClientUpdate,
+  opts: AggregateOptions & { allowedLayers?: readonly string[] } = {},
+): string[] {
+  const paramsOfLayer = groupByLayer(global);
+  const required = opts.requiredLayers ?? (paramsOfLayer.has('head') ? ['head'] : []);
+  const who = update.client ?? 'update';
+  const layers = validateUpdate(global, paramsOfLayer, required, update, who);
+  if (opts.allowedLayers) {
+    const allowed = new Set(opts.allowedLayers);
+    const extra = layers.filter((l) => !allowed.has(l));
+    if (extra.length > 0) {
+      throw new Error(`${who}: update trains unassigned layer(s) ${extra.join(', ')}`);
+    }
+  }
+  return layers;
+}
+
 /** Same as `aggregateMasked`, plus per-layer contributor counts and weights. */
 export function aggregateMaskedDetailed(
   global: NamedArrays,

@@ -3,3 +3,5 @@ export * from './aggregate.js';
 export * from './codecs.js';
 export * from './protocol.js';
 export * from './site-client.js';
+export * from './strategy.js';
+export * from './strategies/index.js';

@@ -1,0 +1,58 @@
+/**
+ * Client-only selection (method.md §4, Table 1): each client scores its layers with one method
+ * and trains its own top-L_i,max; the server only relays. `lntk` is the paper's "LNTK
+ * (client)" row — F3OCUS without the server step — and the baseline scorers (magnitude,
+ * fishmask, snip, grasp, gradflow, rgn, synflow, fedselect, spt) differ only in the scores the
+ * clients send (computed by importance's `scoreLayers(method, ...)`).
+ */
+import type { ScoreMethod } from '../protocol.js';
+import {
+  alignedScores,
+  effectiveBudget,
+  namesOf,
+  selectionStats,
+  topIndices,
+  type RoundContext,
+  type RoundPlan,
+} from '../strategy.js';
+import { BaseStrategy } from './base.js';
+
+export const CLIENT_SCORED = [
+  'lntk',
+  'magnitude',
+  'fishmask',
+  'snip',
+  'grasp',
+  'gradflow',
+  'rgn',
+  'synflow',
+  'fedselect',
+  'spt',
+] as const satisfies readonly ScoreMethod[];
+export type ClientScoredMethod = (typeof CLIENT_SCORED)[number];
+
+export class ClientTopBStrategy extends BaseStrategy {
+  readonly name: ClientScoredMethod;
+  readonly scoreMethod: ScoreMethod;
+
+  constructor(method: ClientScoredMethod) {
+    super();
+    this.name = method;
+    this.scoreMethod = method;
+  }
+
+  protected decide(ctx: RoundContext): RoundPlan {
+    const assignments: Record<string, string[]> = {};
+    let importance = 0;
+    for (const c of ctx.clients) {
+      const s = alignedScores(c, ctx.layers, this.scoreMethod);
+      const idx = topIndices(s, effectiveBudget(c, ctx.layers.length));
+      assignments[c.name] = namesOf(ctx.layers, idx);
+      if (this.name === 'lntk') importance += idx.reduce((a, i) => a + s[i], 0);
+    }
+    const info: Record<string, unknown> = { ...selectionStats(assignments, ctx.layers) };
+    // I(m) is defined on LNTK scores (method.md §2); other scorers' units are not comparable.
+    if (this.name === 'lntk') info.importance = importance;
+    return { assignments, info };
+  }
+}

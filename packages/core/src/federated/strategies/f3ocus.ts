@@ -1,0 +1,140 @@
+/**
+ * F3OCUS (method.md §1-2): clients send their normalised LNTK scores S_i; the server solves
+ *
+ *   max I(m) = sum_i sum_l m[i][l] S_i[l]     min V(m) = (1/L) sum_l (n_l - mean n)^2
+ *   s.t. sum_l m[i][l] <= L_i,max
+ *
+ * with one of the five meta-heuristics of @focus-fl/solvers and picks one point of the Pareto
+ * front by a named rule (default knee). The front and the picked point are returned for the
+ * dashboard; the client-only (top-B) selection is reported beside it for comparison.
+ */
+import {
+  ALGORITHMS,
+  DEFAULT_PICK_RULE,
+  PICK_RULES,
+  isAlgorithmName,
+  solveSelection,
+  type AlgorithmName,
+  type PickRule,
+} from '@focus-fl/solvers';
+import type { ScoreMethod } from '../protocol.js';
+import {
+  alignedScores,
+  deriveSeed,
+  effectiveBudget,
+  selectionStats,
+  topIndices,
+  type RoundContext,
+  type RoundPlan,
+} from '../strategy.js';
+import { BaseStrategy } from './base.js';
+
+export interface F3ocusOptions {
+  /** Meta-heuristic (default nsga2). */
+  algo?: AlgorithmName;
+  /** Evaluation budget of the solver; with neither budget, the solvers' default (20,000). */
+  maxEvaluations?: number;
+  /** Wall-time budget of the solver in ms (makes the result timing-dependent). */
+  maxTimeMs?: number;
+  /** Rule that picks one front point (default knee). */
+  pick?: PickRule;
+}
+
+export class F3ocusStrategy extends BaseStrategy {
+  readonly name = 'f3ocus';
+  readonly scoreMethod: ScoreMethod = 'lntk';
+  readonly algo: AlgorithmName;
+  readonly pick: PickRule;
+
+  constructor(readonly opts: F3ocusOptions = {}) {
+    super();
+    const algo = opts.algo ?? 'nsga2';
+    if (!isAlgorithmName(algo)) {
+      throw new Error(`f3ocus: unknown algo "${String(algo)}"; valid: ${ALGORITHMS.join(', ')}`);
+    }
+    const pick = opts.pick ?? DEFAULT_PICK_RULE;
+    if (!PICK_RULES.includes(pick)) {
+      throw new Error(
+        `f3ocus: unknown pick rule "${String(pick)}"; valid: ${PICK_RULES.join(', ')}`,
+      );
+    }
+    for (const k of ['maxEvaluations', 'maxTimeMs'] as const) {
+      const v = opts[k];
+      if (v !== undefined && !(typeof v === 'number' && v > 0)) {
+        throw new Error(`f3ocus: ${k} must be a positive number, got ${v}`);
+      }
+    }
+    this.algo = algo;
+    this.pick = pick;
+  }
+
+  protected decide(ctx: RoundContext): RoundPlan {
+    const L = ctx.layers.length;
+    const assignments: Record<string, string[]> = {};
+    // Clients with budget 0 train only the head and are left out of the problem (the solver
+    // needs budgets in 1..L).
+    const active = ctx.clients.filter((c) => effectiveBudget(c, L) > 0);
+    for (const c of ctx.clients) assignments[c.name] = [];
+    if (active.length === 0)
+      return { assignments, front: [], selected: -1, info: { algo: this.algo } };
+
+    const scores = active.map((c) => normalisedLntk(c.name, alignedScores(c, ctx.layers, 'lntk')));
+    const budgets = active.map((c) => effectiveBudget(c, L));
+    const res = solveSelection(
+      { scores, budgets },
+      {
+        algo: this.algo,
+        seed: deriveSeed(ctx.seed, ctx.round, 'f3ocus'),
+        maxEvaluations: this.opts.maxEvaluations,
+        maxTimeMs: this.opts.maxTimeMs,
+        pick: this.pick,
+      },
+    );
+    const chosen = res.front[res.selected];
+    active.forEach((c, i) => {
+      assignments[c.name] = ctx.layers.filter((_, l) => chosen.masks[i][l] === 1);
+    });
+
+    // The client-only choice on the same scores, for the dashboard and the report.
+    const clientOnly: Record<string, string[]> = {};
+    let clientOnlyImportance = 0;
+    active.forEach((c, i) => {
+      const idx = topIndices(scores[i], budgets[i]);
+      clientOnly[c.name] = idx.map((l) => ctx.layers[l]);
+      clientOnlyImportance += idx.reduce((a, l) => a + scores[i][l], 0);
+    });
+
+    return {
+      assignments,
+      front: res.front.map((p) => ({ importance: p.importance, variance: p.variance })),
+      selected: res.selected,
+      info: {
+        algo: this.algo,
+        pick: this.pick,
+        evaluations: res.evaluations,
+        elapsedMs: res.elapsedMs,
+        importance: chosen.importance,
+        ...selectionStats(assignments, ctx.layers),
+        clientOnly: {
+          importance: clientOnlyImportance,
+          variance: selectionStats(clientOnly, ctx.layers).variance,
+        },
+      },
+    };
+  }
+}
+
+/**
+ * S_i[l] = lambda_1(l) / sum_k lambda_1(k) (method.md §1). Clients send it normalised; we
+ * renormalise to absorb float drift (the solver checks rows sum to 1 within 1e-6) and refuse
+ * negative or all-zero rows.
+ */
+function normalisedLntk(client: string, s: number[]): number[] {
+  let sum = 0;
+  s.forEach((v, l) => {
+    if (v < 0) throw new Error(`client "${client}": LNTK score of layer ${l} is negative (${v})`);
+    sum += v;
+  });
+  if (!(sum > 0)) throw new Error(`client "${client}": LNTK scores are all zero`);
+  return s.map((v) => v / sum);
+}
