@@ -1,2 +1,7 @@
-// Public API of core/model (owned by the model work; see docs/interfaces.md).
-export {};
+// Public API of core/model (docs/interfaces.md).
+export * from './config.js';
+export * from './tokenizer.js';
+export type { VqaBatch, HiddenState, EmbedOptions } from './forward.js';
+export * from './params.js';
+export * from './batch.js';
+export * from './vqa-model.js';

@@ -1,2 +1,2 @@
-// Public API of core/node (owned by the node work; see docs/interfaces.md).
-export {};
+// Node-only helpers of @focus-fl/core (not browser-safe).
+export * from './backend.js';

@@ -1,2 +1,5 @@
-// Public API of core/train (owned by the train work; see docs/interfaces.md).
-export {};
+// Public API of core/train (docs/interfaces.md).
+export * from './adamw.js';
+export * from './loss.js';
+export * from './train.js';
+export * from './evaluate.js';

@@ -1,0 +1,151 @@
+// Model configuration and presets. A ViLT-style single-stream transformer (Kim et al. 2021):
+// [text tokens | image CLS | image patches] -> pre-LN blocks -> pooled first token -> answers.
+
+export type PeftKind = 'adapter' | 'lora';
+
+export interface ModelConfig {
+  name: string;
+  /** Square input side in pixels; samples of another size are resized. */
+  imageSize: number;
+  patchSize: number;
+  /** Always 3: grey images are replicated to RGB (as ViLT expects RGB). */
+  channels: 3;
+  hidden: number;
+  numLayers: number;
+  numHeads: number;
+  /** MLP inner width. */
+  mlpDim: number;
+  /** Question length in tokens, [CLS] and [SEP] included (ViLT: 40). */
+  maxTextLen: number;
+  vocabSize: number;
+  /** Output classes of the answer head. */
+  numAnswers: number;
+  /** Trainable units: Pfeiffer adapters (default) or LoRA on query/value. */
+  peft: PeftKind;
+  /** Pfeiffer bottleneck = hidden / adapterReduction (method.md §3: 16 on ViLT-B). */
+  adapterReduction: number;
+  loraRank: number;
+  loraAlpha: number;
+  layerNormEps: number;
+}
+
+/**
+ * `tiny`: MedMNIST-native 28 px, 7 px patches (16 patches), hidden 64, 6 blocks so that the
+ * selection has several layers to choose from. Its adapter reduction is 4 (bottleneck 16),
+ * not 16: with hidden 64 a reduction of 16 leaves a 4-unit bottleneck, too narrow to adapt the
+ * 9 clients' answer spaces; 4 keeps the adapter small (2,128 params per block) but useful.
+ */
+const tiny: ModelConfig = {
+  name: 'tiny',
+  imageSize: 28,
+  patchSize: 7,
+  channels: 3,
+  hidden: 64,
+  numLayers: 6,
+  numHeads: 4,
+  mlpDim: 128,
+  maxTextLen: 16,
+  vocabSize: 30522,
+  numAnswers: 32,
+  peft: 'adapter',
+  adapterReduction: 4,
+  loraRank: 4,
+  loraAlpha: 8,
+  layerNormEps: 1e-6,
+};
+
+/** `vilt-b32`: dandelin/vilt-b32-* geometry (hidden 768, 12 blocks, 12 heads, patch 32, 384 px). */
+const viltB32: ModelConfig = {
+  name: 'vilt-b32',
+  imageSize: 384,
+  patchSize: 32,
+  channels: 3,
+  hidden: 768,
+  numLayers: 12,
+  numHeads: 12,
+  mlpDim: 3072,
+  maxTextLen: 40,
+  vocabSize: 30522,
+  numAnswers: 3129,
+  peft: 'adapter',
+  adapterReduction: 16,
+  loraRank: 8,
+  loraAlpha: 16,
+  layerNormEps: 1e-12,
+};
+
+export const PRESETS: Readonly<Record<'tiny' | 'vilt-b32', Readonly<ModelConfig>>> = {
+  tiny,
+  'vilt-b32': viltB32,
+};
+
+export function adapterDim(c: ModelConfig): number {
+  return Math.max(1, Math.floor(c.hidden / c.adapterReduction));
+}
+
+export function numPatches(c: ModelConfig): number {
+  return (c.imageSize / c.patchSize) ** 2;
+}
+
+/** Throws an error naming the offending field. */
+export function validateConfig(c: ModelConfig): ModelConfig {
+  const posInt = (k: keyof ModelConfig) => {
+    const v = c[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+      throw new Error(`model config: ${String(k)} must be a positive integer, got ${String(v)}`);
+    }
+  };
+  for (const k of [
+    'imageSize',
+    'patchSize',
+    'hidden',
+    'numLayers',
+    'numHeads',
+    'mlpDim',
+    'maxTextLen',
+    'vocabSize',
+    'numAnswers',
+    'adapterReduction',
+    'loraRank',
+  ] as const) {
+    posInt(k);
+  }
+  if (c.channels !== 3)
+    throw new Error(`model config: channels must be 3, got ${String(c.channels)}`);
+  if (c.imageSize % c.patchSize !== 0) {
+    throw new Error(
+      `model config: imageSize ${c.imageSize} is not a multiple of patchSize ${c.patchSize}`,
+    );
+  }
+  if (c.hidden % c.numHeads !== 0) {
+    throw new Error(`model config: hidden ${c.hidden} is not a multiple of numHeads ${c.numHeads}`);
+  }
+  if (c.maxTextLen < 2)
+    throw new Error(`model config: maxTextLen must be >= 2, got ${c.maxTextLen}`);
+  if (c.peft !== 'adapter' && c.peft !== 'lora') {
+    throw new Error(`model config: peft must be 'adapter' or 'lora', got ${String(c.peft)}`);
+  }
+  if (!(c.layerNormEps > 0))
+    throw new Error(`model config: layerNormEps must be > 0, got ${c.layerNormEps}`);
+  if (!(c.loraAlpha > 0))
+    throw new Error(`model config: loraAlpha must be > 0, got ${c.loraAlpha}`);
+  return c;
+}
+
+export function resolveConfig(
+  preset: keyof typeof PRESETS | ModelConfig,
+  overrides: Partial<ModelConfig> = {},
+): ModelConfig {
+  let base: ModelConfig;
+  if (typeof preset === 'string') {
+    const p = PRESETS[preset];
+    if (!p)
+      throw new Error(
+        `unknown model preset "${preset}"; valid: ${Object.keys(PRESETS).join(', ')}`,
+      );
+    base = p;
+  } else {
+    base = preset;
+  }
+  return validateConfig({ ...base, ...overrides });
+}

@@ -1,0 +1,188 @@
+// Functional forward pass of the ViLT-style model. Every op reads its weights through a lookup
+// `p(name)`, so that tf.grad / LNTK can substitute any named tensor (docs/interfaces.md).
+import * as tf from '@tensorflow/tfjs';
+import { numPatches, type ModelConfig } from './config.js';
+import { blockName, trainableLayerNames } from './params.js';
+
+export type ParamLookup = (name: string) => tf.Tensor;
+
+/** Encoded inputs (see batch.ts). */
+export interface VqaBatch {
+  /** [n, S, S, 3] float32 in [-1, 1] (ViLT's mean 0.5 / std 0.5 normalisation). */
+  images: tf.Tensor4D;
+  /** [n, T] int32 WordPiece ids. */
+  tokens: tf.Tensor2D;
+  /** [n, T] float32, 1 for real tokens. */
+  mask: tf.Tensor2D;
+  /** [n] int32 answer indices. */
+  labels: tf.Tensor1D;
+}
+
+/** Hidden state between blocks: the sequence and its additive attention bias. */
+export interface HiddenState {
+  /** [n, L, H] */
+  x: tf.Tensor3D;
+  /** [n, 1, 1, L]: 0 for attendable positions, -1e9 for padding. */
+  bias: tf.Tensor4D;
+}
+
+export interface EmbedOptions {
+  /**
+   * 'gather' (default) or 'onehot': a one-hot matmul instead of tf.gather, for when the word
+   * table itself is trained on the wasm backend (which lacks UnsortedSegmentSum, the gradient
+   * of gather). Pretraining uses it with a compact table of the words it sees.
+   */
+  embedding?: 'gather' | 'onehot';
+}
+
+function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return x
+    .sub(mean)
+    .mul(tf.rsqrt(variance.add(eps)))
+    .mul(gamma)
+    .add(beta);
+}
+
+/** x [n, L, in] @ kernel [in, out] + bias. */
+function dense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  const [n, L, d] = x.shape;
+  let y = tf.matMul(x.reshape([n * L, d]), kernel as tf.Tensor2D);
+  if (bias) y = y.add(bias);
+  return y.reshape([n, L, kernel.shape[1] as number]);
+}
+
+/** Exact GELU (erf), as in BERT/ViLT. */
+function gelu(x: tf.Tensor): tf.Tensor {
+  return x.mul(0.5).mul(tf.erf(x.mul(Math.SQRT1_2)).add(1));
+}
+
+export function embed(
+  c: ModelConfig,
+  p: ParamLookup,
+  batch: VqaBatch,
+  opts: EmbedOptions = {},
+): HiddenState {
+  const [n, S, S2, C] = batch.images.shape;
+  if (S !== c.imageSize || S2 !== c.imageSize || C !== 3) {
+    throw new Error(
+      `batch.images: expected [n, ${c.imageSize}, ${c.imageSize}, 3], got [${batch.images.shape}]`,
+    );
+  }
+  const T = batch.tokens.shape[1];
+  if (T !== c.maxTextLen)
+    throw new Error(`batch.tokens: expected [n, ${c.maxTextLen}], got [${batch.tokens.shape}]`);
+  const H = c.hidden;
+  const P = c.patchSize;
+  const g = S / P;
+  const N = numPatches(c);
+  const types = p('type_embed/table');
+
+  // Text: word + position -> LayerNorm (BertEmbeddings) + modality type 0.
+  const table = p('text_embed/word');
+  let words: tf.Tensor;
+  if (opts.embedding === 'onehot') {
+    const oh = tf.oneHot(batch.tokens.reshape([n * T]), table.shape[0]);
+    words = tf.matMul(oh, table as tf.Tensor2D).reshape([n, T, H]);
+  } else {
+    words = tf.gather(table, batch.tokens.reshape([n * T])).reshape([n, T, H]);
+  }
+  let text = words.add(p('text_embed/position'));
+  text = layerNorm(text, p('text_embed/ln_gamma'), p('text_embed/ln_beta'), c.layerNormEps);
+  text = text.add(types.slice([0, 0], [1, H]));
+
+  // Image: non-overlapping P x P patches, flattened (row, col, channel), linear projection.
+  const patches = batch.images
+    .reshape([n, g, P, g, P, 3])
+    .transpose([0, 1, 3, 2, 4, 5])
+    .reshape([n, N, P * P * 3]);
+  let image = dense(patches, p('patch_embed/kernel'), p('patch_embed/bias'));
+  const cls = p('image_embed/cls').reshape([1, 1, H]).tile([n, 1, 1]);
+  image = tf.concat([cls, image], 1).add(p('image_embed/position'));
+  image = image.add(types.slice([1, 0], [1, H]));
+
+  const x = tf.concat([text, image], 1) as tf.Tensor3D;
+  const fullMask = tf.concat([batch.mask, tf.ones([n, N + 1])], 1);
+  const bias = tf
+    .sub(1, fullMask)
+    .mul(-1e9)
+    .reshape([n, 1, 1, T + N + 1]) as tf.Tensor4D;
+  return { x, bias };
+}
+
+function attention(
+  c: ModelConfig,
+  p: ParamLookup,
+  b: string,
+  lora: string | null,
+  h: tf.Tensor,
+  bias: tf.Tensor,
+): tf.Tensor {
+  const [n, L, H] = h.shape;
+  const nh = c.numHeads;
+  const d = H / nh;
+  const proj = (name: 'q' | 'k' | 'v') => {
+    let y = dense(h, p(`${b}/${name}_kernel`), p(`${b}/${name}_bias`));
+    if (lora && name !== 'k') {
+      const delta = dense(dense(h, p(`${lora}/${name}_a`)), p(`${lora}/${name}_b`));
+      y = y.add(delta.mul(c.loraAlpha / c.loraRank));
+    }
+    return y.reshape([n, L, nh, d]).transpose([0, 2, 1, 3]);
+  };
+  const q = proj('q');
+  const k = proj('k');
+  const v = proj('v');
+  const scores = tf
+    .matMul(q, k, false, true)
+    .mul(1 / Math.sqrt(d))
+    .add(bias);
+  const ctx = tf.matMul(tf.softmax(scores, -1), v).transpose([0, 2, 1, 3]).reshape([n, L, H]);
+  return dense(ctx, p(`${b}/o_kernel`), p(`${b}/o_bias`));
+}
+
+/** One pre-LN block: x + MHSA(LN(x)); then m = MLP(LN(.)), m += Adapter(m); x + m. */
+export function block(c: ModelConfig, p: ParamLookup, i: number, s: HiddenState): HiddenState {
+  const b = blockName(i);
+  const unit = trainableLayerNames(c)[i];
+  const lora = c.peft === 'lora' ? unit : null;
+  const eps = c.layerNormEps;
+  const h = s.x.add(
+    attention(c, p, b, lora, layerNorm(s.x, p(`${b}/ln1_gamma`), p(`${b}/ln1_beta`), eps), s.bias),
+  );
+  const inner = gelu(
+    dense(
+      layerNorm(h, p(`${b}/ln2_gamma`), p(`${b}/ln2_beta`), eps),
+      p(`${b}/mlp1_kernel`),
+      p(`${b}/mlp1_bias`),
+    ),
+  );
+  let m = dense(inner, p(`${b}/mlp2_kernel`), p(`${b}/mlp2_bias`));
+  if (c.peft === 'adapter') {
+    // Pfeiffer et al. 2020: bottleneck adapter after the feed-forward output, before the
+    // residual add; up-projection zero-initialised so the adapter starts as the identity.
+    const a = tf.relu(dense(m, p(`${unit}/down_kernel`), p(`${unit}/down_bias`)));
+    m = m.add(dense(a, p(`${unit}/up_kernel`), p(`${unit}/up_bias`)));
+  }
+  return { x: h.add(m) as tf.Tensor3D, bias: s.bias };
+}
+
+export function runBlocks(
+  c: ModelConfig,
+  p: ParamLookup,
+  s: HiddenState,
+  from: number,
+  to: number,
+): HiddenState {
+  let cur = s;
+  for (let i = from; i < to; i++) cur = block(c, p, i, cur);
+  return cur;
+}
+
+/** Final LN -> first token ([CLS]) -> tanh pooler -> answer logits. */
+export function classify(c: ModelConfig, p: ParamLookup, x: tf.Tensor3D): tf.Tensor2D {
+  const [n, , H] = x.shape;
+  const y = layerNorm(x, p('final_ln/gamma'), p('final_ln/beta'), c.layerNormEps);
+  const first = y.slice([0, 0, 0], [n, 1, H]).reshape([n, H]);
+  const pooled = tf.tanh(tf.matMul(first, p('pooler/kernel') as tf.Tensor2D).add(p('pooler/bias')));
+  return tf.matMul(pooled, p('head/kernel') as tf.Tensor2D).add(p('head/bias')) as tf.Tensor2D;
+}

@@ -1,0 +1,70 @@
+// AdamW (Loshchilov & Hutter 2019): Adam moments plus decoupled weight decay,
+//   m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;
+//   p <- p - lr * ( m_hat / (sqrt(v_hat) + eps) + wd * p ).
+// tf.train.adam has no decoupled decay, hence this small optimizer over named variables.
+import * as tf from '@tensorflow/tfjs';
+
+export interface AdamWOptions {
+  lr: number;
+  weightDecay: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+}
+
+export class AdamW {
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+  private t = 0;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+
+  constructor(private readonly opts: AdamWOptions) {
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.999;
+    this.eps = opts.eps ?? 1e-8;
+    if (!(opts.lr > 0)) throw new Error(`AdamW: lr must be > 0, got ${opts.lr}`);
+    if (!(opts.weightDecay >= 0))
+      throw new Error(`AdamW: weightDecay must be >= 0, got ${opts.weightDecay}`);
+  }
+
+  /** One update of every variable that has a gradient; `lr` overrides the base rate (schedules). */
+  step(
+    vars: Record<string, tf.Variable>,
+    grads: Record<string, tf.Tensor>,
+    lr = this.opts.lr,
+  ): void {
+    this.t += 1;
+    const { beta1: b1, beta2: b2, eps } = this;
+    const bc1 = 1 - b1 ** this.t;
+    const bc2 = 1 - b2 ** this.t;
+    const wd = this.opts.weightDecay;
+    tf.tidy(() => {
+      for (const [name, g] of Object.entries(grads)) {
+        const p = vars[name];
+        if (!p) throw new Error(`AdamW: gradient for unknown variable "${name}"`);
+        let m = this.m.get(name);
+        let v = this.v.get(name);
+        if (!m || !v) {
+          m = tf.variable(tf.zerosLike(p), false);
+          v = tf.variable(tf.zerosLike(p), false);
+          this.m.set(name, m);
+          this.v.set(name, v);
+        }
+        const m1 = m.mul(b1).add(g.mul(1 - b1));
+        const v1 = v.mul(b2).add(g.square().mul(1 - b2));
+        m.assign(m1);
+        v.assign(v1);
+        const upd = m1.div(bc1).div(v1.div(bc2).sqrt().add(eps)).add(p.mul(wd));
+        p.assign(p.sub(upd.mul(lr)));
+      }
+    });
+  }
+
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+    this.m.clear();
+    this.v.clear();
+  }
+}

@@ -1,0 +1,74 @@
+// Accuracy and loss overall and per question type (method.md §5 question types).
+import * as tf from '@tensorflow/tfjs';
+import { disposeBatch, encodeBatch, type SampleLike } from '../model/batch.js';
+import type { VqaModel } from '../model/vqa-model.js';
+
+export interface EvalResult {
+  accuracy: number;
+  loss: number;
+  n: number;
+  perType: Record<string, { accuracy: number; n: number }>;
+}
+
+/** Answers outside the head's vocabulary count as wrong (and add no loss). */
+export async function evaluate(
+  model: VqaModel,
+  samples: readonly SampleLike[],
+  opts: { batchSize?: number } = {},
+): Promise<EvalResult> {
+  if (samples.length === 0) throw new Error('evaluate: samples is empty');
+  const bs = opts.batchSize ?? 64;
+  let correct = 0;
+  let lossSum = 0;
+  const per: Record<string, { correct: number; n: number }> = {};
+  for (let i = 0; i < samples.length; i += bs) {
+    const chunk = samples.slice(i, i + bs);
+    const batch = encodeBatch(chunk, {
+      config: model.config,
+      answers: model.answers,
+      allowUnknownAnswers: true,
+    });
+    const [predT, lossT] = tf.tidy(() => {
+      const logits = model.apply({}, batch);
+      const oh = tf.oneHot(batch.labels, logits.shape[1]);
+      return [logits.argMax(1), tf.neg(tf.sum(tf.mul(oh, tf.logSoftmax(logits))))];
+    });
+    const pred = await predT.data();
+    const labels = await batch.labels.data();
+    lossSum += (await lossT.data())[0];
+    tf.dispose([predT, lossT]);
+    disposeBatch(batch);
+    chunk.forEach((s, j) => {
+      const ok = labels[j] >= 0 && pred[j] === labels[j];
+      const t = (per[s.questionType] ??= { correct: 0, n: 0 });
+      t.n += 1;
+      if (ok) {
+        t.correct += 1;
+        correct += 1;
+      }
+    });
+  }
+  const perType: EvalResult['perType'] = {};
+  for (const [k, v] of Object.entries(per)) perType[k] = { accuracy: v.correct / v.n, n: v.n };
+  return {
+    accuracy: correct / samples.length,
+    loss: lossSum / samples.length,
+    n: samples.length,
+    perType,
+  };
+}
+
+/** Accuracy of always answering the most frequent training answer (a floor to beat). */
+export function majorityBaseline(
+  train: readonly SampleLike[],
+  test: readonly SampleLike[],
+): { answer: string; accuracy: number } {
+  if (train.length === 0 || test.length === 0)
+    throw new Error('majorityBaseline: train and test must be non-empty');
+  const counts = new Map<string, number>();
+  for (const s of train) counts.set(s.answer, (counts.get(s.answer) ?? 0) + 1);
+  let best = '';
+  let bestN = -1;
+  for (const [a, n] of counts) if (n > bestN) [best, bestN] = [a, n];
+  return { answer: best, accuracy: test.filter((s) => s.answer === best).length / test.length };
+}

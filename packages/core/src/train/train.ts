@@ -1,0 +1,167 @@
+// Local training of a chosen set of trainable layers (plus the always-trained head) with
+// AdamW (method.md §3). Only the selected units get gradients; frozen blocks before the
+// earliest selected one run outside the gradient tape (model.forwardPrefix), so the backward
+// pass stops there and a late-only selection is cheaper than an early one.
+import * as tf from '@tensorflow/tfjs';
+import { mulberry32, shuffleInPlace } from '../random.js';
+import type { NamedArrays } from '../tensors/named.js';
+import { disposeBatch, encodeBatch, sliceBatch, type SampleLike } from '../model/batch.js';
+import type { VqaBatch } from '../model/forward.js';
+import type { VqaModel } from '../model/vqa-model.js';
+import { AdamW } from './adamw.js';
+import { crossEntropy } from './loss.js';
+
+export interface TrainProgress {
+  step: number;
+  steps: number;
+  epoch: number;
+  loss: number;
+}
+
+export interface TrainOptions {
+  /** Trainable layers to update (names from model.layerNames()); the head is always trained. */
+  layers: readonly string[];
+  /** Exactly one of steps / epochs. */
+  steps?: number;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  weightDecay?: number;
+  /** Linear warm-up over this fraction of the steps (FedDAT-style 0.1); default 0. */
+  warmupFraction?: number;
+  seed: number;
+  /** Called after every step; may return a promise (e.g. to yield to the event loop). */
+  onProgress?: (p: TrainProgress) => void | Promise<void>;
+  /** Run frozen blocks before the earliest trained one outside the tape (default true). */
+  frozenPrefix?: boolean;
+}
+
+export interface TrainMetrics {
+  steps: number;
+  epochs: number;
+  samplesSeen: number;
+  /** Mean training loss over all steps and over the last 10% of steps. */
+  meanLoss: number;
+  finalLoss: number;
+  seconds: number;
+  stepsPerSecond: number;
+  trainedParams: number;
+}
+
+export interface TrainResult {
+  /** new - old for exactly the params of `layers` and the head. The model is updated in place. */
+  deltas: NamedArrays;
+  metrics: TrainMetrics;
+}
+
+function checkPositiveInt(name: string, v: number | undefined): void {
+  if (v !== undefined && (!Number.isInteger(v) || v <= 0))
+    throw new Error(`trainLayers: ${name} must be a positive integer, got ${v}`);
+}
+
+export async function trainLayers(
+  model: VqaModel,
+  samples: readonly SampleLike[],
+  opts: TrainOptions,
+): Promise<TrainResult> {
+  if (samples.length === 0) throw new Error('trainLayers: samples is empty');
+  if (!Array.isArray(opts.layers))
+    throw new Error('trainLayers: layers must be an array of layer names');
+  if ((opts.steps === undefined) === (opts.epochs === undefined))
+    throw new Error('trainLayers: give exactly one of steps or epochs');
+  checkPositiveInt('steps', opts.steps);
+  checkPositiveInt('epochs', opts.epochs);
+  checkPositiveInt('batchSize', opts.batchSize);
+  if (!Number.isFinite(opts.seed)) throw new Error('trainLayers: seed must be a finite number');
+  const batchSize = Math.min(opts.batchSize ?? 32, samples.length);
+  const perEpoch = Math.ceil(samples.length / batchSize);
+  const steps = opts.steps ?? (opts.epochs as number) * perEpoch;
+  const lr = opts.lr ?? 1e-3;
+  const warm = Math.floor((opts.warmupFraction ?? 0) * steps);
+
+  const names = model.trainableParamNames(opts.layers);
+  const before = model.getParams(names);
+  const vars: Record<string, tf.Variable> = {};
+  for (const n of names) vars[n] = tf.variable(model.tensor(n), true);
+  const varList = names.map((n) => vars[n]);
+  const firstBlock = opts.layers.length
+    ? Math.min(...opts.layers.map((l) => model.blockIndex(l)))
+    : model.config.numLayers;
+  const usePrefix = (opts.frozenPrefix ?? true) && firstBlock > 0;
+
+  const all = encodeBatch(samples, { config: model.config, answers: model.answers });
+  const opt = new AdamW({ lr, weightDecay: opts.weightDecay ?? 0.01 });
+  const rand = mulberry32(opts.seed);
+  let order: number[] = [];
+  let cursor = 0;
+  let epoch = 0;
+  const losses: number[] = [];
+  const t0 = performance.now();
+  try {
+    for (let step = 0; step < steps; step++) {
+      if (cursor >= order.length) {
+        order = shuffleInPlace(
+          Array.from({ length: samples.length }, (_, i) => i),
+          rand,
+        );
+        cursor = 0;
+        epoch += 1;
+      }
+      const idx = order.slice(cursor, cursor + batchSize);
+      cursor += batchSize;
+      const batch: VqaBatch = sliceBatch(all, idx);
+      const prefix = usePrefix ? model.forwardPrefix(batch, firstBlock) : undefined;
+      // Differentiate w.r.t. the selected tensors only: tfjs back-propagates just along
+      // paths that reach them, i.e. no deeper than the earliest trained block.
+      const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => {
+        const over: Record<string, tf.Tensor> = {};
+        names.forEach((n, i) => (over[n] = xs[i]));
+        return crossEntropy(model.apply(over, batch, { prefix }), batch.labels);
+      })(varList);
+      const named: Record<string, tf.Tensor> = {};
+      names.forEach((n, i) => (named[n] = grads[i]));
+      const rate = warm > 0 && step < warm ? (lr * (step + 1)) / warm : lr;
+      opt.step(vars, named, rate);
+      const loss = (await value.data())[0];
+      tf.dispose([value, ...grads]);
+      if (prefix) tf.dispose([prefix.state.x, prefix.state.bias]);
+      disposeBatch(batch);
+      if (!Number.isFinite(loss))
+        throw new Error(`trainLayers: loss is ${loss} at step ${step} (lr ${lr} too high?)`);
+      losses.push(loss);
+      await opts.onProgress?.({ step: step + 1, steps, epoch, loss });
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const after: NamedArrays = {};
+    for (const n of names)
+      after[n] = { shape: [...vars[n].shape], data: new Float32Array(vars[n].dataSync()) };
+    model.setParams(after);
+    const deltas: NamedArrays = {};
+    let trainedParams = 0;
+    for (const n of names) {
+      const d = after[n].data.slice();
+      const b = before[n].data;
+      for (let i = 0; i < d.length; i++) d[i] -= b[i];
+      deltas[n] = { shape: [...after[n].shape], data: d };
+      trainedParams += d.length;
+    }
+    const tail = losses.slice(-Math.max(1, Math.ceil(losses.length / 10)));
+    return {
+      deltas,
+      metrics: {
+        steps,
+        epochs: steps / perEpoch,
+        samplesSeen: steps * batchSize,
+        meanLoss: losses.reduce((a, b) => a + b, 0) / losses.length,
+        finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
+        seconds,
+        stepsPerSecond: steps / seconds,
+        trainedParams,
+      },
+    };
+  } finally {
+    opt.dispose();
+    tf.dispose(varList);
+    disposeBatch(all);
+  }
+}
