@@ -1,2 +1,5 @@
-// Public API of core/data (owned by the data work; see docs/interfaces.md).
-export {};
+// Public API of core/data (docs/interfaces.md "Data"; method.md §5). Browser-safe.
+export * from './types.js';
+export * from './medmnist.js';
+export * from './vqa.js';
+export * from './synthetic.js';
