@@ -1,0 +1,75 @@
+// The worker's comlink API as seen from the page. Type-only: the page never imports tfjs.
+import type { EvalResult, TrainResult } from '@focus-fl/core/federated';
+import type { NamedArrays } from '@focus-fl/core/tensors';
+import type { DataSummary } from './storage.js';
+
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+export interface BackendInfo {
+  backend: BackendName;
+  /** Backends tried before it and why they were passed over. */
+  skipped: string[];
+  crossOriginIsolated: boolean;
+}
+
+export interface ImportError {
+  file: string;
+  message: string;
+}
+
+export interface ImportReport {
+  imported: number;
+  errors: ImportError[];
+  /** Non-fatal remarks (rows skipped, answers outside the vocabulary, …). */
+  notes: string[];
+  summary: DataSummary;
+}
+
+export interface Thumb {
+  size: number;
+  rgba: Uint8ClampedArray;
+  label: string;
+}
+
+export interface Progress {
+  (done: number, total: number, label?: string): void;
+}
+
+export interface ModelInfo {
+  /** True when the base model came from the local cache (no download). */
+  cached: boolean;
+  bytes: number;
+  layers: string[];
+  preset: string;
+}
+
+export interface TrainConfig {
+  round: number;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  seed: number;
+}
+
+export interface WorkerApi {
+  init(opts: { backend?: BackendName; wasmBase: string }): Promise<BackendInfo>;
+  summary(): Promise<DataSummary>;
+  thumbnails(n: number): Promise<Thumb[]>;
+  importFiles(files: File[], onProgress: Progress): Promise<ImportReport>;
+  useSynthetic(name: string, seed: number, onProgress: Progress): Promise<ImportReport>;
+  forget(): Promise<void>;
+  loadModel(url: string, onProgress: Progress): Promise<ModelInfo>;
+  computeScores(
+    method: string,
+    round: number,
+    layers: string[],
+    onProgress: Progress,
+  ): Promise<number[]>;
+  train(layers: string[], config: TrainConfig, onProgress: Progress): Promise<TrainResult>;
+  evaluate(): Promise<EvalResult>;
+  setGlobal(params: NamedArrays): Promise<void>;
+  /** Round trip through the worker's message queue (responsiveness checks). */
+  ping(): Promise<number>;
+}

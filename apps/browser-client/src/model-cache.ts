@@ -1,0 +1,63 @@
+// The base model (int8 safetensors served by the coordinator, ETag) cached with the Cache API,
+// so a reload rejoins without downloading it again. A HEAD request compares the ETag; when the
+// coordinator is unreachable the cached copy is used as is.
+import type { Progress } from './api.js';
+
+const CACHE = 'focus-fl-model-v1';
+
+export interface Fetched {
+  bytes: Uint8Array;
+  cached: boolean;
+}
+
+async function readWithProgress(res: Response, onProgress: Progress): Promise<Uint8Array> {
+  const total = Number(res.headers.get('content-length') ?? 0);
+  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let got = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    got += value.byteLength;
+    onProgress(got, total || got, 'model');
+  }
+  const out = new Uint8Array(got);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}
+
+export async function fetchModel(url: string, onProgress: Progress): Promise<Fetched> {
+  const cache = typeof caches !== 'undefined' ? await caches.open(CACHE) : null;
+  const hit = await cache?.match(url);
+  if (hit) {
+    let fresh = true;
+    try {
+      const head = await fetch(url, { method: 'HEAD', cache: 'no-store' });
+      const etag = head.headers.get('etag');
+      fresh = !head.ok || !etag || etag === hit.headers.get('etag');
+    } catch {
+      fresh = true; // offline: the cached base is the best we have
+    }
+    if (fresh) {
+      const bytes = new Uint8Array(await hit.arrayBuffer());
+      onProgress(bytes.byteLength, bytes.byteLength, 'model (cached)');
+      return { bytes, cached: true };
+    }
+  }
+  const res = await fetch(url, { cache: 'no-store' });
+  if (!res.ok) throw new Error(`GET ${url} answered ${res.status}`);
+  const bytes = await readWithProgress(res, onProgress);
+  if (cache) {
+    const headers = new Headers({ 'content-type': 'application/octet-stream' });
+    const etag = res.headers.get('etag');
+    if (etag) headers.set('etag', etag);
+    await cache.put(url, new Response(bytes.slice().buffer as ArrayBuffer, { headers }));
+  }
+  return { bytes, cached: false };
+}
