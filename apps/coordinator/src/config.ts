@@ -1,0 +1,130 @@
+/**
+ * Federation config: what the coordinator runs. From a JSON file (`--config FILE`) and/or CLI
+ * flags, validated with TypeBox so a bad value names its field.
+ */
+import { readFileSync } from 'node:fs';
+import Type, { type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { CODECS } from '@focus-fl/core/federated';
+
+const Enum = <T extends readonly string[]>(values: T) =>
+  Type.Unsafe<T[number]>(Type.Enum([...values]));
+
+export const STRATEGY_NAMES = [
+  'f3ocus',
+  'lntk',
+  'full',
+  'random',
+  'last',
+  'magnitude',
+  'fishmask',
+  'snip',
+  'grasp',
+  'gradflow',
+  'rgn',
+  'synflow',
+  'fedselect',
+  'spt',
+] as const;
+export type StrategyName = (typeof STRATEGY_NAMES)[number];
+export const ALGO_NAMES = ['nsga2', 'mopso', 'abc', 'aco', 'sa'] as const;
+
+export const FederationConfigSchema = Type.Object(
+  {
+    /** Model preset (PRESETS key) used when no checkpoint is given. */
+    preset: Type.String({ default: 'tiny' }),
+    /** Optional base checkpoint file (safetensors) to serve instead of creating the preset. */
+    checkpoint: Type.Optional(Type.String()),
+    modelSeed: Type.Integer({ default: 0 }),
+    strategy: Enum(STRATEGY_NAMES),
+    algo: Enum(ALGO_NAMES),
+    /** Pareto-front picking rule passed to the solver (its default when absent). */
+    pick: Type.Optional(Type.String()),
+    rounds: Type.Integer({ minimum: 1 }),
+    steps: Type.Integer({ minimum: 1 }),
+    batchSize: Type.Integer({ minimum: 1 }),
+    lr: Type.Number({ exclusiveMinimum: 0 }),
+    weightDecay: Type.Number({ minimum: 0 }),
+    codec: Enum(CODECS),
+    /** Budget for sites registered without one (layers per round). */
+    defaultBudget: Type.Integer({ minimum: 1 }),
+    /** Per-site budget overrides L_i,max (method.md §2). */
+    budgets: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+    minClients: Type.Integer({ minimum: 1 }),
+    /** Fraction of the round's cohort that must answer a phase for the round to count. */
+    minCompletionRate: Type.Number({ minimum: 0, maximum: 1 }),
+    /** Per-phase deadlines in ms. */
+    deadlines: Type.Object(
+      {
+        scores: Type.Integer({ minimum: 1 }),
+        train: Type.Integer({ minimum: 1 }),
+        evaluate: Type.Integer({ minimum: 1 }),
+      },
+      { additionalProperties: false },
+    ),
+    /** Time budget of the solver per round (ms). */
+    solverMaxMs: Type.Integer({ minimum: 1 }),
+    /** Wait after quorum so that sites connecting together join the same round (ms). */
+    quorumGraceMs: Type.Integer({ minimum: 0 }),
+    seed: Type.Integer(),
+  },
+  { additionalProperties: false },
+);
+export type FederationConfig = Static<typeof FederationConfigSchema>;
+
+export const DEFAULT_CONFIG: FederationConfig = {
+  preset: 'tiny',
+  modelSeed: 0,
+  strategy: 'f3ocus',
+  algo: 'nsga2',
+  rounds: 5,
+  steps: 10,
+  batchSize: 8,
+  lr: 1e-3,
+  weightDecay: 0.01,
+  codec: 'fp16',
+  defaultBudget: 2,
+  budgets: {},
+  minClients: 2,
+  minCompletionRate: 0.5,
+  deadlines: { scores: 120_000, train: 600_000, evaluate: 120_000 },
+  solverMaxMs: 2_000,
+  quorumGraceMs: 500,
+  seed: 0,
+};
+
+const check = Compile(FederationConfigSchema);
+
+/** Merge partial configs over the defaults and validate; errors name the field. */
+export function resolveConfig(...parts: Partial<FederationConfig>[]): FederationConfig {
+  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  for (const p of parts) {
+    for (const [k, v] of Object.entries(p)) {
+      if (v === undefined) continue;
+      if (k === 'deadlines' && v && typeof v === 'object') {
+        merged.deadlines = { ...(merged.deadlines as object), ...v };
+      } else merged[k] = v;
+    }
+  }
+  if (!check.Check(merged)) {
+    const e = [...check.Errors(merged)].slice(0, 3);
+    throw new Error(
+      `invalid federation config: ${e.map((x) => `${x.instancePath || '/'} ${x.message}`).join('; ')}`,
+    );
+  }
+  return merged as FederationConfig;
+}
+
+export function loadConfigFile(path: string): Partial<FederationConfig> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as Partial<FederationConfig>;
+  } catch (e) {
+    throw new Error(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
