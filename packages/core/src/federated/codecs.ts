@@ -60,7 +60,11 @@ export const FLOAT16_MAX = 65504;
  */
 export function float32ToFloat16Bits(x: number): number {
   f32buf[0] = x;
-  const b = u32buf[0];
+  return halfBitsOfFloat32Bits(u32buf[0]);
+}
+
+/** Same as `float32ToFloat16Bits`, from the float32's bit pattern (the bulk encoder's path). */
+function halfBitsOfFloat32Bits(b: number): number {
   const sign = (b >>> 16) & 0x8000;
   const exp = (b >>> 23) & 0xff;
   const mant = b & 0x7fffff;
@@ -147,8 +151,10 @@ function encodeTensor(name: string, shape: readonly number[], data: Float32Array
     t.data = f32ToBytes(data);
   } else if (codec === 'fp16') {
     const out = new Uint8Array(data.length * 2);
+    // Read the float32 bit patterns directly (a Float32Array's byteOffset is 4-aligned).
+    const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
     for (let i = 0; i < data.length; i++) {
-      const h = float32ToFloat16Bits(data[i]);
+      const h = halfBitsOfFloat32Bits(bits[i]);
       if ((h & 0x7c00) === 0x7c00) {
         throw new Error(
           `tensor "${name}": value ${data[i]} at ${i} is outside the fp16 range (|x| <= ${FLOAT16_MAX}); use fp32`,
