@@ -81,7 +81,11 @@ function bytesOf(shapes: Shapes, codec: Codec, real: boolean, seed: number): num
     : encodedSize(shapes, codec);
 }
 
-function measure(c: ModelConfig, budget: number, real: boolean): Record<string, unknown>[] {
+async function measure(
+  c: ModelConfig,
+  budget: number,
+  real: boolean,
+): Promise<Record<string, unknown>[]> {
   const { trainable, all } = shapesOf(c);
   const layers = trainableLayerNames(c);
   const head = paramsOfLayers(trainable, ['head']);
@@ -100,7 +104,7 @@ function measure(c: ModelConfig, budget: number, real: boolean): Record<string, 
     vsFullFt: 1,
   });
   for (const name of STRATEGIES) {
-    const plan = createStrategy(name, { maxEvaluations: 5000 }).configureRound({
+    const plan = await createStrategy(name, { maxEvaluations: 5000 }).configureRound({
       round: 1,
       clients: clients(layers, budget),
       layers,
@@ -174,7 +178,7 @@ export async function run(): Promise<BenchResult> {
     );
   }
   const viltAll = shapesOf(vilt).all;
-  const rows = [...measure(tiny, 2, true), ...measure(vilt, 4, false)];
+  const rows = [...(await measure(tiny, 2, true)), ...(await measure(vilt, 4, false))];
   const four = paramsOfLayers(trainable, trainableLayerNames(vilt).slice(0, 4));
   rows.push(...throughput({ ...four, ...paramsOfLayers(trainable, ['head']) }));
   const fourMBit = (count(four) * 32) / 1e6;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALGORITHMS } from '@focus-fl/solvers';
+import { ALGORITHMS, solveSelection } from '@focus-fl/solvers';
 import {
   createStrategy,
   STRATEGY_NAMES,
@@ -44,14 +44,14 @@ function ctxOf(clients: RoundClient[], L: number, round = 1, seed = 7): RoundCon
 }
 
 describe('strategy registry', () => {
-  it('creates every named strategy and lists valid names on error', () => {
+  it('creates every named strategy and lists valid names on error', async () => {
     for (const name of STRATEGY_NAMES) expect(createStrategy(name, FAST).name).toBe(name);
     expect(() => createStrategy('fedavg')).toThrow(
       /unknown strategy "fedavg"; valid strategies: f3ocus, full, random, fd, last, lntk, magnitude/,
     );
   });
 
-  it('says which scores each strategy needs', () => {
+  it('says which scores each strategy needs', async () => {
     expect(strategyScoreMethod('f3ocus')).toBe('lntk');
     expect(strategyScoreMethod('lntk')).toBe('lntk');
     expect(strategyScoreMethod('snip')).toBe('snip');
@@ -62,7 +62,7 @@ describe('strategy registry', () => {
     for (const n of CLIENT_SCORED) expect(needsScores(createStrategy(n))).toBe(true);
   });
 
-  it('validates f3ocus options', () => {
+  it('validates f3ocus options', async () => {
     expect(() => createStrategy('f3ocus', { algo: 'ga' as never })).toThrow(
       /unknown algo "ga"; valid: nsga2, mopso, abc, aco, sa/,
     );
@@ -77,9 +77,9 @@ describe('every strategy', () => {
   const L = 8;
   const clients = scoredClients(5, L, 3, [1, 2, 3, 8, 12]);
   for (const name of STRATEGY_NAMES) {
-    it(`${name}: respects budgets, keeps layer order, is deterministic`, () => {
+    it(`${name}: respects budgets, keeps layer order, is deterministic`, async () => {
       const s = createStrategy(name, FAST);
-      const plan = s.configureRound(ctxOf(clients, L));
+      const plan = await s.configureRound(ctxOf(clients, L));
       expect(Object.keys(plan.assignments).sort()).toEqual(clients.map((c) => c.name).sort());
       for (const c of clients) {
         const a = plan.assignments[c.name];
@@ -94,14 +94,14 @@ describe('every strategy', () => {
           if (name !== 'f3ocus') expect(a.length).toBe(Math.min(c.budget, L));
         }
       }
-      const again = createStrategy(name, FAST).configureRound(ctxOf(clients, L));
+      const again = await createStrategy(name, FAST).configureRound(ctxOf(clients, L));
       expect(again.assignments).toEqual(plan.assignments);
     });
   }
 });
 
 describe('client-only strategies', () => {
-  it('lntk takes each client top-B of its own scores, matching layers by name', () => {
+  it('lntk takes each client top-B of its own scores, matching layers by name', async () => {
     const layers = layerNames(5);
     const c: RoundClient = {
       name: 'a',
@@ -119,12 +119,17 @@ describe('client-only strategies', () => {
         scores: [0.1, 0.35, 0.05, 0.2, 0.3],
       },
     };
-    const plan = createStrategy('lntk').configureRound({ round: 0, clients: [c], layers, seed: 1 });
+    const plan = await createStrategy('lntk').configureRound({
+      round: 0,
+      clients: [c],
+      layers,
+      seed: 1,
+    });
     expect(plan.assignments.a).toEqual(['block0.adapter', 'block3.adapter']);
     expect(plan.info.importance).toBeCloseTo(0.65, 12);
   });
 
-  it('baseline scorers use their own (possibly negative) scores', () => {
+  it('baseline scorers use their own (possibly negative) scores', async () => {
     const layers = layerNames(4);
     const c: RoundClient = {
       name: 'a',
@@ -132,7 +137,7 @@ describe('client-only strategies', () => {
       numSamples: 3,
       scores: { layers, scores: [-5, -1, -3, -2] },
     };
-    const plan = createStrategy('grasp').configureRound({
+    const plan = await createStrategy('grasp').configureRound({
       round: 0,
       clients: [c],
       layers,
@@ -141,7 +146,7 @@ describe('client-only strategies', () => {
     expect(plan.assignments.a).toEqual(['block1.adapter']);
   });
 
-  it('refuses missing, incomplete, unknown or non-finite scores', () => {
+  it('refuses missing, incomplete, unknown or non-finite scores', async () => {
     const layers = layerNames(3);
     const base = { name: 'x', budget: 1, numSamples: 1 };
     const run = (scores?: { layers: string[]; scores: number[] }) =>
@@ -151,22 +156,24 @@ describe('client-only strategies', () => {
         seed: 0,
         clients: [{ ...base, scores }],
       });
-    expect(() => run()).toThrow(/client "x": no snip scores/);
-    expect(() => run({ layers: layers.slice(0, 2), scores: [1, 2] })).toThrow(
+    await expect(run()).rejects.toThrow(/client "x": no snip scores/);
+    await expect(run({ layers: layers.slice(0, 2), scores: [1, 2] })).rejects.toThrow(
       /client "x": no score for layer "block2.adapter"/,
     );
-    expect(() => run({ layers: [...layers, 'blockX.adapter'], scores: [1, 2, 3, 4] })).toThrow(
-      /unknown layer "blockX.adapter"/,
+    await expect(
+      run({ layers: [...layers, 'blockX.adapter'], scores: [1, 2, 3, 4] }),
+    ).rejects.toThrow(/unknown layer "blockX.adapter"/);
+    await expect(run({ layers, scores: [1, NaN, 3] })).rejects.toThrow(
+      /"block1.adapter" is not finite/,
     );
-    expect(() => run({ layers, scores: [1, NaN, 3] })).toThrow(/"block1.adapter" is not finite/);
-    expect(() => run({ layers, scores: [1, 2] })).toThrow(/equal length/);
+    await expect(run({ layers, scores: [1, 2] })).rejects.toThrow(/equal length/);
   });
 });
 
 describe('server-side strategies', () => {
-  it('last takes the last B layers', () => {
+  it('last takes the last B layers', async () => {
     const layers = layerNames(6);
-    const plan = createStrategy('last').configureRound({
+    const plan = await createStrategy('last').configureRound({
       round: 3,
       seed: 0,
       layers,
@@ -178,7 +185,7 @@ describe('server-side strategies', () => {
     expect(plan.assignments).toEqual({ a: ['block4.adapter', 'block5.adapter'], b: [] });
   });
 
-  it('random varies by round and client, replays for a seed, and is roughly uniform', () => {
+  it('random varies by round and client, replays for a seed, and is roughly uniform', async () => {
     const L = 10;
     const clients = Array.from({ length: 4 }, (_, i) => ({
       name: `c${i}`,
@@ -190,7 +197,7 @@ describe('server-side strategies', () => {
     const seen = new Set<string>();
     const R = 500;
     for (let round = 0; round < R; round++) {
-      const plan = s.configureRound(ctxOf(clients, L, round, 11));
+      const plan = await s.configureRound(ctxOf(clients, L, round, 11));
       for (const a of Object.values(plan.assignments)) {
         seen.add(a.join(','));
         for (const l of a) counts[layerNames(L).indexOf(l)]++;
@@ -201,12 +208,12 @@ describe('server-side strategies', () => {
     const expected = (R * 4 * 3) / L;
     const chi2 = counts.reduce((a, c) => a + (c - expected) ** 2 / expected, 0);
     expect(chi2).toBeLessThan(33.7);
-    const a = s.configureRound(ctxOf(clients, L, 1, 11)).assignments;
-    const b = s.configureRound(ctxOf(clients, L, 1, 12)).assignments;
+    const a = (await s.configureRound(ctxOf(clients, L, 1, 11))).assignments;
+    const b = (await s.configureRound(ctxOf(clients, L, 1, 12))).assignments;
     expect(a).not.toEqual(b);
   });
 
-  it('helpers: topIndices ties go to the earlier layer; randomSubset is a subset', () => {
+  it('helpers: topIndices ties go to the earlier layer; randomSubset is a subset', async () => {
     expect(topIndices([0.2, 0.5, 0.2, 0.1], 2)).toEqual([0, 1]);
     expect(topIndices([1, 2], 5)).toEqual([0, 1]);
     const sub = randomSubset(7, 4, 3);
@@ -218,19 +225,19 @@ describe('server-side strategies', () => {
     expect(deriveSeed(1, 2, 'a')).toBe(deriveSeed(1, 2, 'a'));
   });
 
-  it('validates the context', () => {
+  it('validates the context', async () => {
     const s = createStrategy('full');
-    expect(() => s.configureRound({ round: 0, seed: 0, layers: [], clients: [] })).toThrow(
+    await expect(s.configureRound({ round: 0, seed: 0, layers: [], clients: [] })).rejects.toThrow(
       /ctx.layers must be a non-empty/,
     );
     const c = { name: 'a', budget: 1.5, numSamples: 1 };
-    expect(() => s.configureRound({ round: 0, seed: 0, layers: ['x'], clients: [c] })).toThrow(
-      /client "a": budget must be a non-negative integer/,
-    );
+    await expect(
+      s.configureRound({ round: 0, seed: 0, layers: ['x'], clients: [c] }),
+    ).rejects.toThrow(/client "a": budget must be a non-negative integer/);
     const d = { name: 'a', budget: 1, numSamples: 1 };
-    expect(() => s.configureRound({ round: 0, seed: 0, layers: ['x'], clients: [d, d] })).toThrow(
-      /appears twice/,
-    );
+    await expect(
+      s.configureRound({ round: 0, seed: 0, layers: ['x'], clients: [d, d] }),
+    ).rejects.toThrow(/appears twice/);
   });
 });
 
@@ -260,8 +267,8 @@ describe('f3ocus', () => {
   const L = 24;
   const clients = paperExample(5);
 
-  it('spreads the selections that client-only LNTK piles up (paper example shape)', () => {
-    const lntk = createStrategy('lntk').configureRound(ctxOf(clients, L));
+  it('spreads the selections that client-only LNTK piles up (paper example shape)', async () => {
+    const lntk = await createStrategy('lntk').configureRound(ctxOf(clients, L));
     const lntkStats = selectionStats(lntk.assignments, layerNames(L));
     expect(Math.max(...lntkStats.counts)).toBe(5);
     expect(lntk.assignments.client0).toEqual([
@@ -271,7 +278,9 @@ describe('f3ocus', () => {
       'block22.adapter',
     ]);
 
-    const f = createStrategy('f3ocus', { maxEvaluations: 6000 }).configureRound(ctxOf(clients, L));
+    const f = await createStrategy('f3ocus', { maxEvaluations: 6000 }).configureRound(
+      ctxOf(clients, L),
+    );
     const fStats = selectionStats(f.assignments, layerNames(L));
     expect(Math.max(...fStats.counts)).toBeLessThanOrEqual(4);
     expect(fStats.variance).toBeLessThan(lntkStats.variance);
@@ -294,11 +303,11 @@ describe('f3ocus', () => {
     expect(imp).toBeGreaterThan(0.5 * (lntk.info.importance as number));
   });
 
-  it('is deterministic for a seed and runs with every algorithm', () => {
+  it('is deterministic for a seed and runs with every algorithm', async () => {
     for (const algo of ALGORITHMS) {
       const s = createStrategy('f3ocus', { algo, maxEvaluations: 1500 });
-      const a = s.configureRound(ctxOf(clients, L, 2, 9));
-      const b = createStrategy('f3ocus', { algo, maxEvaluations: 1500 }).configureRound(
+      const a = await s.configureRound(ctxOf(clients, L, 2, 9));
+      const b = await createStrategy('f3ocus', { algo, maxEvaluations: 1500 }).configureRound(
         ctxOf(clients, L, 2, 9),
       );
       expect(a.assignments, algo).toEqual(b.assignments);
@@ -307,18 +316,44 @@ describe('f3ocus', () => {
     }
   });
 
-  it('handles budget 0 and budgets above L; refuses negative or zero LNTK rows', () => {
+  it('uses an injected (async) solver with the same input and seed', async () => {
+    const cs = scoredClients(3, 5, 4, [2, 0, 9]);
+    const calls: { scores: number[][]; budgets: number[]; seed: number; algo: string }[] = [];
+    const s = createStrategy('f3ocus', {
+      ...FAST,
+      algo: 'sa',
+      solver: async (input, o) => {
+        calls.push({ ...input, seed: o.seed, algo: o.algo });
+        await new Promise((r) => setTimeout(r, 1));
+        return solveSelection(input, o);
+      },
+    });
+    const injected = await s.configureRound(ctxOf(cs, 5, 3, 2));
+    const plain = await createStrategy('f3ocus', { ...FAST, algo: 'sa' }).configureRound(
+      ctxOf(cs, 5, 3, 2),
+    );
+    expect(injected.assignments).toEqual(plain.assignments);
+    expect(calls).toHaveLength(1);
+    expect(calls[0].budgets).toEqual([2, 5]); // budget-0 client left out, 9 clipped to L = 5
+    expect(calls[0].scores[1]).toEqual(
+      cs[2].scores!.scores.map((v, _, a) => v / a.reduce((x, y) => x + y, 0)),
+    );
+    expect(calls[0].algo).toBe('sa');
+    expect(calls[0].seed).toBe(deriveSeed(2, 3, 'f3ocus'));
+  });
+
+  it('handles budget 0 and budgets above L; refuses negative or zero LNTK rows', async () => {
     const cs = scoredClients(3, 5, 1, [0, 9, 2]);
-    const plan = createStrategy('f3ocus', FAST).configureRound(ctxOf(cs, 5));
+    const plan = await createStrategy('f3ocus', FAST).configureRound(ctxOf(cs, 5));
     expect(plan.assignments.c0).toEqual([]);
     expect(plan.assignments.c1.length).toBeLessThanOrEqual(5);
     const bad = scoredClients(2, 5, 1, [1, 1]);
     bad[1].scores!.scores[2] = -0.1;
-    expect(() => createStrategy('f3ocus', FAST).configureRound(ctxOf(bad, 5))).toThrow(
+    await expect(createStrategy('f3ocus', FAST).configureRound(ctxOf(bad, 5))).rejects.toThrow(
       /client "c1": LNTK score of layer 2 is negative/,
     );
     bad[1].scores!.scores = [0, 0, 0, 0, 0];
-    expect(() => createStrategy('f3ocus', FAST).configureRound(ctxOf(bad, 5))).toThrow(
+    await expect(createStrategy('f3ocus', FAST).configureRound(ctxOf(bad, 5))).rejects.toThrow(
       /client "c1": LNTK scores are all zero/,
     );
   });
@@ -344,7 +379,7 @@ describe('aggregateRound', () => {
     },
   ];
 
-  it('is the masked weighted FedAvg; failures contribute nothing', () => {
+  it('is the masked weighted FedAvg; failures contribute nothing', async () => {
     const s = createStrategy('lntk');
     const out = s.aggregateRound({ round: 1, global }, results, [
       { client: 'c', reason: 'timeout' },
@@ -356,7 +391,7 @@ describe('aggregateRound', () => {
     expect(out.params).toEqual(aggregateMasked(global, results));
   });
 
-  it('with assignments, refuses updates of unassigned layers and unknown clients', () => {
+  it('with assignments, refuses updates of unassigned layers and unknown clients', async () => {
     const s = createStrategy('random');
     const ok = { a: ['block0.adapter'], b: ['block0.adapter'] };
     expect(() =>
@@ -380,7 +415,7 @@ describe('aggregateRound', () => {
     ).toThrow(/both as a result and as a failure/);
   });
 
-  it('with no results keeps the global model', () => {
+  it('with no results keeps the global model', async () => {
     const out = createStrategy('full').aggregateRound(
       { round: 1, global },
       [],

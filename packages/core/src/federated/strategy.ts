@@ -4,7 +4,7 @@
  * the loop, deadlines and quorum; a strategy only decides (which layers each client trains)
  * and reduces (how the updates become the next global model).
  *
- *   configureRound(ctx)                     -> RoundPlan (assignments, Pareto front, info)
+ *   configureRound(ctx)                     -> Promise<RoundPlan> (assignments, front, info)
  *   aggregateRound(ctx, results, failures)  -> AggregateResult (new global params)
  *
  * Layer names are the contract (interfaces.md): `ctx.layers` are the trainable adapter layers
@@ -82,7 +82,8 @@ export interface Strategy {
   readonly name: string;
   /** Which scores the server asks clients for; 'none' when it needs none. */
   readonly scoreMethod: ScoreMethod;
-  configureRound(ctx: RoundContext): RoundPlan;
+  /** Async so a strategy may solve off the event loop (f3ocus's injectable `solver`). */
+  configureRound(ctx: RoundContext): Promise<RoundPlan>;
   aggregateRound(
     ctx: AggregateContext,
     results: readonly RoundResult[],

@@ -20,12 +20,12 @@ export abstract class BaseStrategy implements Strategy {
   abstract readonly name: string;
   abstract readonly scoreMethod: ScoreMethod;
 
-  configureRound(ctx: RoundContext): RoundPlan {
+  async configureRound(ctx: RoundContext): Promise<RoundPlan> {
     validateContext(ctx);
     return this.decide(ctx);
   }
 
-  protected abstract decide(ctx: RoundContext): RoundPlan;
+  protected abstract decide(ctx: RoundContext): RoundPlan | Promise<RoundPlan>;
 
   aggregateRound(
     ctx: AggregateContext,

@@ -16,6 +16,7 @@ import {
   solveSelection,
   type AlgorithmName,
   type PickRule,
+  type SelectionResult,
 } from '@focus-fl/solvers';
 import type { ScoreMethod } from '../protocol.js';
 import {
@@ -38,7 +39,25 @@ export interface F3ocusOptions {
   maxTimeMs?: number;
   /** Rule that picks one front point (default knee). */
   pick?: PickRule;
+  /**
+   * Runs the selection solver; default `solveSelection` in this thread. The coordinator can
+   * pass one that runs it in a worker thread (same input and options, same result).
+   */
+  solver?: SelectionSolver;
 }
+
+export interface SelectionSolverOptions {
+  algo: AlgorithmName;
+  seed: number;
+  maxEvaluations?: number;
+  maxTimeMs?: number;
+  pick: PickRule;
+}
+
+export type SelectionSolver = (
+  input: { scores: number[][]; budgets: number[] },
+  opts: SelectionSolverOptions,
+) => SelectionResult | Promise<SelectionResult>;
 
 export class F3ocusStrategy extends BaseStrategy {
   readonly name = 'f3ocus';
@@ -68,7 +87,7 @@ export class F3ocusStrategy extends BaseStrategy {
     this.pick = pick;
   }
 
-  protected decide(ctx: RoundContext): RoundPlan {
+  protected async decide(ctx: RoundContext): Promise<RoundPlan> {
     const L = ctx.layers.length;
     const assignments: Record<string, string[]> = {};
     // Clients with budget 0 train only the head and are left out of the problem (the solver
@@ -80,7 +99,8 @@ export class F3ocusStrategy extends BaseStrategy {
 
     const scores = active.map((c) => normalisedLntk(c.name, alignedScores(c, ctx.layers, 'lntk')));
     const budgets = active.map((c) => effectiveBudget(c, L));
-    const res = solveSelection(
+    const solver: SelectionSolver = this.opts.solver ?? ((input, o) => solveSelection(input, o));
+    const res = await solver(
       { scores, budgets },
       {
         algo: this.algo,

@@ -10,7 +10,12 @@ import { FullStrategy, LastStrategy, RandomStrategy } from './fixed.js';
 
 export { BaseStrategy } from './base.js';
 export { CLIENT_SCORED, ClientTopBStrategy, type ClientScoredMethod } from './client-only.js';
-export { F3ocusStrategy, type F3ocusOptions } from './f3ocus.js';
+export {
+  F3ocusStrategy,
+  type F3ocusOptions,
+  type SelectionSolver,
+  type SelectionSolverOptions,
+} from './f3ocus.js';
 export { FullStrategy, LastStrategy, RandomStrategy } from './fixed.js';
 
 export const STRATEGY_NAMES = ['f3ocus', 'full', 'random', 'fd', 'last', ...CLIENT_SCORED] as const;
