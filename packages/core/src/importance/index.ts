@@ -19,3 +19,14 @@ export {
   type ScorerMethod,
   type ScorerOptions,
 } from './scorers.js';
+export {
+  computeLntk,
+  fedselectDelta,
+  pickSamples,
+  scoreLayers,
+  vqaDifferentiable,
+  type ComputeLntkOptions,
+  type ScoreLayersOptions,
+  type ScoredUnit,
+  type VqaDifferentiable,
+} from './vqa.js';
