@@ -3,3 +3,4 @@ export * from './types.js';
 export * from './medmnist.js';
 export * from './vqa.js';
 export * from './synthetic.js';
+export * from './npz.js';

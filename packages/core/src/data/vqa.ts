@@ -312,7 +312,7 @@ export function answerVocabulary(): string[] {
 }
 
 /** Checks a MedMNIST-format split against its subset; throws naming the bad field. */
-export function validateArrays(subset: SubsetName, a: MedMnistArrays, what = subset): void {
+export function validateArrays(subset: SubsetName, a: MedMnistArrays, what: string = subset): void {
   const info = subsetInfo(subset);
   const width = labelWidth(subset);
   if (a.channels !== info.channels) {
