@@ -215,9 +215,24 @@ export class RoundEngine extends EventEmitter {
       const code = msg.type === 'scores' ? 'bad-scores' : 'bad-update';
       this.opts.log.warn({ site: s.site, round: msg.round, err: (e as Error).message }, code);
       s.send(errorMessage(code, (e as Error).message, msg.round));
+      // Its contribution is refused for this phase: stop waiting for it.
+      this.release(s.site);
       return;
     }
     c.got.set(s.site, value);
+    if (c.got.size >= c.expected.size) c.done();
+  }
+
+  /** A site reported a local failure for the current round: stop waiting for it. */
+  siteFailed(s: SiteSession, round: number | undefined, message: string): void {
+    this.opts.log.warn({ site: s.site, round, err: message }, 'site reported an error');
+    if (round === this.round) this.release(s.site);
+  }
+
+  private release(site: string): void {
+    const c = this.collector;
+    if (!c || !c.expected.has(site) || c.got.has(site)) return;
+    c.expected.delete(site);
     if (c.got.size >= c.expected.size) c.done();
   }
 
@@ -336,19 +351,19 @@ export class RoundEngine extends EventEmitter {
 
   private collect<T>(expected: string[], deadlineMs: number): Promise<Map<string, T>> {
     return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
+      const deadline: { timer?: NodeJS.Timeout } = {};
       const c: Collector<T> = {
         expected: new Set(expected),
         got: new Map(),
         done: () => {
-          if (timer) clearTimeout(timer);
+          clearTimeout(deadline.timer);
           if (this.collector === c) this.collector = null;
           resolve(c.got);
         },
       };
       this.collector = c as Collector<unknown>;
       if (c.expected.size === 0) return c.done();
-      timer = setTimeout(() => {
+      deadline.timer = setTimeout(() => {
         this.opts.log.warn(
           {
             round: this.round,

@@ -82,10 +82,8 @@ export function handleSiteSocket(socket: WebSocket, ctx: SocketContext): void {
         if (!session) return bad(new ProtocolError('not-joined', `"${msg.type}" before hello`));
         return ctx.engine.onMessage(session, msg);
       case 'error':
-        ctx.log.warn(
-          { site: session?.site, code: msg.code, err: msg.message },
-          'site reported an error',
-        );
+        if (session) ctx.engine.siteFailed(session, msg.round, `${msg.code}: ${msg.message}`);
+        else ctx.log.warn({ code: msg.code, err: msg.message }, 'error frame before hello');
         return;
       case 'bye':
         socket.close(1000, 'bye');

@@ -144,7 +144,9 @@ export class SiteClient {
     return new Promise((resolve) => {
       transport.onMessage((bytes) => {
         // Handle messages strictly in order, even though handlers await local compute.
-        this.queue = this.queue.then(() => this.receive(bytes)).catch(() => undefined);
+        this.queue = this.queue
+          .then(() => this.receive(bytes))
+          .catch((e: unknown) => this.localFailure(e));
       });
       transport.onClose((reason) => {
         this.transport = null;
@@ -332,6 +334,22 @@ export class SiteClient {
       metrics: { ...res.metrics, ms: Date.now() - started },
     });
     this.setStatus({ phase: 'waiting' });
+  }
+
+  /** Local compute failed: tell the coordinator (it stops waiting for us this phase). */
+  private localFailure(e: unknown): void {
+    const message = e instanceof Error ? e.message : String(e);
+    this.setStatus({ phase: 'waiting', message: `local error: ${message}` });
+    try {
+      this.send({
+        type: 'error',
+        code: 'internal',
+        message: message.slice(0, 500),
+        round: this.status.round,
+      });
+    } catch {
+      // the transport is gone; nothing to tell
+    }
   }
 
   private send(msg: Message): void {

@@ -1,0 +1,257 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { encode } from '@msgpack/msgpack';
+import {
+  PROTOCOL_VERSION,
+  SiteClient,
+  decodeFrame,
+  decodeUpdate,
+  encodeFrame,
+  type Message,
+} from '@focus-fl/core/federated';
+import type { FastifyInstance } from 'fastify';
+import { fakeSite, runSite, startCoordinator, testConfig, tmpDir } from './fakes.js';
+import { connectWs } from '../src/ws-transport.js';
+
+let apps: FastifyInstance[] = [];
+afterEach(async () => {
+  for (const a of apps) await a.close();
+  apps = [];
+});
+
+/** A raw ws client that records decoded frames and the close code. */
+async function raw(url: string) {
+  const ws = new WebSocket(url);
+  const got: Message[] = [];
+  let closed: number | null = null;
+  ws.on('message', (d: Buffer) => got.push(decodeFrame(new Uint8Array(d))));
+  ws.on('close', (code) => (closed = code));
+  await new Promise((r) => ws.once('open', r));
+  const until = async (f: () => boolean) => {
+    for (let i = 0; i < 500 && !f(); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(f()).toBe(true);
+  };
+  return { ws, got, closed: () => closed, until };
+}
+
+const hello = (token: string): Message => ({
+  type: 'hello',
+  version: PROTOCOL_VERSION,
+  token,
+  backend: 'node',
+  numSamples: 10,
+  haveVersion: null,
+});
+
+describe('bad input', () => {
+  it('answers each bad frame with the documented error and keeps serving others', async () => {
+    const c = await startCoordinator({ dataDir: tmpDir(), config: testConfig({ rounds: 2 }) });
+    apps.push(c.app);
+    const good = [fakeSite(1), fakeSite(2)];
+    const tokens = good.map((_, i) => c.app.store.addSite(`good${i}`, 2));
+    const evilToken = c.app.store.addSite('evil', 2);
+
+    // wrong token -> auth error + close 4001
+    const a = await raw(c.url);
+    a.ws.send(encodeFrame(hello('not-a-token')));
+    await a.until(() => a.closed() !== null);
+    expect(a.got[0]).toMatchObject({ type: 'error', code: 'auth' });
+    expect(a.closed()).toBe(4001);
+
+    // wrong protocol version -> version error
+    const v = await raw(c.url);
+    v.ws.send(encode({ ...hello(evilToken), version: 999 }));
+    await v.until(() => v.closed() !== null);
+    expect(v.got[0]).toMatchObject({ type: 'error', code: 'version' });
+
+    // malformed msgpack, schema-invalid, oversized: one error each, then close after 3
+    const b = await raw(c.url);
+    b.ws.send(new Uint8Array([0xc1, 0xff]));
+    await b.until(() => b.got.length === 1);
+    expect(b.got[0]).toMatchObject({ type: 'error', code: 'bad-frame' });
+    expect((b.got[0] as { message: string }).message).toMatch(/malformed msgpack/);
+    b.ws.send(encode({ type: 'hello', version: PROTOCOL_VERSION, token: 5 }));
+    await b.until(() => b.got.length === 2);
+    expect(b.got[1]).toMatchObject({ type: 'error', code: 'bad-frame' });
+    expect((b.got[1] as { message: string }).message).toMatch(/\/token/);
+    // over the frame limit (sized to the model: ~66 KB here) but under ws's hard cap
+    b.ws.send(new Uint8Array(100 * 1024));
+    await b.until(() => b.closed() !== null);
+    expect(b.got[2]).toMatchObject({ type: 'error', code: 'too-large' });
+    expect(b.closed()).toBe(1008);
+    // far over: ws itself closes with 1009 (message too big)
+    const h = await raw(c.url);
+    h.ws.send(new Uint8Array(1024 * 1024));
+    await h.until(() => h.closed() !== null);
+    expect(h.closed()).toBe(1009);
+
+    // a joined site sending a stale round
+    const s = await raw(c.url);
+    s.ws.send(encodeFrame(hello(evilToken)));
+    await s.until(() => s.got.some((m) => m.type === 'welcome'));
+    s.ws.send(
+      encodeFrame({
+        type: 'scores',
+        round: 99,
+        scores: [0.25, 0.25, 0.25, 0.25],
+        numSamples: 1,
+        ms: 0,
+      }),
+    );
+    await s.until(() => s.got.some((m) => m.type === 'error'));
+    expect(s.got.find((m) => m.type === 'error')).toMatchObject({ code: 'stale-round', round: 99 });
+    s.ws.close();
+
+    // the good sites still federate to the end
+    const runs = good.map((g, i) => runSite(c.url, tokens[i], g));
+    expect(await Promise.all(runs.map((r) => r.done))).toEqual(['done', 'done']);
+    expect(c.app.store.rounds().map((r) => r.round)).toEqual([0, 1, 2]);
+  });
+
+  it('refuses a NaN update (never aggregated) and an unassigned layer, round goes on', async () => {
+    const c = await startCoordinator({
+      dataDir: tmpDir(),
+      config: testConfig({ rounds: 1, minClients: 2, minCompletionRate: 0.5 }),
+    });
+    apps.push(c.app);
+    const good = [fakeSite(1), fakeSite(2)];
+    const tokens = good.map((_, i) => c.app.store.addSite(`good${i}`, 2));
+    const nanSite = fakeSite(3);
+    const nanErrors: Message[] = [];
+    // Encodes NaN on purpose (the real codec refuses to), as a hostile site would.
+    const nanClient = new SiteClient({
+      token: c.app.store.addSite('nan', 2),
+      backend: 'node',
+      compute: nanSite,
+      codec: {
+        encode: (d) =>
+          encode({
+            v: 1,
+            codec: 'fp32',
+            tensors: Object.entries(d).map(([name, t]) => ({
+              name,
+              shape: t.shape,
+              dtype: 'float32',
+              data: new Uint8Array(Float32Array.from(t.data, () => NaN).buffer),
+            })),
+          }),
+        decode: (b) => decodeUpdate(b),
+      },
+      onTraffic: (dir, _n, m) => {
+        if (dir === 'down' && m.type === 'error') nanErrors.push(m);
+      },
+    });
+    const extraSite = fakeSite(4);
+    extraSite.poison = 'unassigned';
+    const extraErrors: Message[] = [];
+    const extraClient = new SiteClient({
+      token: c.app.store.addSite('extra', 2),
+      backend: 'node',
+      compute: extraSite,
+      onTraffic: (dir, _n, m) => {
+        if (dir === 'down' && m.type === 'error') extraErrors.push(m);
+      },
+    });
+    const runs = [
+      ...good.map((g, i) => runSite(c.url, tokens[i], g).done),
+      nanClient.run(() => connectWs(c.url)),
+      extraClient.run(() => connectWs(c.url)),
+    ];
+    expect(await Promise.all(runs)).toEqual(['done', 'done', 'done', 'done']);
+    expect(nanErrors[0]).toMatchObject({ code: 'bad-update', round: 1 });
+    expect((nanErrors[0] as { message: string }).message).toMatch(/NaN|finite/i);
+    expect(extraErrors[0]).toMatchObject({ code: 'bad-update', round: 1 });
+    const g = c.app.engine.global;
+    for (const t of Object.values(g)) expect(t.data.every(Number.isFinite)).toBe(true);
+    const trained = c.app.store.clientMetrics(1, 'train');
+    expect(Object.keys(trained).sort()).toEqual(['good0', 'good1']);
+  });
+});
+
+describe('faults', () => {
+  it('a site that disconnects during training does not stall the round', async () => {
+    const c = await startCoordinator({
+      dataDir: tmpDir(),
+      config: testConfig({
+        rounds: 1,
+        minClients: 2,
+        deadlines: { scores: 5000, train: 60_000, evaluate: 5000 },
+      }),
+    });
+    apps.push(c.app);
+    const sites = [fakeSite(1), fakeSite(2), fakeSite(3)];
+    const tokens = sites.map((_, i) => c.app.store.addSite(`s${i}`, 2));
+    const leaver = sites[2];
+    leaver.trainDelay = 30_000;
+    const runs = sites.slice(0, 2).map((s, i) => runSite(c.url, tokens[i], s));
+    const leaverClient = new SiteClient({ token: tokens[2], backend: 'node', compute: leaver });
+    const t = await connectWs(c.url);
+    const leaverDone = leaverClient.attach(t);
+    const started = Date.now();
+    // leave as soon as training starts
+    await new Promise<void>((resolve) => {
+      const iv = setInterval(() => {
+        if (leaver.trained.length > 0) {
+          clearInterval(iv);
+          t.close();
+          resolve();
+        }
+      }, 5);
+    });
+    expect(await leaverDone).toBe('closed');
+    expect(await Promise.all(runs.map((r) => r.done))).toEqual(['done', 'done']);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(Object.keys(c.app.store.selections(1)).sort()).toEqual(['s0', 's1']);
+  });
+
+  it('a site that hangs is cut off by the train deadline; quorum completes the round', async () => {
+    const c = await startCoordinator({
+      dataDir: tmpDir(),
+      config: testConfig({
+        rounds: 1,
+        minClients: 2,
+        minCompletionRate: 0.6,
+        deadlines: { scores: 5000, train: 800, evaluate: 3000 },
+      }),
+    });
+    apps.push(c.app);
+    const sites = [fakeSite(1), fakeSite(2), fakeSite(3)];
+    sites[2].trainDelay = 2500;
+    const tokens = sites.map((_, i) => c.app.store.addSite(`s${i}`, 2));
+    const runs = sites.map((s, i) => runSite(c.url, tokens[i], s));
+    expect(await Promise.all(runs.map((r) => r.done))).toEqual(['done', 'done', 'done']);
+    expect(Object.keys(c.app.store.clientMetrics(1, 'train')).sort()).toEqual(['s0', 's1']);
+  });
+
+  it('resumes after a restart at the next round with bit-identical global weights', async () => {
+    const dataDir = tmpDir();
+    const config = testConfig({ rounds: 3, minClients: 2 });
+    const c1 = await startCoordinator({ dataDir, config });
+    const sites = [fakeSite(1), fakeSite(2)];
+    const tokens = sites.map((_, i) => c1.app.store.addSite(`s${i}`, 2));
+    sites[0].trainDelay = 300;
+    const r1 = sites.map((s, i) => runSite(c1.url, tokens[i], s));
+    await new Promise<void>((resolve) =>
+      c1.app.engine.on('round', (r: number) => r === 1 && resolve()),
+    );
+    const afterRound1 = structuredClone(c1.app.engine.global);
+    // kill it between rounds (round 2 has started but is not stored)
+    await c1.app.close();
+    await Promise.all(r1.map((r) => r.client.leave()));
+
+    const c2 = await startCoordinator({ dataDir, config });
+    apps.push(c2.app);
+    expect(c2.app.engine.version).toBe(1);
+    expect(c2.app.engine.round).toBe(2);
+    const g = c2.app.engine.global;
+    expect(Object.keys(g).sort()).toEqual(Object.keys(afterRound1).sort());
+    for (const k of Object.keys(g)) {
+      expect(Buffer.from(g[k].data.buffer).equals(Buffer.from(afterRound1[k].data.buffer))).toBe(
+        true,
+      );
+    }
+    const r2 = sites.map((s, i) => runSite(c2.url, tokens[i], s));
+    expect(await Promise.all(r2.map((r) => r.done))).toEqual(['done', 'done']);
+    expect(c2.app.store.rounds().map((r) => r.round)).toEqual([0, 1, 2, 3]);
+  });
+});
