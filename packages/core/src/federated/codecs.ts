@@ -171,7 +171,10 @@ function encodeTensor(name: string, shape: readonly number[], data: Float32Array
     const q = new Int8Array(data.length);
     if (scale > 0) {
       for (let i = 0; i < data.length; i++) {
-        q[i] = Math.max(-127, Math.min(127, Math.round(data[i] / scale)));
+        // |x| <= maxAbs, so |x / scale| <= 127 up to rounding; clamp anyway, because an Int8Array
+        // store would wrap 128 to -128.
+        const v = Math.round(data[i] / scale);
+        q[i] = v > 127 ? 127 : v < -127 ? -127 : v;
       }
     }
     t.scale = scale;
