@@ -1,0 +1,174 @@
+import { Archive } from './archive.js';
+import { repairOf, type Problem, type Solution } from './problem.js';
+import { Rng } from './rng.js';
+
+/**
+ * Lifecycle shared by the five algorithms (pymoo's `Algorithm`): construct with a problem and
+ * options, call `step()` until `done()`, then `result()`. `step()` runs one generation /
+ * iteration, so a caller (the coordinator) can bound the time it spends, interleave other work
+ * or stop early; `done()` checks the evaluation and time budgets.
+ */
+export interface Termination {
+  /** Stop once this many evaluations are spent (a step may overshoot by < one generation). */
+  maxEvaluations?: number;
+  /** Stop once this much wall time has passed since the first step. */
+  maxTimeMs?: number;
+}
+
+export interface CommonOptions extends Termination {
+  /** Seed of the run's RNG (default 1). Same seed + same evaluation budget = same result. */
+  seed?: number;
+  /** Capacity of the external non-dominated archive (default 200). */
+  archiveSize?: number;
+  /** Clock in ms (default performance.now); injectable for tests. */
+  now?: () => number;
+}
+
+/** Evaluation budget used when neither budget is given. */
+export const DEFAULT_MAX_EVALUATIONS = 20_000;
+
+export interface AlgorithmResult {
+  algorithm: string;
+  /** Non-dominated solutions found (distinct objective vectors), sorted by the first objective. */
+  front: Solution[];
+  evaluations: number;
+  iterations: number;
+  elapsedMs: number;
+}
+
+export interface Algorithm {
+  readonly name: string;
+  readonly problem: Problem;
+  readonly evaluations: number;
+  done(): boolean;
+  step(): void;
+  result(): AlgorithmResult;
+}
+
+export abstract class BaseAlgorithm implements Algorithm {
+  abstract readonly name: string;
+  readonly rng: Rng;
+  readonly archive: Archive;
+  evaluations = 0;
+  iterations = 0;
+  protected readonly maxEvaluations: number;
+  protected readonly maxTimeMs: number;
+  private readonly now: () => number;
+  private startedAt = -1;
+  private lastStepEnd = -1;
+
+  constructor(
+    readonly problem: Problem,
+    opts: CommonOptions,
+  ) {
+    const seed = opts.seed ?? 1;
+    if (!Number.isInteger(seed)) throw new Error(`seed: expected an integer, got ${seed}`);
+    this.rng = new Rng(seed);
+    this.archive = new Archive(opts.archiveSize ?? 200);
+    const noBudget = opts.maxEvaluations === undefined && opts.maxTimeMs === undefined;
+    this.maxEvaluations = opts.maxEvaluations ?? (noBudget ? DEFAULT_MAX_EVALUATIONS : Infinity);
+    this.maxTimeMs = opts.maxTimeMs ?? Infinity;
+    if (!(this.maxEvaluations > 0))
+      throw new Error(`maxEvaluations: expected a positive number, got ${opts.maxEvaluations}`);
+    if (!(this.maxTimeMs > 0))
+      throw new Error(`maxTimeMs: expected a positive number, got ${opts.maxTimeMs}`);
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  /** Elapsed ms since the first step (0 before it). */
+  get elapsedMs(): number {
+    return this.startedAt < 0
+      ? 0
+      : (this.lastStepEnd < 0 ? this.now() : this.lastStepEnd) - this.startedAt;
+  }
+
+  /** Fraction of the budget used, in [0, 1]: drives schedules (SA temperature, PSO inertia). */
+  protected progress(): number {
+    const e = this.evaluations / this.maxEvaluations;
+    const t = this.startedAt < 0 ? 0 : (this.now() - this.startedAt) / this.maxTimeMs;
+    return Math.min(1, Math.max(e, t));
+  }
+
+  done(): boolean {
+    if (this.evaluations >= this.maxEvaluations) return true;
+    return this.startedAt >= 0 && this.now() - this.startedAt >= this.maxTimeMs;
+  }
+
+  step(): void {
+    if (this.startedAt < 0) {
+      this.startedAt = this.now();
+      this.initialize();
+    } else {
+      this.iterate();
+    }
+    this.iterations++;
+    this.lastStepEnd = this.now();
+  }
+
+  result(): AlgorithmResult {
+    const front = this.archive.items.map((s) => ({ x: s.x.slice(), f: s.f.slice() }));
+    front.sort((a, b) => a.f[0] - b.f[0] || a.f[1] - b.f[1]);
+    return {
+      algorithm: this.name,
+      front,
+      evaluations: this.evaluations,
+      iterations: this.iterations,
+      elapsedMs: this.elapsedMs,
+    };
+  }
+
+  /** First step: build and evaluate the starting population. */
+  protected abstract initialize(): void;
+  /** Later steps: one generation / iteration. */
+  protected abstract iterate(): void;
+
+  /** Evaluate a feasible x (counts one evaluation, feeds the archive). */
+  protected evaluate(x: number[]): Solution {
+    const f = this.problem.evaluate(x);
+    this.evaluations++;
+    const s = { x, f };
+    this.archive.add(s);
+    return s;
+  }
+
+  protected repair(x: number[]): number[] {
+    return repairOf(this.problem, x, this.rng);
+  }
+
+  /**
+   * Starting decision vectors: the problem's seeds first (at most half the population, so random
+   * diversity remains), then random samples; all repaired.
+   */
+  protected initialVectors(n: number): number[][] {
+    const seeds = this.problem.seeds ? this.problem.seeds(this.rng) : [];
+    const out: number[][] = [];
+    const seen = new Set<string>();
+    for (const s of seeds) {
+      if (out.length >= Math.ceil(n / 2)) break;
+      const x = this.repair(s.slice());
+      const key = x.join(',');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(x);
+    }
+    while (out.length < n) out.push(this.repair(this.problem.sample(this.rng)));
+    return out;
+  }
+
+  /** Problem-aware small move, or generic mutation when the problem has none. */
+  protected neighbor(x: readonly number[]): number[] {
+    const p = this.problem;
+    if (p.neighbor) return p.neighbor(x, this.rng);
+    const y = x.slice();
+    if (p.kind === 'binary') {
+      const j = this.rng.int(y.length);
+      y[j] = 1 - y[j];
+    } else {
+      const j = this.rng.int(y.length);
+      const lo = p.lower![j];
+      const hi = p.upper![j];
+      y[j] = Math.min(hi, Math.max(lo, y[j] + 0.1 * (hi - lo) * this.rng.normal()));
+    }
+    return this.repair(y);
+  }
+}

@@ -1,0 +1,284 @@
+import type { GroupedBinary, Problem } from './problem.js';
+import type { Rng } from './rng.js';
+import { validateSelectionInput, type SelectionInput } from './selection-input.js';
+
+/**
+ * The server's data-free layer-selection problem (method.md §2):
+ *   variables m[i][l] in {0,1} (client i trains layer l), flattened x[i * L + l];
+ *   maximise I(m) = sum_i sum_l m[i][l] S_i[l];
+ *   minimise V(m) = (1/L) sum_l (n_l - mean(n))^2, n_l = sum_i m[i][l];
+ *   subject to sum_l m[i][l] <= B_i.
+ * In minimisation form the objectives are f = [-I(m), V(m)].
+ */
+export class LayerSelectionProblem implements Problem {
+  readonly name = 'layer-selection';
+  readonly kind = 'binary' as const;
+  readonly nObj = 2;
+  readonly nVar: number;
+  readonly clients: number;
+  readonly layers: number;
+  readonly scores: readonly (readonly number[])[];
+  readonly budgets: readonly number[];
+  readonly grouped: GroupedBinary;
+  /** Per client, layer indices by descending score (ties by index): used by repair and seeds. */
+  private readonly order: number[][];
+
+  constructor(input: SelectionInput | unknown) {
+    const { scores, budgets } = validateSelectionInput(input);
+    this.scores = scores;
+    this.budgets = budgets;
+    this.clients = scores.length;
+    this.layers = scores[0].length;
+    this.nVar = this.clients * this.layers;
+    this.order = scores.map((row) => row.map((_, l) => l).sort((a, b) => row[b] - row[a] || a - b));
+    this.grouped = {
+      groups: this.clients,
+      groupSize: this.layers,
+      budgets,
+      heuristic: (g, l) => scores[g][l],
+    };
+  }
+
+  evaluate(x: readonly number[]): number[] {
+    const { clients: C, layers: L, scores } = this;
+    const n = new Array<number>(L).fill(0);
+    let imp = 0;
+    for (let i = 0; i < C; i++) {
+      const row = scores[i];
+      const base = i * L;
+      for (let l = 0; l < L; l++) {
+        if (x[base + l] === 1) {
+          imp += row[l];
+          n[l]++;
+        }
+      }
+    }
+    return [-imp, varianceOfCounts(n)];
+  }
+
+  /** Uniformly random count k_i in 0..B_i per client, then k_i random layers. */
+  sample(rng: Rng): number[] {
+    const { clients: C, layers: L } = this;
+    const x = new Array<number>(this.nVar).fill(0);
+    const idx = Array.from({ length: L }, (_, l) => l);
+    for (let i = 0; i < C; i++) {
+      const k = rng.int(this.budgets[i] + 1);
+      rng.shuffle(idx);
+      for (let t = 0; t < k; t++) x[i * L + idx[t]] = 1;
+    }
+    return x;
+  }
+
+  /**
+   * Repair (documented rule): values are rounded to 0/1; a client over budget drops its
+   * lowest-score selected layers (ties: higher index first) until it is within budget.
+   * Deterministic, so it needs no randomness; the importance lost is the least possible.
+   */
+  repair(x: number[]): number[] {
+    const { clients: C, layers: L } = this;
+    for (let j = 0; j < x.length; j++) x[j] = x[j] >= 0.5 ? 1 : 0;
+    for (let i = 0; i < C; i++) {
+      const base = i * L;
+      let count = 0;
+      for (let l = 0; l < L; l++) count += x[base + l];
+      const ord = this.order[i];
+      for (let r = L - 1; r >= 0 && count > this.budgets[i]; r--) {
+        if (x[base + ord[r]] === 1) {
+          x[base + ord[r]] = 0;
+          count--;
+        }
+      }
+    }
+    return x;
+  }
+
+  isFeasible(x: readonly number[]): boolean {
+    if (x.length !== this.nVar) return false;
+    for (let i = 0; i < this.clients; i++) {
+      let count = 0;
+      for (let l = 0; l < this.layers; l++) {
+        const v = x[i * this.layers + l];
+        if (v !== 0 && v !== 1) return false;
+        count += v;
+      }
+      if (count > this.budgets[i]) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Seeds: (a) greedy top-B_i per client (the max-importance end of the front, = client-only
+   * LNTK); (b) for every layer cap c = 1..C, greedy by descending score under "each layer at
+   * most c clients" (spread-out masks of high importance); (c) balanced round-robin masks, where
+   * clients in turn take their best layer among the least-used ones, for per-client counts
+   * ceil(t * B_i) with t in {1, 3/4, 1/2, 1/4} and for a common count k = 1..max B. Together they
+   * put points near both ends and along the middle of the front before any search starts.
+   */
+  seeds(rng: Rng): number[][] {
+    const out: number[][] = [];
+    const full = this.budgets.slice();
+    out.push(this.cappedGreedy(full, this.clients));
+    for (let c = 1; c < this.clients; c++) out.push(this.cappedGreedy(full, c));
+    for (const t of [1, 0.75, 0.5, 0.25]) {
+      out.push(
+        this.roundRobin(
+          this.budgets.map((b) => Math.max(1, Math.ceil(t * b))),
+          rng,
+        ),
+      );
+    }
+    const maxB = Math.max(...this.budgets);
+    for (let k = 1; k <= maxB; k++)
+      out.push(
+        this.roundRobin(
+          this.budgets.map((b) => Math.min(b, k)),
+          rng,
+        ),
+      );
+    return out;
+  }
+
+  private cappedGreedy(counts: readonly number[], cap: number): number[] {
+    const { clients: C, layers: L } = this;
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < C; i++) for (let l = 0; l < L; l++) pairs.push([i, l]);
+    pairs.sort(
+      (a, b) => this.scores[b[0]][b[1]] - this.scores[a[0]][a[1]] || a[0] - b[0] || a[1] - b[1],
+    );
+    const x = new Array<number>(this.nVar).fill(0);
+    const used = new Array<number>(C).fill(0);
+    const n = new Array<number>(L).fill(0);
+    for (const [i, l] of pairs) {
+      if (used[i] < counts[i] && n[l] < cap) {
+        x[i * L + l] = 1;
+        used[i]++;
+        n[l]++;
+      }
+    }
+    return x;
+  }
+
+  private roundRobin(counts: readonly number[], rng: Rng): number[] {
+    const { clients: C, layers: L } = this;
+    const x = new Array<number>(this.nVar).fill(0);
+    const used = new Array<number>(C).fill(0);
+    const n = new Array<number>(L).fill(0);
+    const clientsOrder = rng.shuffle(Array.from({ length: C }, (_, i) => i));
+    let progress = true;
+    while (progress) {
+      progress = false;
+      for (const i of clientsOrder) {
+        if (used[i] >= counts[i]) continue;
+        let best = -1;
+        for (const l of this.order[i]) {
+          if (x[i * L + l] === 1) continue;
+          if (best === -1 || n[l] < n[best]) best = l;
+        }
+        if (best === -1) continue;
+        x[i * L + best] = 1;
+        used[i]++;
+        n[best]++;
+        progress = true;
+      }
+    }
+    return x;
+  }
+
+  /**
+   * One feasible local move on a random client: random swap (selected -> unselected layer,
+   * count kept), balancing swap (most-used selected layer -> least-used unselected one),
+   * importance swap (lowest-score selected -> a better unselected layer), add or drop a layer.
+   */
+  neighbor(x: readonly number[], rng: Rng): number[] {
+    const { clients: C, layers: L } = this;
+    const y = x.slice();
+    const i = rng.int(C);
+    const base = i * L;
+    const sel: number[] = [];
+    const uns: number[] = [];
+    for (let l = 0; l < L; l++) (y[base + l] === 1 ? sel : uns).push(l);
+    const r = rng.next();
+    const canAdd = sel.length < this.budgets[i] && uns.length > 0;
+    if ((r < 0.15 && canAdd) || sel.length === 0) {
+      if (uns.length > 0) y[base + uns[rng.int(uns.length)]] = 1;
+      return y;
+    }
+    if (r < 0.3 || uns.length === 0) {
+      y[base + sel[rng.int(sel.length)]] = 0;
+      return y;
+    }
+    if (r < 0.45) {
+      const n = countsOf(y, C, L);
+      let hi = sel[0];
+      for (const l of sel) if (n[l] > n[hi] || (n[l] === n[hi] && rng.chance(0.5))) hi = l;
+      let lo = uns[0];
+      for (const l of uns) if (n[l] < n[lo] || (n[l] === n[lo] && rng.chance(0.5))) lo = l;
+      y[base + hi] = 0;
+      y[base + lo] = 1;
+      return y;
+    }
+    if (r < 0.6) {
+      const row = this.scores[i];
+      let worst = sel[0];
+      for (const l of sel) if (row[l] < row[worst]) worst = l;
+      const better = uns.filter((l) => row[l] > row[worst]);
+      if (better.length > 0) {
+        y[base + worst] = 0;
+        y[base + better[rng.int(better.length)]] = 1;
+        return y;
+      }
+    }
+    y[base + sel[rng.int(sel.length)]] = 0;
+    y[base + uns[rng.int(uns.length)]] = 1;
+    return y;
+  }
+
+  /** Flat decision vector -> clients x layers masks. */
+  toMasks(x: readonly number[]): number[][] {
+    return Array.from(
+      { length: this.clients },
+      (_, i) => x.slice(i * this.layers, (i + 1) * this.layers) as number[],
+    );
+  }
+
+  /** Masks -> flat decision vector. */
+  fromMasks(masks: readonly (readonly number[])[]): number[] {
+    return masks.flat();
+  }
+}
+
+/** V = (1/L) sum_l (n_l - mean(n))^2 (population variance of the layer counts). */
+export function varianceOfCounts(n: readonly number[]): number {
+  const L = n.length;
+  let mean = 0;
+  for (let l = 0; l < L; l++) mean += n[l];
+  mean /= L;
+  let v = 0;
+  for (let l = 0; l < L; l++) v += (n[l] - mean) ** 2;
+  return v / L;
+}
+
+function countsOf(x: readonly number[], C: number, L: number): number[] {
+  const n = new Array<number>(L).fill(0);
+  for (let i = 0; i < C; i++) for (let l = 0; l < L; l++) n[l] += x[i * L + l];
+  return n;
+}
+
+/** Importance and variance of masks, recomputed from scratch (for reports and tests). */
+export function selectionObjectives(
+  scores: readonly (readonly number[])[],
+  masks: readonly (readonly number[])[],
+): { importance: number; variance: number } {
+  const L = scores[0].length;
+  const n = new Array<number>(L).fill(0);
+  let importance = 0;
+  masks.forEach((row, i) =>
+    row.forEach((m, l) => {
+      if (m === 1) {
+        importance += scores[i][l];
+        n[l]++;
+      }
+    }),
+  );
+  return { importance, variance: varianceOfCounts(n) };
+}
