@@ -245,6 +245,11 @@ describe('aggregateMasked (validation)', () => {
       /X: update lacks the required layer "head"/,
     ],
     [
+      'inherited property name',
+      { client: 'X', numSamples: 1, deltas: { ...head(), constructor: t([1], [0]) } },
+      /X: unknown parameter "constructor"/,
+    ],
+    [
       'zero samples',
       { client: 'X', numSamples: 0, deltas: head() },
       /X: numSamples must be a positive/,

@@ -262,6 +262,9 @@ describe('codec validation', () => {
     expect(() =>
       encodeUpdate({ 'a/b': { shape: [1], data: Float32Array.from([70000]) } }, 'fp16'),
     ).toThrow(/outside the fp16 range/);
+    expect(() =>
+      encodeUpdate({ weights: { shape: [1], data: Float32Array.from([1]) } }, 'fp32'),
+    ).toThrow(/tensor name "weights" is not of the form "<layer>\/<param>"/);
   });
 
   it('decode rejects unknown names and wrong shapes against the expected map', () => {
@@ -312,6 +315,12 @@ describe('codec validation', () => {
     );
     expect(() => decodeUpdate(wire([t, t]))).toThrow(/tensor "a\/b" appears twice/);
     expect(() => decodeUpdate(wire([{ ...t, name: 5 }]))).toThrow(/tensors\[0\].name/);
+    expect(() => decodeUpdate(wire([{ ...t, name: '__proto__' }]))).toThrow(
+      /tensors\[0\].name must be a "<layer>\/<param>" name, got "__proto__"/,
+    );
+    // An inherited property name must not pass the expected-names check.
+    const ctor = wire([{ ...t, name: 'constructor/x' }]);
+    expect(() => decodeUpdate(ctor, { 'a/b': [1] })).toThrow(/"constructor\/x" is not a known/);
     expect(() => decodeUpdate(wire([{ ...t, shape: [-1] }]))).toThrow(/shape must be/);
     expect(() => decodeUpdate(wire([{ ...t, data: [1, 2] }]))).toThrow(/data must be binary/);
     const int8 = encode({

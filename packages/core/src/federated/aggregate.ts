@@ -172,7 +172,8 @@ function validateUpdate(
   }
   const layers = new Set<string>();
   for (const [name, t] of Object.entries(u.deltas)) {
-    const g = global[name];
+    // Own properties only: a name like "constructor" must not find Object.prototype's.
+    const g = Object.hasOwn(global, name) ? global[name] : undefined;
     if (!g) throw new Error(`${who}: unknown parameter "${name}" (not in the global params)`);
     if (!t || !Array.isArray(t.shape) || !(t.data instanceof Float32Array)) {
       throw new Error(`${who}: parameter "${name}" must be {shape: number[], data: Float32Array}`);

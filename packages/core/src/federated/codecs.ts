@@ -183,7 +183,16 @@ function encodeTensor(name: string, shape: readonly number[], data: Float32Array
   return t;
 }
 
+/**
+ * `<layer>/<param>` (tensors/named.ts). Requiring the slash also keeps names such as
+ * "__proto__" or "constructor" out of the plain objects that hold decoded tensors.
+ */
+const PARAM_NAME = /^[^/]+\/.+$/;
+
 function checkTensor(name: string, t: { shape: readonly number[]; data: Float32Array }) {
+  if (!PARAM_NAME.test(name)) {
+    throw new Error(`tensor name ${JSON.stringify(name)} is not of the form "<layer>/<param>"`);
+  }
   if (!t || !Array.isArray(t.shape) || !(t.data instanceof Float32Array)) {
     throw new Error(`tensor "${name}" must be {shape: number[], data: Float32Array}`);
   }
@@ -303,15 +312,17 @@ export function decodeUpdateWithCodec(bytes: Uint8Array, expected?: ExpectedShap
   m.tensors.forEach((raw: unknown, i: number) => {
     if (raw === null || typeof raw !== 'object') throw new Error(`tensors[${i}] must be a map`);
     const t = raw as Record<string, unknown>;
-    if (typeof t.name !== 'string' || t.name.length === 0) {
-      throw new Error(`tensors[${i}].name must be a non-empty string`);
+    if (typeof t.name !== 'string' || !PARAM_NAME.test(t.name)) {
+      throw new Error(
+        `tensors[${i}].name must be a "<layer>/<param>" name, got ${JSON.stringify(t.name)}`,
+      );
     }
     const name = t.name;
-    if (name in deltas) throw new Error(`tensor "${name}" appears twice`);
+    if (Object.hasOwn(deltas, name)) throw new Error(`tensor "${name}" appears twice`);
     checkShape(name, t.shape);
     const shape = t.shape;
     if (expected) {
-      const want = expected[name];
+      const want = Object.hasOwn(expected, name) ? expected[name] : undefined;
       if (want === undefined) {
         throw new Error(`tensor "${name}" is not a known parameter name`);
       }
