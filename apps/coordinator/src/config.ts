@@ -5,27 +5,12 @@
 import { readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { CODECS } from '@focus-fl/core/federated';
+import { CODECS, STRATEGY_NAMES } from '@focus-fl/core/federated';
 
 const Enum = <T extends readonly string[]>(values: T) =>
   Type.Unsafe<T[number]>(Type.Enum([...values]));
 
-export const STRATEGY_NAMES = [
-  'f3ocus',
-  'lntk',
-  'full',
-  'random',
-  'last',
-  'magnitude',
-  'fishmask',
-  'snip',
-  'grasp',
-  'gradflow',
-  'rgn',
-  'synflow',
-  'fedselect',
-  'spt',
-] as const;
+export { STRATEGY_NAMES };
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 export const ALGO_NAMES = ['nsga2', 'mopso', 'abc', 'aco', 'sa'] as const;
 

@@ -18,7 +18,6 @@
  */
 import { EventEmitter } from 'node:events';
 import {
-  aggregateMaskedDetailed,
   decodeUpdate,
   encodeUpdate,
   errorMessage,
@@ -458,13 +457,22 @@ export class RoundEngine extends EventEmitter {
     this.phase = 'aggregate';
     this.changed();
     const names = [...updates.keys()].sort();
-    const agg = aggregateMaskedDetailed(
+    const failures = trainees
+      .filter((x) => !updates.has(x))
+      .map((client) => ({
+        client,
+        reason: this.sessions.has(client) ? 'no valid update' : 'left',
+      }));
+    const agg = this.opts.planner.aggregate(
+      round,
       this.global,
+      plan.assignments,
       names.map((site) => ({
         client: site,
         numSamples: updates.get(site)!.numSamples,
         deltas: updates.get(site)!.deltas,
       })),
+      failures,
     );
     const selection: Record<string, string[]> = {};
     const trainMetrics: Record<string, unknown> = {};

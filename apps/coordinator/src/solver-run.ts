@@ -5,38 +5,41 @@
  */
 import { Worker } from 'node:worker_threads';
 import { solveSelection, type SelectionResult } from '@focus-fl/solvers';
+import type { SelectionSolverOptions } from '@focus-fl/core/federated';
 
 export interface SolverInput {
   scores: number[][];
   budgets: number[];
 }
-export interface SolverOptions {
-  algo: 'nsga2' | 'mopso' | 'abc' | 'aco' | 'sa';
-  seed: number;
-  maxTimeMs: number;
-  pick?: string;
-}
+export type SolverOptions = SelectionSolverOptions;
 export type SolverRun = (input: SolverInput, opts: SolverOptions) => Promise<SelectionResult>;
 
-type SolveOpts = Parameters<typeof solveSelection>[1];
-
 export function solveInThread(input: SolverInput, opts: SolverOptions): SelectionResult {
-  return solveSelection(input, opts as SolveOpts);
+  return solveSelection(input, opts);
 }
 
 let workerBroken = false;
+let lastMode: 'worker' | 'in-thread' | null = null;
+
+/** How the last solve ran (tests and the bench check it really left the event loop). */
+export function lastSolverMode(): 'worker' | 'in-thread' | null {
+  return lastMode;
+}
 
 export const runSolver: SolverRun = (input, opts) => {
-  if (workerBroken) return Promise.resolve(solveInThread(input, opts));
+  if (workerBroken) {
+    lastMode = 'in-thread';
+    return Promise.resolve(solveInThread(input, opts));
+  }
   return new Promise((resolve, reject) => {
     let worker: Worker;
     try {
-      worker = new Worker(new URL('./solver-worker.ts', import.meta.url), {
+      worker = new Worker(new URL('./solver-worker-boot.mjs', import.meta.url), {
         workerData: { input, opts },
-        execArgv: ['--import', 'tsx'],
       });
     } catch {
       workerBroken = true;
+      lastMode = 'in-thread';
       resolve(solveInThread(input, opts));
       return;
     }
@@ -45,6 +48,7 @@ export const runSolver: SolverRun = (input, opts) => {
       'message',
       (m: { ok: true; result: SelectionResult } | { ok: false; error: string }) => {
         settled = true;
+        lastMode = 'worker';
         void worker.terminate();
         if (m.ok) resolve(m.result);
         else reject(new Error(m.error));
@@ -55,7 +59,8 @@ export const runSolver: SolverRun = (input, opts) => {
       settled = true;
       // The worker could not load (not a solver error): remember and solve here instead.
       workerBroken = true;
-      void e;
+      lastMode = 'in-thread';
+      console.warn(`solver worker unavailable (${e.message}); solving in-thread`);
       try {
         resolve(solveInThread(input, opts));
       } catch (err) {

@@ -1,0 +1,60 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { lastSolverMode, runSolver, solveInThread } from '../src/solver-run.js';
+import { LAYERS, fakeSite, runSite, startCoordinator, testConfig, tmpDir } from './fakes.js';
+
+let app: FastifyInstance | null = null;
+afterEach(async () => {
+  await app?.close();
+  app = null;
+});
+
+describe('strategies through the engine', () => {
+  for (const strategy of ['f3ocus', 'lntk', 'full', 'random', 'last', 'magnitude'] as const) {
+    it(`${strategy}: one round with 3 sites, budgets respected`, async () => {
+      const c = await startCoordinator({
+        dataDir: tmpDir(),
+        config: testConfig({ strategy, rounds: 1, minClients: 3 }),
+      });
+      app = c.app;
+      const sites = [fakeSite(1), fakeSite(2), fakeSite(3)];
+      const budgets = [1, 2, 3];
+      const tokens = sites.map((_, i) => c.app.store.addSite(`s${i}`, budgets[i]));
+      const runs = sites.map((s, i) => runSite(c.url, tokens[i], s));
+      expect(await Promise.all(runs.map((r) => r.done))).toEqual(['done', 'done', 'done']);
+      const sel = c.app.store.selections(1);
+      sites.forEach((s, i) => {
+        expect(sel[`s${i}`]).toEqual(s.trained[0].layers);
+        if (strategy === 'full') expect(sel[`s${i}`]).toEqual(LAYERS);
+        else expect(sel[`s${i}`].length).toBe(budgets[i]);
+      });
+      if (strategy === 'last') expect(sel.s0).toEqual(['block3.adapter']);
+      const rounds = c.app.store.rounds();
+      if (strategy === 'f3ocus') expect(rounds[1].front.length).toBeGreaterThan(0);
+      expect(rounds[1].accuracy).toBeGreaterThan(rounds[0].accuracy!);
+    });
+  }
+});
+
+describe('solver off the event loop', () => {
+  it('runs in a worker thread and matches the in-thread result', async () => {
+    const input = {
+      scores: [
+        [0.4, 0.3, 0.2, 0.1],
+        [0.1, 0.2, 0.3, 0.4],
+        [0.25, 0.25, 0.25, 0.25],
+      ],
+      budgets: [2, 2, 1],
+    };
+    const opts = { algo: 'nsga2' as const, seed: 5, maxEvaluations: 2000, pick: 'knee' as const };
+    let ticks = 0;
+    const iv = setInterval(() => ticks++, 1);
+    const a = await runSolver(input, opts);
+    clearInterval(iv);
+    expect(lastSolverMode()).toBe('worker');
+    const b = solveInThread(input, opts);
+    expect(a.front).toEqual(b.front);
+    expect(a.selected).toBe(b.selected);
+    expect(ticks).toBeGreaterThan(0);
+  });
+});
