@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encode } from '@msgpack/msgpack';
+import fc from 'fast-check';
 import {
   CODECS,
   decodeUpdate,
@@ -333,5 +334,50 @@ describe('codec validation', () => {
     expect(() => decodeUpdate(encode({ v: 1, codec: 'fp32' }))).toThrow(
       /"tensors" must be an array/,
     );
+  });
+});
+
+describe('codec robustness', () => {
+  it('fp32 round-trips arbitrary finite floats bit-exactly (incl. -0, subnormals)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.float({ noNaN: true, noDefaultInfinity: true }), { maxLength: 64 }),
+        (xs) => {
+          const d = { 'l/p': { shape: [xs.length], data: Float32Array.from(xs) } };
+          const out = decodeUpdate(encodeUpdate(d, 'fp32'))['l/p'].data;
+          expect(new Uint32Array(out.buffer)).toEqual(new Uint32Array(d['l/p'].data.buffer));
+        },
+      ),
+      { seed: 42, numRuns: 200 },
+    );
+  });
+
+  it('corrupted frames either decode to valid finite tensors or throw an Error', () => {
+    const deltas = randomDeltas(9);
+    const expected = shapesOf(deltas);
+    const r = mulberry32(77);
+    let thrown = 0;
+    for (const codec of CODECS) {
+      const good = encodeUpdate(deltas, codec);
+      for (let trial = 0; trial < 300; trial++) {
+        const bad = good.slice();
+        const flips = 1 + Math.floor(r() * 4);
+        for (let k = 0; k < flips; k++) bad[Math.floor(r() * bad.length)] = Math.floor(r() * 256);
+        const cut = r() < 0.2 ? bad.subarray(0, Math.floor(r() * bad.length)) : bad;
+        try {
+          const out = decodeUpdate(cut, expected);
+          for (const [name, t] of Object.entries(out)) {
+            expect(expected[name]).toEqual(t.shape);
+            expect(t.data.length).toBe(t.shape.reduce((a, b) => a * b, 1));
+            expect(t.data.every(Number.isFinite)).toBe(true);
+          }
+        } catch (e) {
+          expect(e).toBeInstanceOf(Error);
+          expect((e as Error).message.length).toBeGreaterThan(10);
+          thrown++;
+        }
+      }
+    }
+    expect(thrown).toBeGreaterThan(100); // most corruptions are caught
   });
 });
