@@ -361,13 +361,13 @@ export const DERMOSCOPY: Style = {
 /** Colour fundus photograph graded for diabetic retinopathy (RetinaMNIST, grades 0-4). */
 export const FUNDUS: Style = {
   channels: 3,
-  base: { ma: 0, hem: 0, exu: 0, cotton: 0, neo: 0 },
+  base: { ma: 0, hem: 0, exu: 0, cotton: 0, neo: 0, macula: 0 },
   classes: [
     {},
-    { ma: 6, exu: 2 },
-    { ma: 9, hem: 3, exu: 6 },
-    { ma: 10, hem: 7, exu: 10, cotton: 2 },
-    { ma: 12, hem: 10, exu: 14, cotton: 4, neo: 1 },
+    { ma: 6, exu: 2, macula: 0.3 },
+    { ma: 9, hem: 3, exu: 6, macula: 0.6 },
+    { ma: 10, hem: 7, exu: 10, cotton: 2, macula: 0.9 },
+    { ma: 12, hem: 10, exu: 14, cotton: 4, neo: 1, macula: 1.2 },
   ],
   jitter: { ma: 1, hem: 0.8, exu: 0.8 },
   render(c, p, rand) {
@@ -388,6 +388,9 @@ export const FUNDUS: Style = {
       }
     }
     c.ellipse(dx, 0.5, 0.065, 0.07, [0.98, 0.88, 0.55]);
+    // Macular oedema / circinate exudates: a diffuse yellow halo whose strength grows with grade.
+    if (p.macula > 0)
+      c.ellipse(0.5, 0.52, 0.2, 0.18, [0.95, 0.75, 0.3], Math.min(0.6, 0.3 * p.macula));
     const spot = (): [number, number] => {
       const th = U(rand, 0, 6.28);
       // Lesions cluster around the macula (DR maculopathy), which keeps a position-stable signal.
