@@ -17,7 +17,7 @@ export interface SampleLike {
 }
 
 export interface EncodeContext {
-  config: Pick<ModelConfig, 'imageSize' | 'maxTextLen'>;
+  config: Pick<ModelConfig, 'imageSize' | 'maxTextLen'> & { vocabSize?: number };
   /** The answer classes of the head, in output order. */
   answers: readonly string[];
   tokenizer?: BertTokenizer;
@@ -83,6 +83,12 @@ export function encodeBatch(samples: readonly SampleLike[], ctx: EncodeContext):
       throw new Error(`sample ${i}: channels must be 1 or 3, got ${String(s.channels)}`);
     writeImage(s, S, images, i * S * S * 3);
     const e = tok.encode(s.question, T);
+    const V = ctx.config.vocabSize;
+    if (V !== undefined) {
+      const bad = e.ids.find((id) => id >= V);
+      if (bad !== undefined)
+        throw new Error(`sample ${i}: token id ${bad} >= the model's vocabSize ${V}`);
+    }
     tokens.set(e.ids, i * T);
     mask.set(e.mask, i * T);
     const a = idx.get(s.answer);

@@ -5,3 +5,7 @@ export type { VqaBatch, HiddenState, EmbedOptions } from './forward.js';
 export * from './params.js';
 export * from './batch.js';
 export * from './vqa-model.js';
+export * from './quantize.js';
+export * from './safetensors.js';
+export * from './checkpoint.js';
+export * from './hf-vilt.js';

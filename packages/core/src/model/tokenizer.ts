@@ -21,11 +21,11 @@ export class BertTokenizer {
   readonly vocabSize: number;
 
   constructor(json: object = defaultTokenizerJson) {
-    this.tok = new Tokenizer(json as never, {} as never);
     const model = (json as { model?: { vocab?: Record<string, number> } }).model;
     if (!model?.vocab)
       throw new Error('tokenizer json: missing model.vocab (not a WordPiece tokenizer.json)');
     this.vocabSize = Object.keys(model.vocab).length;
+    this.tok = new Tokenizer(json as never, {} as never);
   }
 
   /** Ids with [CLS] ... [SEP], unpadded. Questions repeat a lot, so results are cached. */
