@@ -111,6 +111,7 @@ export class F3ocusStrategy extends BaseStrategy {
       },
     );
     const chosen = res.front[res.selected];
+    if (!chosen) throw new Error(`f3ocus: solver ${this.algo} returned no selectable front point`);
     active.forEach((c, i) => {
       assignments[c.name] = ctx.layers.filter((_, l) => chosen.masks[i][l] === 1);
     });
