@@ -4,3 +4,5 @@ export * from './medmnist.js';
 export * from './vqa.js';
 export * from './synthetic.js';
 export * from './npz.js';
+export * from './import.js';
+export * from './partition.js';
