@@ -247,15 +247,21 @@ export class LayerSelectionProblem implements Problem {
   }
 }
 
-/** V = (1/L) sum_l (n_l - mean(n))^2 (population variance of the layer counts). */
+/**
+ * V = (1/L) sum_l (n_l - mean(n))^2 (population variance of the layer counts), computed as
+ * (L * sum n^2 - (sum n)^2) / L^2 from integer sums: masks whose counts are a permutation of
+ * each other get bit-identical V. (The textbook two-pass form differs in the last ulp with the
+ * summation order, which made equal-variance masks look mutually non-dominated.)
+ */
 export function varianceOfCounts(n: readonly number[]): number {
   const L = n.length;
-  let mean = 0;
-  for (let l = 0; l < L; l++) mean += n[l];
-  mean /= L;
-  let v = 0;
-  for (let l = 0; l < L; l++) v += (n[l] - mean) ** 2;
-  return v / L;
+  let s = 0;
+  let s2 = 0;
+  for (let l = 0; l < L; l++) {
+    s += n[l];
+    s2 += n[l] * n[l];
+  }
+  return (L * s2 - s * s) / (L * L);
 }
 
 function countsOf(x: readonly number[], C: number, L: number): number[] {

@@ -20,7 +20,7 @@ export class SelectionInputError extends Error {
   }
 }
 
-/** Tolerance on row sums (issue 3). */
+/** Tolerance on row sums (issue 3); the error message spells it 1e-6. */
 export const ROW_SUM_TOLERANCE = 1e-6;
 
 function describe(v: unknown): string {
@@ -85,7 +85,7 @@ export function validateSelectionInput(json: unknown): SelectionInput {
     if (Math.abs(sum - 1) > ROW_SUM_TOLERANCE) {
       throw new SelectionInputError(
         `scores[${i}]`,
-        `row sums to ${formatSum(sum)}, expected 1 within ${ROW_SUM_TOLERANCE}`,
+        `row sums to ${formatSum(sum)}, expected 1 within 1e-6`,
       );
     }
     scores.push(out);
