@@ -499,6 +499,12 @@ export class RoundEngine extends EventEmitter {
     });
     this.global = agg.params;
     this.version = round;
+    // A trainee whose update was not aggregated may hold locally trained weights that the
+    // next diff would not overwrite: it gets the full global weights next time.
+    for (const f of failures) {
+      const s = this.sessions.get(f.client);
+      if (s) s.knownVersion = null;
+    }
     this.changedLayers = changedLayers;
     this.opts.log.info(
       { round, sites: names.length, changedLayers: changedLayers.length, solverMs: plan.solverMs },

@@ -1,13 +1,50 @@
 /**
  * What the coordinator needs of the model: the adapter layer names, the initial global params
  * (adapters + head; the coordinator never runs the model) and the frozen base checkpoint it
- * serves to sites.
+ * serves to sites (int8, safetensors).
  */
-import type { NamedArrays } from '@focus-fl/core/tensors';
+import { readFileSync } from 'node:fs';
+import { answerVocabulary } from '@focus-fl/core/data';
+import { createModel, loadModel, saveModel, type VqaModel } from '@focus-fl/core/model';
+import { layerOf, type NamedArrays } from '@focus-fl/core/tensors';
+import type { FederationConfig } from './config.js';
 
 export interface ModelSource {
   layers: string[];
   initialGlobal: NamedArrays;
   /** The base checkpoint served at /model/base.safetensors (null: not available). */
   baseBytes: Uint8Array | null;
+}
+
+/** The global (federated) part of a model: every adapter layer's params and the head. */
+export function globalParams(model: VqaModel): NamedArrays {
+  const layers = new Set([...model.layerNames(), 'head']);
+  return model.getParams(model.paramNames().filter((n) => layers.has(layerOf(n))));
+}
+
+/**
+ * From a checkpoint file when the config names one, else the preset created with modelSeed
+ * and the global answer vocabulary. The served base is the int8 checkpoint of the whole model,
+ * so a site that loads it starts from exactly the coordinator's initial global weights.
+ */
+export function modelSourceFromConfig(
+  config: Pick<FederationConfig, 'preset' | 'checkpoint' | 'modelSeed'>,
+): ModelSource {
+  let model: VqaModel;
+  if (config.checkpoint) {
+    model = loadModel(new Uint8Array(readFileSync(config.checkpoint)));
+  } else {
+    if (config.preset !== 'tiny' && config.preset !== 'vilt-b32') {
+      throw new Error(`preset: unknown model preset "${config.preset}"; valid: tiny, vilt-b32`);
+    }
+    model = createModel(config.preset, { seed: config.modelSeed, answers: answerVocabulary() });
+  }
+  try {
+    const baseBytes = saveModel(model, { quantize: 'int8' });
+    // Global weights as a site sees them after loading the int8 checkpoint (trainable params
+    // are stored fp32 there, so these equal the model's own).
+    return { layers: model.layerNames(), initialGlobal: globalParams(model), baseBytes };
+  } finally {
+    model.dispose();
+  }
 }
