@@ -6,3 +6,4 @@ export * from './synthetic.js';
 export * from './npz.js';
 export * from './import.js';
 export * from './partition.js';
+export * from './pixel-baseline.js';
