@@ -80,6 +80,9 @@ async function main(): Promise<void> {
   const model: VqaModel = values.checkpoint
     ? loadModel(new Uint8Array(readFileSync(values.checkpoint)))
     : createModel('tiny', { seed, answers: answerVocabulary() });
+  // A pretrained base carries its pretraining task's head: give it the VQA answer space.
+  const vocab = answerVocabulary();
+  if (model.answers.join('\n') !== vocab.join('\n')) model.resetHead(vocab, seed);
   const layers = model.layerNames();
   const base: NamedArrays = model.getParams(model.trainableParamNames(layers));
   const columns: Column[] = [...VARIANTS, ...SCORER_METHODS.filter((m) => m !== 'lntk')];
@@ -133,7 +136,7 @@ async function main(): Promise<void> {
     });
     console.error(
       `${client}: head-only acc ${head.accuracy.toFixed(3)}, gains ${acc.map((g) => g.toFixed(3)).join(' ')}` +
-        `, lntk rho ${rhoAcc.lntk?.toFixed(2)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+        `, lntk rho acc ${rhoAcc.lntk?.toFixed(2) ?? 'n/a'} loss ${rhoLoss.lntk?.toFixed(2) ?? 'n/a'} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
     );
   }
   model.dispose();

@@ -69,6 +69,9 @@ export async function main(argv: string[]): Promise<number> {
   const model = values.checkpoint
     ? loadModel(new Uint8Array(readFileSync(values.checkpoint)))
     : createModel('tiny', { seed, answers: answerVocabulary() });
+  // A pretrained base carries its pretraining task's head: give it the VQA answer space.
+  const vocab = answerVocabulary();
+  if (model.answers.join('\n') !== vocab.join('\n')) model.resetHead(vocab, seed);
   try {
     const { train } = syntheticClient(client as ClientName, { seed });
     const r = computeLntk(model, train, { numSamples, seed, kernel, unit });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { disposeBatch, encodeBatch, sliceBatch, type SampleLike } from '../model/batch.js';
 import type { VqaBatch } from '../model/forward.js';
-import type { VqaModel } from '../model/vqa-model.js';
+import type { Prefix, VqaModel } from '../model/vqa-model.js';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import type { NamedArrays } from '../tensors/named.js';
 import { trainLayers } from '../train/train.js';
@@ -74,6 +74,18 @@ export function vqaDifferentiable(
     }
     return b;
   };
+  const prefixes = new Map<string, Prefix>();
+  const prefixOf = (idx: readonly number[]): Prefix => {
+    const key = idx.join(',');
+    let pre = prefixes.get(key);
+    if (!pre) {
+      pre = model.forwardPrefix(batchOf(idx), 0);
+      tf.keep(pre.state.x);
+      tf.keep(pre.state.bias);
+      prefixes.set(key, pre);
+    }
+    return pre;
+  };
   // Synflow's data-free input: an all-ones image, and every text position set to token id 1
   // with a full mask (a token sequence has no "all ones" otherwise).
   let ones: VqaBatch | undefined;
@@ -88,7 +100,9 @@ export function vqaDifferentiable(
     params,
     numSamples: samples.length,
     labels,
-    output: (p, idx) => model.apply(p, batchOf(idx)),
+    // The embeddings depend on no scored weight: computed once per sub-batch outside the tape
+    // (model.forwardPrefix at block 0), which saves their forward and tape cost per call.
+    output: (p, idx) => model.apply(p, batchOf(idx), { prefix: prefixOf(idx) }),
     onesOutput: (p) => {
       const S = model.config.imageSize;
       const T = model.config.maxTextLen;
@@ -108,6 +122,8 @@ export function vqaDifferentiable(
       disposeBatch(all);
       for (const b of cache.values()) disposeBatch(b);
       cache.clear();
+      for (const pre of prefixes.values()) tf.dispose([pre.state.x, pre.state.bias]);
+      prefixes.clear();
       if (ones) disposeBatch(ones);
       if (absAll) tf.dispose(Object.values(absAll));
     },
