@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CLIENT_NAMES,
+  SUBSETS,
   answerVocabulary,
   syntheticClient,
   syntheticClientSize,
@@ -54,5 +55,10 @@ describe('syntheticClient', () => {
     expect(answerVocabulary()).toEqual(v);
     for (const a of ['yes', 'no', 'lymphocyte', 'sagittal', 'grade 0', 'x-ray'])
       expect(v).toContain(a);
+    // Every class answer of every subset is an output class.
+    for (const info of Object.values(SUBSETS)) for (const a of info.answers) expect(v).toContain(a);
+    // The vocabulary is the model head's class list: a change here invalidates checkpoints,
+    // so its size is pinned on purpose.
+    expect(v.length).toBe(89);
   });
 });

@@ -88,7 +88,9 @@ export function parseNpy(bytes: Uint8Array, name = 'array'): NpyArray {
       `${name}: truncated data: shape (${shape.join(', ')}) of ${descr} needs ${n * item} bytes, file has ${available}`,
     );
   }
-  if (dtype === 'u1') return { dtype, shape, data: bytes.slice(dataStart, dataStart + n) };
+  // A view, not a copy: image arrays are the bulk of a MedMNIST file (arraysToVqa copies each
+  // image out, so samples never pin the whole file's buffer).
+  if (dtype === 'u1') return { dtype, shape, data: bytes.subarray(dataStart, dataStart + n) };
   const out = new Float64Array(n);
   const read: (o: number) => number = {
     i1: (o: number) => dv.getInt8(o),
