@@ -89,6 +89,7 @@ export class RoundEngine extends EventEmitter {
   version = 0;
   global: NamedArrays;
   private changedLayers: string[] = [];
+  private readonly globalCache = new Map<string, Uint8Array>();
   private collector: Collector<unknown> | null = null;
   private cohort = new Set<string>();
   private assignments: Record<string, string[]> = {};
@@ -326,14 +327,22 @@ export class RoundEngine extends EventEmitter {
   private globalFor(s: SiteSession): Narrow<'round-start'>['global'] {
     if (s.knownVersion === this.version) return null;
     const diff = s.knownVersion !== null && s.knownVersion === this.version - 1;
-    const params: NamedArrays = {};
-    for (const [k, v] of Object.entries(this.global)) {
-      if (!diff || this.changedLayers.includes(layerOf(k))) params[k] = v;
+    // Encoded once per (version, full|diff) and shared by every site.
+    const key = `${this.version}:${diff ? 'diff' : 'full'}`;
+    let bytes = this.globalCache.get(key);
+    if (!bytes) {
+      const params: NamedArrays = {};
+      for (const [k, v] of Object.entries(this.global)) {
+        if (!diff || this.changedLayers.includes(layerOf(k))) params[k] = v;
+      }
+      bytes = encodeUpdate(params, 'fp32');
+      if (this.globalCache.size > 4) this.globalCache.clear();
+      this.globalCache.set(key, bytes);
     }
     return {
       version: this.version,
       from: diff ? s.knownVersion : null,
-      params: { codec: 'fp32', bytes: encodeUpdate(params, 'fp32') },
+      params: { codec: 'fp32', bytes },
     };
   }
 

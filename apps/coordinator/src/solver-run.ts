@@ -3,7 +3,8 @@
  * heartbeats and the dashboard keep flowing while it searches), bounded by maxTimeMs. Falls
  * back to an in-thread run if a worker cannot start (e.g. a loader without TS support).
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { tsWorker } from './tsx-worker.js';
 import { solveSelection, type SelectionResult } from '@focus-fl/solvers';
 import type { SelectionSolverOptions } from '@focus-fl/core/federated';
 
@@ -34,9 +35,7 @@ export const runSolver: SolverRun = (input, opts) => {
   return new Promise((resolve, reject) => {
     let worker: Worker;
     try {
-      worker = new Worker(new URL('./solver-worker-boot.mjs', import.meta.url), {
-        workerData: { input, opts },
-      });
+      worker = tsWorker(new URL('./solver-worker.ts', import.meta.url), { input, opts });
     } catch {
       workerBroken = true;
       lastMode = 'in-thread';
