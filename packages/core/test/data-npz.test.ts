@@ -3,7 +3,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../src/random.js';
 import {
+  centralDirectoryCrcs,
+  crc32,
   encodeNpy,
   parseMedMnistFileName,
   parseNpy,
@@ -200,5 +203,53 @@ describe('npz errors', () => {
     });
     expect(parseMedMnistFileName('cifar10.npz')).toBeUndefined();
     expect(parseMedMnistFileName('pathmnist_32.npz')).toBeUndefined();
+  });
+});
+
+describe('zip integrity', () => {
+  it('crc32 gives the standard check value', () => {
+    // CRC-32/ISO-HDLC check value of "123456789" (also what Python's zlib.crc32 returns).
+    expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+    expect(crc32(new Uint8Array(0))).toBe(0);
+  });
+
+  it('finds every member CRC in NumPy (Zip64 members) and fflate archives', () => {
+    const keys = ['train', 'val', 'test']
+      .flatMap((s) => [`${s}_images.npy`, `${s}_labels.npy`])
+      .sort();
+    expect([...centralDirectoryCrcs(fixture('numpy-gray28-octmnist.npz')).keys()].sort()).toEqual(
+      keys,
+    );
+    expect([...centralDirectoryCrcs(writeNpz(rawArrays())).keys()].sort()).toEqual(keys);
+  });
+
+  it('single bit flips never pass silently: same data or an error naming the file', () => {
+    const sources: [string, Uint8Array][] = [
+      ['stored', writeNpz(rawArrays())],
+      ['deflated', writeMedMnistNpz(splitsOf('octmnist', 28, [4, 2, 2]), { compress: true })],
+      ['numpy', fixture('numpy-gray28-octmnist.npz')],
+    ];
+    for (const [label, good] of sources) {
+      const ref = readMedMnistNpz(good);
+      const rand = mulberry32(label.length);
+      let detected = 0;
+      for (let t = 0; t < 150; t++) {
+        const bad = good.slice();
+        bad[Math.floor(rand() * bad.length)] ^= 1 << Math.floor(rand() * 8);
+        let got: ReturnType<typeof readMedMnistNpz>;
+        try {
+          got = readMedMnistNpz(bad, { name: 'f.npz' });
+        } catch (e) {
+          expect((e as Error).message, label).toMatch(/^f\.npz: /);
+          detected++;
+          continue;
+        }
+        for (const s of ['train', 'val', 'test'] as const) {
+          expect(got.splits[s].images, label).toEqual(ref.splits[s].images);
+          expect(got.splits[s].labels, label).toEqual(ref.splits[s].labels);
+        }
+      }
+      expect(detected, label).toBeGreaterThan(100);
+    }
   });
 });

@@ -7,3 +7,4 @@ export * from './npz.js';
 export * from './import.js';
 export * from './partition.js';
 export * from './pixel-baseline.js';
+export { crc32, centralDirectoryCrcs } from './zip-crc.js';

@@ -6,6 +6,7 @@
 import { unzipSync, zipSync, type Zippable } from 'fflate';
 import { labelWidth, subsetInfo, SUBSET_NAMES, type SubsetName } from './medmnist.js';
 import type { MedMnistArrays } from './types.js';
+import { centralDirectoryCrcs, crc32 } from './zip-crc.js';
 import { validateArrays } from './vqa.js';
 
 export type NpyDtype = 'u1' | 'i1' | 'u2' | 'i2' | 'u4' | 'i4' | 'u8' | 'i8' | 'f4' | 'f8';
@@ -177,9 +178,14 @@ export function readNpz(bytes: Uint8Array, name = 'npz'): Record<string, NpyArra
   } catch (e) {
     throw new Error(`${name}: corrupt or truncated .npz (zip): ${(e as Error).message}`);
   }
+  const crcs = centralDirectoryCrcs(bytes);
   const out: Record<string, NpyArray> = {};
   for (const [file, data] of Object.entries(files)) {
     if (!file.endsWith('.npy')) continue;
+    const want = crcs.get(file);
+    if (want !== undefined && crc32(data) !== want) {
+      throw new Error(`${name}: corrupt .npz: CRC-32 mismatch in member ${file}`);
+    }
     const key = file.slice(0, -4);
     out[key] = parseNpy(data, `${name}:${key}`);
   }
