@@ -11,7 +11,7 @@ import { initNodeBackend } from '../src/node/index.js';
 import { TOY_ANSWERS, toySamples } from './model-helpers.js';
 
 beforeAll(async () => {
-  await initNodeBackend('cpu');
+  await initNodeBackend('wasm');
 });
 
 describe('tiny model', () => {

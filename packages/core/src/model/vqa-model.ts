@@ -174,6 +174,16 @@ export class VqaModel {
     return classify(c, p, state.x);
   }
 
+  /** Logits as a plain array [n * numAnswers] (inference; disposes its tensors). */
+  async predictLogits(batch: VqaBatch): Promise<Float32Array> {
+    const y = tf.tidy(() => this.apply({}, batch));
+    try {
+      return new Float32Array(await y.data());
+    } finally {
+      y.dispose();
+    }
+  }
+
   /**
    * The frozen prefix: embeddings and blocks `[0, toBlock)` with the model's own weights, kept
    * outside any tape. Training that only touches blocks >= toBlock starts from it, so the

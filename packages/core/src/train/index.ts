@@ -1,5 +1,8 @@
 // Public API of core/train (docs/interfaces.md).
 export * from './adamw.js';
 export * from './loss.js';
+export * from './grads.js';
 export * from './train.js';
 export * from './evaluate.js';
+export * from './shapes-task.js';
+export * from './pretrain.js';

@@ -9,7 +9,7 @@ import { disposeBatch, encodeBatch, sliceBatch, type SampleLike } from '../model
 import type { VqaBatch } from '../model/forward.js';
 import type { VqaModel } from '../model/vqa-model.js';
 import { AdamW } from './adamw.js';
-import { crossEntropy } from './loss.js';
+import { lossAndGrads } from './grads.js';
 
 export interface TrainProgress {
   step: number;
@@ -111,19 +111,11 @@ export async function trainLayers(
       cursor += batchSize;
       const batch: VqaBatch = sliceBatch(all, idx);
       const prefix = usePrefix ? model.forwardPrefix(batch, firstBlock) : undefined;
-      // Differentiate w.r.t. the selected tensors only: tfjs back-propagates just along
-      // paths that reach them, i.e. no deeper than the earliest trained block.
-      const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => {
-        const over: Record<string, tf.Tensor> = {};
-        names.forEach((n, i) => (over[n] = xs[i]));
-        return crossEntropy(model.apply(over, batch, { prefix }), batch.labels);
-      })(varList);
-      const named: Record<string, tf.Tensor> = {};
-      names.forEach((n, i) => (named[n] = grads[i]));
+      const { loss: value, grads } = lossAndGrads(model, batch, names, vars, { prefix });
       const rate = warm > 0 && step < warm ? (lr * (step + 1)) / warm : lr;
-      opt.step(vars, named, rate);
+      opt.step(vars, grads, rate);
       const loss = (await value.data())[0];
-      tf.dispose([value, ...grads]);
+      tf.dispose([value, ...Object.values(grads)]);
       if (prefix) tf.dispose([prefix.state.x, prefix.state.bias]);
       disposeBatch(batch);
       if (!Number.isFinite(loss))
