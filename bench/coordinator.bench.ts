@@ -18,6 +18,7 @@ import { resolveConfig } from '../apps/coordinator/src/config.js';
 import { modelSourceFromConfig } from '../apps/coordinator/src/model-source.js';
 import type { Plan } from '../apps/coordinator/src/planner.js';
 import { tsWorker } from '../apps/coordinator/src/tsx-worker.js';
+import { lastSolverMode } from '../apps/coordinator/src/solver-run.js';
 import type { BenchResult } from './types.js';
 
 const SIZES = (process.env.COORD_BENCH_SIZES ?? '100,300,1000').split(',').map(Number);
@@ -45,7 +46,7 @@ async function one(n: number, strategy: 'f3ocus' | 'lntk'): Promise<Record<strin
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/ws`;
 
-  const rounds: { ms: number; elu: number; solverMs: number }[] = [];
+  const rounds: { ms: number; elu: number; solverMs: number; mode: string | null }[] = [];
   let t0 = 0;
   let elu0 = performance.eventLoopUtilization();
   let solverMs = 0;
@@ -59,7 +60,7 @@ async function one(n: number, strategy: 'f3ocus' | 'lntk'): Promise<Record<strin
   app.engine.on('round', (r: number) => {
     if (r === 0) return;
     const elu = performance.eventLoopUtilization(elu0);
-    rounds.push({ ms: performance.now() - t0, elu: elu.active, solverMs });
+    rounds.push({ ms: performance.now() - t0, elu: elu.active, solverMs, mode: lastSolverMode() });
     t0 = 0;
   });
   const shapes = Object.fromEntries(
@@ -92,6 +93,7 @@ async function one(n: number, strategy: 'f3ocus' | 'lntk'): Promise<Record<strin
     coordinatorBusySeconds: +(last.elu / 1000).toFixed(2),
     solverSeconds: +(last.solverMs / 1000).toFixed(2),
     solverShare: +(last.solverMs / last.ms).toFixed(2),
+    solverMode: strategy === 'f3ocus' ? last.mode : '-',
     firstRoundSeconds: +(rounds[0].ms / 1000).toFixed(2),
     upMBPerRound: +upMB.toFixed(1),
   };
@@ -107,7 +109,7 @@ export async function run(): Promise<BenchResult> {
   const big = rows.find((r) => r.sites === 1000 && r.strategy === 'f3ocus');
   const notes = [
     'Round = scores -> solve -> assignments -> updates -> aggregate -> evaluate (second round reported; the first also ships the full global weights to every site).',
-    "Sites run in a worker thread and send precomputed frames; coordinatorBusySeconds is the coordinator thread's event-loop busy time in that round; the solver runs in its own worker within solverMaxMs = 2 s.",
+    "Sites run in a worker thread and send precomputed frames; coordinatorBusySeconds is the coordinator thread's event-loop busy time in that round; the solver runs in its own worker within solverMaxMs = 2 s and a hard deadline of 4 s, after which the round uses the client-only top-B selection (solverMode = fallback).",
   ];
   if (big) {
     notes.push(

@@ -1,7 +1,8 @@
 /**
  * `pnpm simulate --clients 9 --rounds R --strategy f3ocus --algo nsga2 --seed S [--json]`
  *
- * Starts a coordinator in-process (or connects to one with --url and --tokens) and runs N Node
+ * Starts a coordinator in-process (or connects to a running one: --url http://host:port
+ * --admin-token T; the federation config is then the server's) and runs N Node
  * sites on the synthetic clients (CLIENT_NAMES order) through the real ws protocol. Prints a
  * per-round table, or with --json one object (stable interface):
  *   {"rounds":[{"round","accuracy","perClient","bytesUp","bytesDown","selection"}],
@@ -54,6 +55,70 @@ export interface SimulateResult {
   };
   bytesUp: number;
   bytesDown: number;
+}
+
+export interface RemoteOptions {
+  /** http(s)://host:port of a running coordinator. */
+  url: string;
+  adminToken: string;
+  clients: number;
+  seed: number;
+  budget: number;
+  scale?: number;
+  floor?: number;
+  maxTest?: number;
+  backend?: NodeBackend;
+  /** Suffix for the registered site names (a coordinator keeps its sites). */
+  suffix?: string;
+}
+
+/**
+ * Connects N Node sites to a running coordinator: registers them through the admin endpoint,
+ * loads the served base model, federates, then reads the rounds from GET /api/state.
+ */
+export async function simulateRemote(o: RemoteOptions): Promise<SimulateResult> {
+  await initNodeBackend(o.backend ?? 'wasm');
+  const http = o.url.replace(/\/$/, '');
+  const wsUrl = http.replace(/^http/, 'ws') + '/ws';
+  const res = await fetch(`${http}/model/base.safetensors`);
+  if (!res.ok) throw new Error(`GET /model/base.safetensors: ${res.status} ${await res.text()}`);
+  const baseBytes = new Uint8Array(await res.arrayBuffer());
+  const names = CLIENT_NAMES.slice(0, o.clients) as ClientName[];
+  const sites: SimSite[] = [];
+  try {
+    const runs = await Promise.all(
+      names.map(async (name, i) => {
+        const siteName = `${name}${o.suffix ?? ''}`;
+        const r = await fetch(`${http}/api/sites`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${o.adminToken}` },
+          body: JSON.stringify({ name: siteName, budget: o.budget }),
+        });
+        if (r.status !== 201)
+          throw new Error(`registering ${siteName}: ${r.status} ${await r.text()}`);
+        const { token } = (await r.json()) as { token: string };
+        const site = createSimSite({
+          name,
+          seed: o.seed * 1009 + i,
+          baseBytes,
+          scale: o.scale,
+          floor: o.floor,
+          maxTest: o.maxTest,
+        });
+        sites.push(site);
+        return new SiteClient({ token, backend: 'node', compute: site }).run(() =>
+          connectWs(wsUrl),
+        );
+      }),
+    );
+    const outcomes = await Promise.all(runs);
+    if (outcomes.some((x) => x !== 'done'))
+      throw new Error(`some sites failed: ${outcomes.join(', ')}`);
+    const state = (await (await fetch(`${http}/api/state`)).json()) as { rounds: RoundRow[] };
+    return summarise(state.rounds);
+  } finally {
+    for (const s of sites) s.dispose();
+  }
 }
 
 export function summarise(rows: RoundRow[]): SimulateResult {
@@ -166,6 +231,8 @@ async function main(): Promise<void> {
       preset: { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
       'data-dir': { type: 'string' },
+      url: { type: 'string' },
+      'admin-token': { type: 'string' },
       json: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
     },
@@ -194,18 +261,28 @@ async function main(): Promise<void> {
     minCompletionRate: 1,
     quorumGraceMs: 0,
   });
-  const res = await simulate({
+  const common = {
     clients,
-    config,
     seed,
     budget: num('budget', values.budget)!,
     scale: num('scale', values.scale),
     floor: num('floor', values.floor),
     maxTest: num('max-test', values['max-test']),
-    dataDir: values['data-dir'],
     backend: values.backend as NodeBackend,
-    verbose: values.verbose,
-  });
+  };
+  let res: SimulateResult;
+  if (values.url) {
+    const adminToken = values['admin-token'] ?? process.env.FOCUS_FL_ADMIN_TOKEN;
+    if (!adminToken) throw new Error('--url needs --admin-token (or FOCUS_FL_ADMIN_TOKEN)');
+    res = await simulateRemote({ ...common, url: values.url, adminToken, suffix: `-s${seed}` });
+  } else {
+    res = await simulate({
+      ...common,
+      config,
+      dataDir: values['data-dir'],
+      verbose: values.verbose,
+    });
+  }
   if (values.json) process.stdout.write(JSON.stringify(res) + '\n');
   else console.log(table(res, CLIENT_NAMES.slice(0, clients) as string[]));
 }

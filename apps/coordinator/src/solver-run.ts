@@ -5,7 +5,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { tsWorker } from './tsx-worker.js';
-import { solveSelection, type SelectionResult } from '@focus-fl/solvers';
+import { selectionObjectives, solveSelection, type SelectionResult } from '@focus-fl/solvers';
 import type { SelectionSolverOptions } from '@focus-fl/core/federated';
 
 export interface SolverInput {
@@ -20,11 +20,45 @@ export function solveInThread(input: SolverInput, opts: SolverOptions): Selectio
 }
 
 let workerBroken = false;
-let lastMode: 'worker' | 'in-thread' | null = null;
+let lastMode: 'worker' | 'in-thread' | 'fallback' | null = null;
 
 /** How the last solve ran (tests and the bench check it really left the event loop). */
-export function lastSolverMode(): 'worker' | 'in-thread' | null {
+export function lastSolverMode(): 'worker' | 'in-thread' | 'fallback' | null {
   return lastMode;
+}
+
+/**
+ * Hard deadline of a solve: the solvers check maxTimeMs between steps, and one step (the
+ * initial population) can take seconds for ~1,000 clients, so the worker gets maxTimeMs plus
+ * this much slack before it is terminated.
+ */
+export function hardDeadlineMs(maxTimeMs: number | undefined): number {
+  const soft = maxTimeMs ?? 10_000;
+  return soft + Math.max(1000, soft);
+}
+
+/**
+ * The round's selection when the solver misses its hard deadline: each client's own top-B
+ * layers (the client-only LNTK choice, method.md §4), as a one-point front. Logged and marked
+ * with evaluations = 0 so reports can tell.
+ */
+export function fallbackSelection(input: SolverInput, opts: SolverOptions): SelectionResult {
+  const masks = input.scores.map((row, i) => {
+    const top = row
+      .map((v, l) => [v, l] as const)
+      .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+      .slice(0, input.budgets[i])
+      .map(([, l]) => l);
+    return row.map((_, l) => (top.includes(l) ? 1 : 0));
+  });
+  const o = selectionObjectives(input.scores, masks);
+  return {
+    algorithm: opts.algo,
+    front: [{ masks, importance: o.importance, variance: o.variance }],
+    selected: 0,
+    evaluations: 0,
+    elapsedMs: hardDeadlineMs(opts.maxTimeMs),
+  };
 }
 
 export const runSolver: SolverRun = (input, opts) => {
@@ -43,10 +77,22 @@ export const runSolver: SolverRun = (input, opts) => {
       return;
     }
     let settled = false;
+    const hard = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      lastMode = 'fallback';
+      void worker.terminate();
+      console.warn(
+        `solver missed its hard deadline (${hardDeadlineMs(opts.maxTimeMs)} ms); using the client-only top-B selection this round`,
+      );
+      resolve(fallbackSelection(input, opts));
+    }, hardDeadlineMs(opts.maxTimeMs));
     worker.once(
       'message',
       (m: { ok: true; result: SelectionResult } | { ok: false; error: string }) => {
+        if (settled) return;
         settled = true;
+        clearTimeout(hard);
         lastMode = 'worker';
         void worker.terminate();
         if (m.ok) resolve(m.result);
@@ -56,6 +102,7 @@ export const runSolver: SolverRun = (input, opts) => {
     worker.once('error', (e) => {
       if (settled) return;
       settled = true;
+      clearTimeout(hard);
       // The worker could not load (not a solver error): remember and solve here instead.
       workerBroken = true;
       lastMode = 'in-thread';

@@ -100,7 +100,7 @@ export function testConfig(over: Partial<FederationConfig> = {}): FederationConf
     minClients: 2,
     minCompletionRate: 0.5,
     quorumGraceMs: 50,
-    solverMaxMs: 200,
+    solverMaxMs: 500,
     deadlines: { scores: 5000, train: 5000, evaluate: 5000 },
     ...over,
   });

@@ -255,3 +255,81 @@ describe('faults', () => {
     expect(c2.app.store.rounds().map((r) => r.round)).toEqual([0, 1, 2, 3]);
   });
 });
+
+describe('round engine rules', () => {
+  it('a late joiner is refused for the running round and trains from the next one', async () => {
+    const c = await startCoordinator({
+      dataDir: tmpDir(),
+      config: testConfig({ rounds: 2, minClients: 2 }),
+    });
+    apps.push(c.app);
+    const sites = [fakeSite(1), fakeSite(2)];
+    sites[0].trainDelay = 400;
+    const tokens = sites.map((_, i) => c.app.store.addSite(`s${i}`, 2));
+    const lateToken = c.app.store.addSite('late', 2);
+    const runs = sites.map((s, i) => runSite(c.url, tokens[i], s));
+    await new Promise<void>((resolve) =>
+      c.app.engine.on('change', () => c.app.engine.phase === 'train' && resolve()),
+    );
+    // a raw late joiner that answers round 1 anyway is refused
+    const r = await raw(c.url);
+    r.ws.send(encodeFrame(hello(lateToken)));
+    await r.until(() => r.got.some((m) => m.type === 'welcome'));
+    r.ws.send(
+      encodeFrame({ type: 'scores', round: 1, scores: [1, 0, 0, 0], numSamples: 5, ms: 0 }),
+    );
+    await r.until(() => r.got.some((m) => m.type === 'error'));
+    const err = r.got.find((m) => m.type === 'error') as { code: string; message: string };
+    expect(err.code).toBe('stale-round');
+    expect(err.message).toMatch(/late joiners wait/);
+    r.ws.close();
+    // a proper late site joins and is in round 2's cohort
+    const late = fakeSite(9);
+    const lateRun = runSite(c.url, lateToken, late);
+    expect(await Promise.all([...runs.map((x) => x.done), lateRun.done])).toEqual([
+      'done',
+      'done',
+      'done',
+    ]);
+    expect(Object.keys(c.app.store.selections(1)).sort()).toEqual(['s0', 's1']);
+    expect(Object.keys(c.app.store.selections(2)).sort()).toEqual(['late', 's0', 's1']);
+    expect(late.trained.map((t) => t.round)).toEqual([2]);
+  });
+
+  it('aborts a round below minCompletionRate and retries it', async () => {
+    const c = await startCoordinator({
+      dataDir: tmpDir(),
+      config: testConfig({
+        rounds: 1,
+        minClients: 2,
+        minCompletionRate: 1,
+        deadlines: { scores: 5000, train: 500, evaluate: 5000 },
+      }),
+    });
+    apps.push(c.app);
+    const sites = [fakeSite(1), fakeSite(2), fakeSite(3)];
+    sites[2].trainDelay = 1200;
+    const origTrain = sites[2].train.bind(sites[2]);
+    sites[2].train = async (l, cfg) => {
+      const r = await origTrain(l, cfg);
+      sites[2].trainDelay = 0; // only the first attempt is late
+      return r;
+    };
+    const aborted: string[] = [];
+    c.app.engine.on('aborted', (_r: number, reason: string) => aborted.push(reason));
+    const tokens = sites.map((_, i) => c.app.store.addSite(`s${i}`, 2));
+    const runs = sites.map((s, i) => runSite(c.url, tokens[i], s));
+    expect(await Promise.all(runs.map((r) => r.done))).toEqual(['done', 'done', 'done']);
+    expect(aborted[0]).toMatch(/only 2 of 3 sites sent updates \(need 3\)/);
+    expect(c.app.store.rounds().map((r) => r.round)).toEqual([0, 1]);
+    expect(Object.keys(c.app.store.selections(1)).sort()).toEqual(['s0', 's1', 's2']);
+  });
+
+  it('config errors name the field', async () => {
+    const { resolveConfig } = await import('../src/config.js');
+    expect(() => resolveConfig({ rounds: 0 })).toThrow(/\/rounds/);
+    expect(() => resolveConfig({ strategy: 'nope' as never })).toThrow(/\/strategy/);
+    expect(() => resolveConfig({ codec: 'zip' as never })).toThrow(/\/codec/);
+    expect(() => resolveConfig({ bogus: 1 } as never)).toThrow(/bogus|additional/);
+  });
+});

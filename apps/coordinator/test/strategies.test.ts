@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { lastSolverMode, runSolver, solveInThread } from '../src/solver-run.js';
+import { mulberry32 } from '@focus-fl/core';
 import { LAYERS, fakeSite, runSite, startCoordinator, testConfig, tmpDir } from './fakes.js';
 
 let app: FastifyInstance | null = null;
@@ -56,5 +57,30 @@ describe('solver off the event loop', () => {
     expect(a.front).toEqual(b.front);
     expect(a.selected).toBe(b.selected);
     expect(ticks).toBeGreaterThan(0);
+  });
+
+  it('falls back to the client-only top-B selection when the solver misses its hard deadline', async () => {
+    const rand = mulberry32(4);
+    const scores = Array.from({ length: 1500 }, () => {
+      const x = Array.from({ length: 6 }, () => rand() + 0.01);
+      const t = x.reduce((a, b) => a + b, 0);
+      return x.map((v) => v / t);
+    });
+    const started = Date.now();
+    const res = await runSolver(
+      { scores, budgets: scores.map(() => 2) },
+      { algo: 'nsga2', seed: 1, maxTimeMs: 1, pick: 'knee' },
+    );
+    expect(lastSolverMode()).toBe('fallback');
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(res.evaluations).toBe(0);
+    const masks = res.front[res.selected].masks;
+    scores.forEach((row, i) => {
+      const top = [...row.keys()]
+        .sort((a, b) => row[b] - row[a])
+        .slice(0, 2)
+        .sort();
+      expect(masks[i].flatMap((m, l) => (m ? [l] : []))).toEqual(top);
+    });
   });
 });
