@@ -5,7 +5,6 @@
 
 import { mulberry32, shuffleInPlace } from '../random.js';
 import {
-  CLIENTS,
   SUBSETS,
   SUBSET_NAMES,
   clientInfo,
@@ -348,7 +347,8 @@ export function arraysToVqa(subset: SubsetName, arrays: MedMnistArrays, seed: nu
   const mix = questionMix(subset);
   const types = Object.keys(mix) as QuestionType[];
   const cum: number[] = [];
-  types.reduce((acc, t) => (cum.push(acc + (mix[t] as number)), acc + (mix[t] as number)), 0);
+  let acc = 0;
+  for (const t of types) cum.push((acc += mix[t] as number));
   const byType = new Map(types.map((t) => [t, TEMPLATES[subset].filter((x) => x.type === t)]));
   const pixels = arrays.size * arrays.size * arrays.channels;
   const width = arrays.labelWidth;
@@ -405,6 +405,11 @@ export function clientFromArrays(
   opts: { seed: number; testFraction?: number },
 ): ClientData {
   const info = clientInfo(client);
+  for (const s of Object.keys(arrays)) {
+    if (!info.subsets.includes(s as SubsetName)) {
+      throw new Error(`client ${client}: subset ${s} does not belong to it`);
+    }
+  }
   const samples: VqaSample[] = [];
   let size: number | undefined;
   for (const subset of info.subsets) {
@@ -419,11 +424,6 @@ export function clientFromArrays(
       size = part.size;
       samples.push(...arraysToVqa(subset, part, (opts.seed ^ hashString(`${subset}#${j}`)) >>> 0));
     });
-  }
-  for (const s of Object.keys(arrays)) {
-    if (!CLIENTS[client].subsets.includes(s as SubsetName)) {
-      throw new Error(`client ${client}: subset ${s} does not belong to it`);
-    }
   }
   return splitTrainTest(samples, opts.seed, opts.testFraction ?? 0.2);
 }
