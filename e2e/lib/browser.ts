@@ -20,7 +20,17 @@ const BASE_ARGS = [
   '--disable-backgrounding-occluded-windows',
 ];
 
-const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
+// WebGPU on SwiftShader (the CPU fallback adapter). tfjs-backend-webgpu's synchronous reads
+// (dataSync, used by core) copy through a WebGPU canvas; that needs shared images, which this
+// headless Chromium only has with Vulkan on SwiftShader (measured: without these flags the
+// first dataSync loses the device: "A valid external Instance reference no longer exists").
+const WEBGPU_ARGS = [
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader',
+  '--use-angle=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+];
 
 export function chromiumAvailable(): boolean {
   return existsSync(CHROMIUM);

@@ -53,23 +53,41 @@ export interface TrainConfig {
   seed: number;
 }
 
+export interface SyntheticOptions {
+  seed: number;
+  /** Fraction of the paper's sample count; see core syntheticClient. */
+  scale?: number;
+  /** Minimum samples per client. */
+  floor?: number;
+}
+
+export interface SyntheticOptions {
+  seed: number;
+  /** Fraction of the paper's sample count; see core syntheticClient. */
+  scale?: number;
+  /** Minimum samples per client. */
+  floor?: number;
+}
+
 export interface WorkerApi {
   init(opts: { backend?: BackendName; wasmBase: string }): Promise<BackendInfo>;
   summary(): Promise<DataSummary>;
   thumbnails(n: number): Promise<Thumb[]>;
-  importFiles(files: File[], onProgress: Progress): Promise<ImportReport>;
-  useSynthetic(name: string, seed: number, onProgress: Progress): Promise<ImportReport>;
+  importFiles(files: File[], onProgress?: Progress): Promise<ImportReport>;
+  useSynthetic(name: string, opts: SyntheticOptions, onProgress?: Progress): Promise<ImportReport>;
   forget(): Promise<void>;
-  loadModel(url: string, onProgress: Progress): Promise<ModelInfo>;
+  loadModel(url: string, onProgress?: Progress): Promise<ModelInfo>;
   computeScores(
     method: string,
     round: number,
     layers: string[],
-    onProgress: Progress,
+    onProgress?: Progress,
   ): Promise<number[]>;
-  train(layers: string[], config: TrainConfig, onProgress: Progress): Promise<TrainResult>;
+  train(layers: string[], config: TrainConfig, onProgress?: Progress): Promise<TrainResult>;
   evaluate(): Promise<EvalResult>;
   setGlobal(params: NamedArrays): Promise<void>;
+  /** Current values of the named params (tests compare backends with it). */
+  getParams(names: string[]): Promise<NamedArrays>;
   /** Round trip through the worker's message queue (responsiveness checks). */
   ping(): Promise<number>;
 }

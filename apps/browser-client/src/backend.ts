@@ -8,7 +8,8 @@ async function available(b: BackendName): Promise<string | null> {
   if (b === 'webgpu') {
     const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
     if (!gpu) return 'navigator.gpu is missing (WebGPU not enabled)';
-    if (!(await gpu.requestAdapter())) return 'no WebGPU adapter';
+    // No adapter probe of our own: tfjs requests its adapter in setBackend and refuses if there
+    // is none. (A second, dropped adapter in the same worker lost the device in Chromium 156.)
     await import('@tensorflow/tfjs-backend-webgpu');
   }
   if (b === 'webgl') {

@@ -4,7 +4,7 @@
 import './style.css';
 import { proxy, wrap } from 'comlink';
 import { CLIENT_NAMES } from '@focus-fl/core/data';
-import type { BackendName, ImportReport, WorkerApi } from './api.js';
+import type { BackendName, ImportReport, SyntheticOptions, WorkerApi } from './api.js';
 import { BACKEND_ORDER } from './api.js';
 import { Connection } from './connection.js';
 import {
@@ -32,7 +32,6 @@ const record = {
   modelCached: null as boolean | null,
   errors: [] as string[],
 };
-(window as unknown as { focusSite: typeof record }).focusSite = record;
 
 function fail(msg: string): void {
   record.errors.push(msg);
@@ -43,6 +42,10 @@ function fail(msg: string): void {
 const worker = wrap<WorkerApi>(
   new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'focus-fl-worker' }),
 );
+
+// Tests and the demo read `focusSite` (uploads, evaluations) and may drive the worker directly
+// (backend comparisons); nothing in it can send data anywhere.
+(window as unknown as { focusSite: unknown }).focusSite = Object.assign(record, { worker, proxy });
 
 async function refreshData(report?: ImportReport): Promise<number> {
   const s = report?.summary ?? (await worker.summary());
@@ -134,7 +137,7 @@ function wireControls(): void {
     'change',
     (e) => void onFiles(e.target as HTMLInputElement),
   );
-  $('synthetic').addEventListener('click', () => void useSynthetic(sel.value, 1));
+  $('synthetic').addEventListener('click', () => void useSynthetic(sel.value));
   $('forget').addEventListener('click', () => {
     void (async () => {
       connection?.leave();
@@ -145,13 +148,21 @@ function wireControls(): void {
     })();
   });
   $('join').addEventListener('click', () => void join());
+  $('toggle-thumbs').addEventListener('click', () => $('thumbs').classList.toggle('hidden'));
   $('leave').addEventListener('click', () => connection?.leave());
 }
 
-async function useSynthetic(name: string, seed: number): Promise<void> {
+/** Synthetic data options from the URL (`seed`, `scale`, `floor`), for the demo and tests. */
+function syntheticOptions(): SyntheticOptions {
+  const num = (k: string): number | undefined =>
+    params.has(k) ? Number(params.get(k)) : undefined;
+  return { seed: num('seed') ?? 1, scale: num('scale'), floor: num('floor') };
+}
+
+async function useSynthetic(name: string): Promise<void> {
   body.dataset.importing = '1';
   try {
-    const report = await worker.useSynthetic(name, seed, proxy(importProgress));
+    const report = await worker.useSynthetic(name, syntheticOptions(), proxy(importProgress));
     await refreshData(report);
     body.dataset.imported = String(report.imported);
   } finally {
@@ -180,7 +191,7 @@ async function start(): Promise<void> {
   let train = await refreshData();
   const synthetic = params.get('synthetic');
   if (train === 0 && synthetic) {
-    await useSynthetic(synthetic, Number(params.get('seed') ?? 1));
+    await useSynthetic(synthetic);
     train = (await worker.summary()).train;
   }
   body.dataset.ready = '1';

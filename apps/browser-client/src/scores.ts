@@ -1,6 +1,6 @@
 // Layer scores for the coordinator's selection (method.md §1): LNTK by default, or one of the
-// baseline scorers the strategy asks for (method.md §4). 'none' sends zeros (strategies that
-// ignore scores, e.g. full or random).
+// baseline scorers the strategy asks for (method.md §4). 'none' sends uniform scores (strategies
+// that ignore them, e.g. full or random), as the Node simulator does.
 import { computeLntk, scoreLayers } from '@focus-fl/core/importance';
 import type { VqaSample } from '@focus-fl/core/data';
 import type { VqaModel } from '@focus-fl/core/model';
@@ -16,7 +16,7 @@ export async function layerScoresFor(
 ): Promise<Record<string, number>> {
   const layers = model.layerNames();
   let scores: number[];
-  if (method === 'none') scores = layers.map(() => 0);
+  if (method === 'none') scores = layers.map(() => 1 / layers.length);
   else if (method === 'lntk') {
     const r = computeLntk(model, samples, { numSamples: LNTK_SAMPLES, seed });
     return Object.fromEntries(r.layers.map((l: string, i: number) => [l, r.scores[i]]));

@@ -55,6 +55,8 @@ function roundSeed(seed: number, round: number): number {
   return (Math.imul(seed ^ 0x9e3779b9, 31) + round * 7919) >>> 0;
 }
 
+const noProgress: Progress = () => undefined;
+
 const api: WorkerApi = {
   async init({ backend, wasmBase }) {
     backendInfo ??= await initBackend(backend, wasmBase);
@@ -71,18 +73,18 @@ const api: WorkerApi = {
     }));
   },
 
-  async importFiles(files, onProgress) {
+  async importFiles(files, onProgress = noProgress) {
     const r = await importFiles(files, onProgress);
     data = null;
     return r;
   },
 
-  async useSynthetic(name, seed, onProgress) {
+  async useSynthetic(name, opts, onProgress = noProgress) {
     if (!(CLIENT_NAMES as readonly string[]).includes(name)) {
       throw new Error(`unknown synthetic client "${name}"; one of ${CLIENT_NAMES.join(', ')}`);
     }
     onProgress(0, 1, `generating ${name}`);
-    const d = syntheticClient(name as ClientName, { seed });
+    const d = syntheticClient(name as ClientName, opts);
     const r = await importSynthetic(d, name, onProgress);
     data = null;
     return r;
@@ -93,7 +95,7 @@ const api: WorkerApi = {
     data = null;
   },
 
-  async loadModel(url, onProgress) {
+  async loadModel(url, onProgress = noProgress) {
     if (model && modelInfo) return modelInfo;
     const { bytes, cached } = await fetchModel(url, onProgress);
     model = loadModel(bytes);
@@ -106,7 +108,7 @@ const api: WorkerApi = {
     return modelInfo;
   },
 
-  async computeScores(method, round, layers, onProgress: Progress) {
+  async computeScores(method, round, layers, onProgress: Progress = noProgress) {
     const m = needModel();
     const { train } = await local();
     onProgress(0, 1, method);
@@ -119,9 +121,12 @@ const api: WorkerApi = {
     });
   },
 
-  async train(layers, config: TrainConfig, onProgress) {
+  async train(layers, config: TrainConfig, onProgress = noProgress) {
     const m = needModel();
     const { train } = await local();
+    // The model must keep the global weights until the next round-start, which sends only the
+    // layers that changed globally: snapshot what training touches and restore it afterwards.
+    const before = m.getParams(m.trainableParamNames(layers));
     const res = await trainLayers(m, train, {
       layers,
       steps: config.steps,
@@ -135,6 +140,7 @@ const api: WorkerApi = {
     // Local metrics on (a slice of) the training data after the update: cheap and never leaves
     // the tab as anything but numbers.
     const ev = await evaluate(m, train.slice(0, 128));
+    m.setParams(before);
     return {
       deltas: res.deltas,
       metrics: { loss: res.metrics.meanLoss, accuracy: ev.accuracy, perType: ev.perType },
@@ -146,6 +152,10 @@ const api: WorkerApi = {
     const { test } = await local();
     const ev = await evaluate(m, test);
     return { accuracy: ev.accuracy, loss: ev.loss, numSamples: ev.n, perType: ev.perType };
+  },
+
+  async getParams(names) {
+    return needModel().getParams(names);
   },
 
   async setGlobal(params: NamedArrays) {

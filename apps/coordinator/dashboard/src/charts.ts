@@ -47,7 +47,13 @@ export class Chart {
         x: { time: false },
         y: spec.yRange ? { range: spec.yRange } : {},
       },
-      axes: [{ label: spec.xLabel }, { label: spec.yLabel }],
+      axes: [
+        // Rounds are integers: no 0.5 ticks (the Pareto chart's x is continuous).
+        spec.xLabel === 'round'
+          ? { label: spec.xLabel, incrs: [1, 2, 5, 10, 20, 50] }
+          : { label: spec.xLabel },
+        { label: spec.yLabel },
+      ],
       series: [{ label: spec.xLabel }, ...spec.series],
       legend: { live: false },
     };

@@ -21,8 +21,10 @@ function colour(count: number, max: number): string {
   return `hsl(215 75% ${light.toFixed(0)}%)`;
 }
 
-export function renderHeatmap(host: HTMLElement, state: DashboardState): void {
+export function renderHeatmap(host: HTMLElement, full: DashboardState): void {
   host.replaceChildren();
+  // Round 0 is the base evaluation (nobody trains): leave it out of the selection picture.
+  const state = { ...full, rounds: full.rounds.filter((r) => r.round > 0) };
   if (state.layers.length === 0 || state.rounds.length === 0) {
     host.textContent = 'no finished round yet';
     return;

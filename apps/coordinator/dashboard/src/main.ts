@@ -53,7 +53,7 @@ function render(state: DashboardState): void {
   const last = state.rounds[state.rounds.length - 1];
   const total = state.rounds.reduce((a, r) => a + r.bytesUp + r.bytesDown, 0);
   $('summary').textContent =
-    `strategy ${state.strategy} · round ${state.round}/${state.totalRounds} · phase ${state.phase}` +
+    `strategy ${state.strategy} · round ${Math.min(state.round, state.totalRounds)}/${state.totalRounds} · phase ${state.phase}` +
     (last?.accuracy != null ? ` · global accuracy ${(last.accuracy * 100).toFixed(1)}%` : '') +
     ` · traffic ${fmtBytes(total)}`;
   document.body.dataset.round = String(state.round);

@@ -1,0 +1,100 @@
+// WebGPU in a real tab: with --enable-unsafe-webgpu the worker must pick webgpu on its own,
+// and LNTK scores plus a few training steps must match the cpu backend. SwiftShader's WebGPU
+// is exact but ~15x slower here (docs/browser.md), so the run is short: 40 samples, 3 steps.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { launch, siteContext, watch } from './lib/browser.js';
+import { tinyCheckpoint } from './lib/model.js';
+import { serveClient, type StaticServer } from './lib/static.js';
+
+/** Tolerances: float32 on different kernels (webgpu vs cpu) — sums reordered, same math. */
+const SCORE_TOL = 2e-3; // scores are normalised to sum 1
+const LOSS_TOL = 1e-3;
+const DELTA_REL_TOL = 2e-2; // max |a-b| relative to max |b| over all deltas
+
+interface Run {
+  backend: string;
+  scores: number[];
+  loss: number;
+  deltas: Record<string, number[]>;
+}
+
+async function runOnPage(page: Page, origin: string): Promise<Run> {
+  return page.evaluate(async (origin) => {
+    const site = (window as unknown as { focusSite: { worker: any } }).focusSite;
+    const w = site.worker;
+    const info = await w.loadModel(`${origin}/model/base.safetensors`);
+    const layers: string[] = info.layers;
+    const trained = layers.slice(-2);
+    const r = await w.train(trained, {
+      round: 1,
+      steps: 3,
+      batchSize: 8,
+      lr: 1e-3,
+      weightDecay: 0.01,
+      seed: 5,
+    });
+    // LNTK after the steps: a zero-initialised head would zero every adapter's Jacobian.
+    const scores: number[] = await w.computeScores('lntk', 1, layers);
+    const deltas: Record<string, number[]> = {};
+    for (const [k, v] of Object.entries(r.deltas as Record<string, { data: Float32Array }>)) {
+      deltas[k] = Array.from(v.data);
+    }
+    return { backend: document.body.dataset.backend ?? '', scores, loss: r.metrics.loss, deltas };
+  }, origin);
+}
+
+describe('WebGPU worker', () => {
+  let server: StaticServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await serveClient(tinyCheckpoint());
+    browser = await launch({ webgpu: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('picks webgpu by itself and matches cpu on LNTK and training steps', async () => {
+    const query = 'synthetic=oct&seed=3&scale=0&floor=40';
+    const pages: Page[] = [];
+    for (const extra of ['', '&backend=cpu']) {
+      const page = await (await siteContext(browser)).newPage();
+      watch(page, extra ? 'cpu' : 'auto');
+      await page.goto(`${server.origin}/client/?${query}${extra}`);
+      await page.waitForSelector('body[data-ready="1"]', { timeout: 60_000 });
+      pages.push(page);
+    }
+    expect(await pages[0].textContent('[data-testid=backend]')).toBe('webgpu');
+    expect(await pages[1].textContent('[data-testid=backend]')).toBe('cpu');
+    // One after the other: both at once starve SwiftShader's GPU thread on 2 cores.
+    const t0 = Date.now();
+    const gpu = await runOnPage(pages[0], server.origin);
+    const t1 = Date.now();
+    const cpu = await runOnPage(pages[1], server.origin);
+    console.log(`[webgpu] webgpu run ${t1 - t0} ms, cpu run ${Date.now() - t1} ms`);
+    expect(gpu.backend).toBe('webgpu');
+
+    const scoreDiff = Math.max(...gpu.scores.map((s, i) => Math.abs(s - cpu.scores[i])));
+    expect(cpu.scores.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    expect(scoreDiff).toBeLessThan(SCORE_TOL);
+    expect(Math.abs(gpu.loss - cpu.loss)).toBeLessThan(LOSS_TOL);
+
+    expect(Object.keys(gpu.deltas).sort()).toEqual(Object.keys(cpu.deltas).sort());
+    let maxDiff = 0;
+    let maxRef = 0;
+    for (const [k, ref] of Object.entries(cpu.deltas)) {
+      ref.forEach((b, i) => {
+        maxDiff = Math.max(maxDiff, Math.abs(gpu.deltas[k][i] - b));
+        maxRef = Math.max(maxRef, Math.abs(b));
+      });
+    }
+    expect(maxRef).toBeGreaterThan(0); // training moved something
+    console.log(
+      `[webgpu] score diff ${scoreDiff.toExponential(2)}, loss diff ${Math.abs(gpu.loss - cpu.loss).toExponential(2)}, delta diff ${(maxDiff / maxRef).toExponential(2)} of max ${maxRef.toExponential(2)}`,
+    );
+    expect(maxDiff / maxRef).toBeLessThan(DELTA_REL_TOL);
+  });
+});
