@@ -3,7 +3,8 @@
  * (adapters + head; the coordinator never runs the model) and the frozen base checkpoint it
  * serves to sites (int8, safetensors).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { TINY_BASE_PATH } from '@focus-fl/core/node';
 import { answerVocabulary } from '@focus-fl/core/data';
 import { createModel, loadModel, saveModel, type VqaModel } from '@focus-fl/core/model';
 import { layerOf, type NamedArrays } from '@focus-fl/core/tensors';
@@ -23,9 +24,12 @@ export function globalParams(model: VqaModel): NamedArrays {
 }
 
 /**
- * From a checkpoint file when the config names one, else the preset created with modelSeed
- * and the global answer vocabulary. The served base is the int8 checkpoint of the whole model,
- * so a site that loads it starts from exactly the coordinator's initial global weights.
+ * From the checkpoint file the config names; else, for the tiny preset, the committed
+ * pretrained base (packages/core/assets/tiny-base.safetensors) when present; else the preset
+ * freshly created with modelSeed. A head whose answers are not the VQA answer vocabulary (a
+ * pretraining task's head) is re-initialised on it. The served base is the int8 checkpoint of
+ * the whole model, so a site that loads it starts from exactly the coordinator's initial
+ * global weights.
  */
 export function modelSourceFromConfig(
   config: Pick<FederationConfig, 'preset' | 'checkpoint' | 'modelSeed'>,
@@ -33,12 +37,16 @@ export function modelSourceFromConfig(
   let model: VqaModel;
   if (config.checkpoint) {
     model = loadModel(new Uint8Array(readFileSync(config.checkpoint)));
+  } else if (config.preset === 'tiny' && existsSync(TINY_BASE_PATH)) {
+    model = loadModel(new Uint8Array(readFileSync(TINY_BASE_PATH)));
   } else {
     if (config.preset !== 'tiny' && config.preset !== 'vilt-b32') {
       throw new Error(`preset: unknown model preset "${config.preset}"; valid: tiny, vilt-b32`);
     }
     model = createModel(config.preset, { seed: config.modelSeed, answers: answerVocabulary() });
   }
+  const vocab = answerVocabulary();
+  if (model.answers.join('\n') !== vocab.join('\n')) model.resetHead(vocab, config.modelSeed);
   try {
     const baseBytes = saveModel(model, { quantize: 'int8' });
     // Global weights as a site sees them after loading the int8 checkpoint (trainable params

@@ -1,9 +1,32 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from '@focus-fl/core/node';
 import { resolveConfig } from '../src/config.js';
 import { simulate } from '../src/simulate.js';
+import { globalParams, modelSourceFromConfig } from '../src/model-source.js';
+import { loadModel } from '@focus-fl/core/model';
+import { answerVocabulary } from '@focus-fl/core/data';
 
 // The real model (tiny preset), real LNTK, training and evaluation on synthetic clients,
 // through the real ws protocol. Kept small: 4 clients x 3 rounds, few local steps.
+beforeAll(async () => {
+  await initNodeBackend('wasm');
+});
+
+describe('model source', () => {
+  it('a site loading the served base holds exactly the initial global weights', () => {
+    const src = modelSourceFromConfig({ preset: 'tiny', modelSeed: 2 });
+    const site = loadModel(src.baseBytes!);
+    expect(site.answers).toEqual(answerVocabulary());
+    const g = globalParams(site);
+    expect(Object.keys(g).sort()).toEqual(Object.keys(src.initialGlobal).sort());
+    for (const [k, v] of Object.entries(src.initialGlobal)) {
+      expect(Buffer.from(g[k].data.buffer).equals(Buffer.from(v.data.buffer))).toBe(true);
+    }
+    expect(src.layers).toEqual(site.layerNames());
+    site.dispose();
+  });
+});
+
 describe('simulate (real tiny model)', () => {
   it('4 clients, 3 rounds of f3ocus: global held-out accuracy rises; JSON shape', async () => {
     const res = await simulate({
