@@ -6,17 +6,12 @@
 //   npx tsx scripts/lntk-report.ts [--steps 15] [--lr 0.003] [--clients a,b] [--backend wasm]
 //                                  [--seed 0] [--checkpoint base.ckpt]
 // Writes bench/results/lntk-report.json and prints a table.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import {
-  CLIENT_NAMES,
-  answerVocabulary,
-  syntheticClient,
-  type ClientName,
-} from '../packages/core/src/data/index.js';
+import { CLIENT_NAMES, syntheticClient, type ClientName } from '../packages/core/src/data/index.js';
 import { SCORER_METHODS, type ScorerMethod } from '../packages/core/src/importance/scorers.js';
 import { computeLntk, fedselectDelta, scoreLayers } from '../packages/core/src/importance/vqa.js';
-import { createModel, loadModel, type VqaModel } from '../packages/core/src/model/index.js';
+import { scoringModel } from '../packages/core/src/cli/lntk.js';
 import { initNodeBackend } from '../packages/core/src/node/index.js';
 import type { NamedArrays } from '../packages/core/src/tensors/named.js';
 import { evaluate, trainLayers } from '../packages/core/src/train/index.js';
@@ -77,12 +72,8 @@ async function main(): Promise<void> {
       throw new Error(`unknown client "${c}"; valid: ${CLIENT_NAMES.join(', ')}`);
   await initNodeBackend(values.backend as 'wasm' | 'cpu');
   const started = Date.now();
-  const model: VqaModel = values.checkpoint
-    ? loadModel(new Uint8Array(readFileSync(values.checkpoint)))
-    : createModel('tiny', { seed, answers: answerVocabulary() });
-  // A pretrained base carries its pretraining task's head: give it the VQA answer space.
-  const vocab = answerVocabulary();
-  if (model.answers.join('\n') !== vocab.join('\n')) model.resetHead(vocab, seed);
+  const { model, source } = scoringModel(seed, values.checkpoint);
+  console.error(`model: ${source}`);
   const layers = model.layerNames();
   const base: NamedArrays = model.getParams(model.trainableParamNames(layers));
   const columns: Column[] = [...VARIANTS, ...SCORER_METHODS.filter((m) => m !== 'lntk')];
@@ -162,7 +153,7 @@ async function main(): Promise<void> {
       seed,
       numSamples,
       backend: values.backend,
-      checkpoint: values.checkpoint ?? null,
+      model: source,
       clients,
     },
     layers,

@@ -1,13 +1,13 @@
 // `pnpm --silent cli lntk --client <name> [--samples 16] [--seed S] [--json]`: LNTK layer scores
 // of one synthetic client (method.md §1). --json prints exactly
 // {"layers": string[], "lambda1": number[], "scores": number[], "elapsedMs": number}.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CLIENT_NAMES, answerVocabulary, syntheticClient, type ClientName } from '../data/index.js';
 import { LNTK_KERNELS, type LntkKernel } from '../importance/lntk.js';
 import { computeLntk, type ScoredUnit } from '../importance/vqa.js';
-import { createModel, loadModel } from '../model/index.js';
-import { initNodeBackend, type NodeBackend } from '../node/index.js';
+import { createModel, loadModel, type VqaModel } from '../model/index.js';
+import { TINY_BASE_PATH, initNodeBackend, type NodeBackend } from '../node/index.js';
 
 const USAGE =
   'usage: cli lntk --client <name> [--samples 16] [--seed 0] [--json] [--backend wasm|cpu] ' +
@@ -19,6 +19,27 @@ function int(name: string, v: string | undefined, dflt: number, min: number): nu
   if (!Number.isInteger(x) || x < min)
     throw new Error(`--${name} must be an integer >= ${min}, got "${v}"`);
   return x;
+}
+
+/**
+ * The model a client scores with: `checkpoint` if given, else the pretrained int8 tiny base
+ * when scripts/pretrain.ts has written it, else a fresh seeded `tiny`. A checkpoint's head
+ * (pretraining answers) is replaced by a fresh seeded head over the VQA answer vocabulary.
+ */
+export function scoringModel(
+  seed: number,
+  checkpoint?: string,
+): { model: VqaModel; source: string } {
+  const file = checkpoint ?? (existsSync(TINY_BASE_PATH) ? TINY_BASE_PATH : undefined);
+  const vocab = answerVocabulary();
+  if (!file)
+    return {
+      model: createModel('tiny', { seed, answers: vocab }),
+      source: 'fresh tiny (no pretrained base found)',
+    };
+  const model = loadModel(new Uint8Array(readFileSync(file)), { seed });
+  if (model.answers.join('\n') !== vocab.join('\n')) model.resetHead(vocab, seed);
+  return { model, source: file };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -66,12 +87,8 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   await initNodeBackend(backend);
-  const model = values.checkpoint
-    ? loadModel(new Uint8Array(readFileSync(values.checkpoint)))
-    : createModel('tiny', { seed, answers: answerVocabulary() });
-  // A pretrained base carries its pretraining task's head: give it the VQA answer space.
-  const vocab = answerVocabulary();
-  if (model.answers.join('\n') !== vocab.join('\n')) model.resetHead(vocab, seed);
+  const { model, source } = scoringModel(seed, values.checkpoint);
+  if (!values.json) console.log(`model: ${source}`);
   try {
     const { train } = syntheticClient(client as ClientName, { seed });
     const r = computeLntk(model, train, { numSamples, seed, kernel, unit });
