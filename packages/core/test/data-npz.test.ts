@@ -201,6 +201,7 @@ describe('npz errors', () => {
       subset: 'organsmnist',
       size: 224,
     });
+    expect(parseMedMnistFileName('bloodmnist_28.npz')).toEqual({ subset: 'bloodmnist', size: 28 });
     expect(parseMedMnistFileName('cifar10.npz')).toBeUndefined();
     expect(parseMedMnistFileName('pathmnist_32.npz')).toBeUndefined();
   });

@@ -56,7 +56,7 @@ export function clientFromMedMnistFiles(
     const subset = f.subset ?? parseMedMnistFileName(f.name)?.subset;
     if (!subset) {
       throw new Error(
-        `${f.name}: not a MedMNIST file name ({subset}.npz or {subset}_{64|128|224}.npz)`,
+        `${f.name}: not a MedMNIST file name ({subset}.npz or {subset}_{28|64|128|224}.npz)`,
       );
     }
     if (!CLIENTS[client].subsets.includes(subset)) {

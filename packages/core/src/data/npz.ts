@@ -314,12 +314,12 @@ export function writeMedMnistNpz(
   return writeNpz(arrays, opts);
 }
 
-/** MedMNIST file names: `{flag}.npz` (28 px) or `{flag}_{64|128|224}.npz`. */
+/** MedMNIST file names: `{flag}.npz` (28 px) or `{flag}_{28|64|128|224}.npz` (MedMNIST+). */
 export function parseMedMnistFileName(
   fileName: string,
 ): { subset: SubsetName; size: number } | undefined {
   const base = fileName.split(/[\\/]/).pop()?.toLowerCase() ?? '';
-  const m = /^([a-z]+)(?:_(64|128|224))?\.npz$/.exec(base);
+  const m = /^([a-z]+)(?:_(28|64|128|224))?\.npz$/.exec(base);
   if (!m || !(SUBSET_NAMES as string[]).includes(m[1])) return undefined;
   return { subset: subsetInfo(m[1]).name, size: m[2] ? Number(m[2]) : 28 };
 }
