@@ -9,41 +9,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CLIENT_NAMES, syntheticClient, type ClientName } from '../packages/core/src/data/index.js';
+import { spearman } from '../packages/core/src/importance/rank.js';
 import { SCORER_METHODS, type ScorerMethod } from '../packages/core/src/importance/scorers.js';
 import { computeLntk, fedselectDelta, scoreLayers } from '../packages/core/src/importance/vqa.js';
 import { scoringModel } from '../packages/core/src/cli/lntk.js';
 import { initNodeBackend } from '../packages/core/src/node/index.js';
 import type { NamedArrays } from '../packages/core/src/tensors/named.js';
 import { evaluate, trainLayers } from '../packages/core/src/train/index.js';
-
-/** Spearman's rho with average ranks for ties; null when either side is constant. */
-export function spearman(a: readonly number[], b: readonly number[]): number | null {
-  const rank = (x: readonly number[]) => {
-    const idx = x.map((_, i) => i).sort((i, j) => x[i] - x[j]);
-    const r = new Array<number>(x.length);
-    for (let s = 0; s < idx.length;) {
-      let e = s;
-      while (e + 1 < idx.length && x[idx[e + 1]] === x[idx[s]]) e++;
-      for (let k = s; k <= e; k++) r[idx[k]] = (s + e) / 2;
-      s = e + 1;
-    }
-    return r;
-  };
-  const ra = rank(a);
-  const rb = rank(b);
-  const mean = (x: number[]) => x.reduce((p, q) => p + q, 0) / x.length;
-  const ma = mean(ra);
-  const mb = mean(rb);
-  let num = 0;
-  let da = 0;
-  let db = 0;
-  for (let i = 0; i < ra.length; i++) {
-    num += (ra[i] - ma) * (rb[i] - mb);
-    da += (ra[i] - ma) ** 2;
-    db += (rb[i] - mb) ** 2;
-  }
-  return da === 0 || db === 0 ? null : num / Math.sqrt(da * db);
-}
 
 // LNTK variants next to the baselines: the default, the paper's summed-logit pNTK, no probe,
 // and the block-weights ("model layer") variant.

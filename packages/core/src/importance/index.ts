@@ -30,3 +30,4 @@ export {
   type ScoredUnit,
   type VqaDifferentiable,
 } from './vqa.js';
+export { spearman } from './rank.js';
