@@ -70,6 +70,22 @@ describe('clientFromMedMnistFiles', () => {
     ).toThrow(/3 channel\(s\), octmnist has 1/);
   });
 
+  it('checks the size a MedMNIST+ name promises', () => {
+    expect(() =>
+      clientFromMedMnistFiles('oct', [{ name: 'octmnist_64.npz', bytes: npzOf('octmnist', 3) }], {
+        seed: 1,
+      }),
+    ).toThrow(/octmnist_64\.npz: the name says 64px, the file holds 28px/);
+    const d = clientFromMedMnistFiles(
+      'oct',
+      [{ name: 'octmnist_64.npz', bytes: npzOf('octmnist', 3, 64) }],
+      {
+        seed: 1,
+      },
+    );
+    expect(d.train[0].size).toBe(64);
+  });
+
   it('caps each file at maxPerSubset with a seeded subsample', () => {
     const d = clientFromMedMnistFiles(
       'oct',

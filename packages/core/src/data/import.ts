@@ -65,6 +65,12 @@ export function clientFromMedMnistFiles(
       );
     }
     const file = readMedMnistNpz(f.bytes, { subset, name: f.name });
+    const named = parseMedMnistFileName(f.name);
+    if (named && named.subset === subset && named.size !== file.size) {
+      throw new Error(
+        `${f.name}: the name says ${named.size}px, the file holds ${file.size}px images`,
+      );
+    }
     let parts = MEDMNIST_SPLITS.map((s) => file.splits[s]);
     if (opts.maxPerSubset !== undefined) {
       const total = parts.reduce((a, p) => a + p.count, 0);
