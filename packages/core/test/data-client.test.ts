@@ -30,6 +30,9 @@ describe('syntheticClient', () => {
         expect(s.image.length).toBe(s.size * s.size * s.channels);
         expect(s.size).toBe(28);
         expect(s.answer).toBe(s.answer.toLowerCase());
+        // Own compact buffer: structured clone / IndexedDB must not drag a whole file along.
+        expect(s.image.byteOffset).toBe(0);
+        expect(s.image.buffer.byteLength).toBe(s.image.length);
       }
     }
   });

@@ -74,6 +74,34 @@ describe('synthetic generator carries class signal', () => {
   }
 });
 
+describe('overlap and noise knobs', () => {
+  it('difficulty d is overlap d with noise d, and each knob alone lowers accuracy', () => {
+    const a = syntheticSubsetArrays('bloodmnist', { seed: 1, count: 5, difficulty: 0.4 });
+    const b = syntheticSubsetArrays('bloodmnist', {
+      seed: 1,
+      count: 5,
+      overlap: 0.4,
+      noise: 0.4,
+      difficulty: 0.9,
+    });
+    expect(b.images).toEqual(a.images);
+    const acc = (overlap: number, noise: number): number =>
+      nearestCentroidAccuracy(
+        syntheticSubsetArrays('tissuemnist', { seed: 1, count: 240, overlap, noise }),
+        syntheticSubsetArrays('tissuemnist', { seed: 2, count: 120, overlap, noise }),
+      ).accuracy;
+    const clean = acc(0, 0);
+    expect(acc(1, 0)).toBeLessThan(clean - 0.1);
+    expect(acc(0, 1)).toBeLessThan(clean - 0.1);
+    expect(() => syntheticSubsetArrays('octmnist', { seed: 1, count: 1, noise: -0.1 })).toThrow(
+      /noise/,
+    );
+    expect(() => syntheticSubsetArrays('octmnist', { seed: 1, count: 1, overlap: 1.5 })).toThrow(
+      /overlap/,
+    );
+  });
+});
+
 describe('synthetic arrays', () => {
   it('are deterministic per seed, differ across seeds, and have the MedMNIST layout', () => {
     for (const subset of SUBSET_NAMES) {

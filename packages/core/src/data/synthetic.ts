@@ -61,6 +61,10 @@ export interface SyntheticArraysOptions {
   size?: number;
   /** 0 = clean prototypes, 1 = heavy noise, pose jitter and class overlap. */
   difficulty?: number;
+  /** Class overlap and parameter jitter alone, in [0, 1] (default: `difficulty`). */
+  overlap?: number;
+  /** Pixel noise and pose jitter alone, in [0, 1] (default: `difficulty`). */
+  noise?: number;
 }
 
 function checkCommon(size: number, difficulty: number, seed: number): void {
@@ -77,25 +81,25 @@ function checkCommon(size: number, difficulty: number, seed: number): void {
 
 /**
  * Parameters of one sample: base + (1-w)·delta[c] + w·delta[k] for each present class c and a
- * random other class k, w ~ U(0, difficulty) (class overlap), plus Gaussian jitter.
+ * random other class k, w ~ U(0, overlap) (class overlap), plus Gaussian jitter.
  */
 function sampleParams(
   style: Style,
   present: number[],
   rand: () => number,
-  difficulty: number,
+  overlap: number,
 ): Params {
   const p: Params = { ...style.base };
   const nClasses = style.classes.length;
   for (const c of present) {
-    const w = difficulty * rand();
+    const w = overlap * rand();
     let k = Math.floor(rand() * (nClasses - 1));
     if (k >= c) k += 1;
     for (const [key, v] of Object.entries(style.classes[c])) p[key] += (1 - w) * v;
     for (const [key, v] of Object.entries(style.classes[k])) p[key] += w * v;
   }
   for (const [key, sd] of Object.entries(style.jitter))
-    p[key] += sd * (0.5 + 1.5 * difficulty) * gaussian(rand);
+    p[key] += sd * (0.5 + 1.5 * overlap) * gaussian(rand);
   return p;
 }
 
@@ -109,6 +113,10 @@ export function syntheticSubsetArrays(
   const size = opts.size ?? DEFAULT_SIZE;
   const difficulty = opts.difficulty ?? DEFAULT_DIFFICULTY;
   checkCommon(size, difficulty, opts.seed);
+  const overlap = opts.overlap ?? difficulty;
+  const noise = opts.noise ?? difficulty;
+  if (!(overlap >= 0 && overlap <= 1)) throw new Error(`overlap must be in [0, 1], got ${overlap}`);
+  if (!(noise >= 0 && noise <= 1)) throw new Error(`noise must be in [0, 1], got ${noise}`);
   if (!Number.isInteger(opts.count) || opts.count < 0) {
     throw new Error(`count must be a non-negative integer, got ${opts.count}`);
   }
@@ -129,17 +137,17 @@ export function syntheticSubsetArrays(
       labels[i] = c;
       present = [c];
     }
-    const p = sampleParams(style, present, rand, difficulty);
-    const shift = 0.02 + 0.06 * difficulty;
+    const p = sampleParams(style, present, rand, overlap);
+    const shift = 0.02 + 0.06 * noise;
     canvas.pose = {
       dx: shift * (2 * rand() - 1),
       dy: shift * (2 * rand() - 1),
-      scale: 1 + (0.04 + 0.1 * difficulty) * (2 * rand() - 1),
-      angle: (0.05 + 0.25 * difficulty) * (2 * rand() - 1),
+      scale: 1 + (0.04 + 0.1 * noise) * (2 * rand() - 1),
+      angle: (0.05 + 0.25 * noise) * (2 * rand() - 1),
     };
     canvas.data.fill(0);
     style.render(canvas, p, rand, { view: info.view });
-    images.set(canvas.toBytes(rand, 0.02 + 0.18 * difficulty), i * pixels);
+    images.set(canvas.toBytes(rand, 0.02 + 0.18 * noise), i * pixels);
   }
   return { images, labels, count: opts.count, size, channels: info.channels, labelWidth: width };
 }
@@ -152,6 +160,8 @@ export interface SyntheticClientOptions {
   floor?: number;
   size?: number;
   difficulty?: number;
+  overlap?: number;
+  noise?: number;
   testFraction?: number;
 }
 
@@ -184,6 +194,8 @@ export function syntheticClient(name: ClientName, opts: SyntheticClientOptions):
         count: perSubset.get(subset) ?? 0,
         size: opts.size,
         difficulty: opts.difficulty,
+        overlap: opts.overlap,
+        noise: opts.noise,
       }),
     ];
   }
