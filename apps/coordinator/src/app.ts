@@ -43,6 +43,8 @@ export interface AppOptions {
   autoStart?: boolean;
   dashboardDir?: string;
   clientDir?: string;
+  /** WebSocket ping interval for sites (default 30 s). */
+  heartbeatMs?: number;
 }
 
 declare module 'fastify' {
@@ -149,6 +151,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       log: app.log,
       maxFrameBytes,
       strategy: planner.name,
+      heartbeatMs: opts.heartbeatMs,
     });
   });
 

@@ -26,6 +26,8 @@ export interface SocketContext {
   log: Logger;
   maxFrameBytes: number;
   strategy: string;
+  /** Ping interval; a socket that misses a whole interval's pong is terminated. */
+  heartbeatMs?: number;
 }
 
 export function handleSiteSocket(socket: WebSocket, ctx: SocketContext): void {
@@ -63,7 +65,22 @@ export function handleSiteSocket(socket: WebSocket, ctx: SocketContext): void {
       sendRaw(errorMessage('internal', 'internal error'));
     }
   });
+  // Heartbeat: a tab that vanished without a close frame (sleep, network loss) is detected
+  // and its contribution dropped instead of holding the phase until its deadline.
+  let alive = true;
+  socket.on('pong', () => (alive = true));
+  const beat = setInterval(() => {
+    if (!alive) {
+      ctx.log.warn({ site: session?.site }, 'no pong: terminating socket');
+      socket.terminate();
+      return;
+    }
+    alive = false;
+    socket.ping();
+  }, ctx.heartbeatMs ?? 30_000);
+  beat.unref();
   socket.on('close', () => {
+    clearInterval(beat);
     if (session) {
       session.open = false;
       ctx.engine.leave(session);

@@ -325,6 +325,23 @@ describe('round engine rules', () => {
     expect(Object.keys(c.app.store.selections(1)).sort()).toEqual(['s0', 's1', 's2']);
   });
 
+  it('terminates a site that stops answering pings and drops it from the engine', async () => {
+    const c = await startCoordinator({ dataDir: tmpDir(), heartbeatMs: 100, autoStart: false });
+    apps.push(c.app);
+    const token = c.app.store.addSite('mute', 2);
+    const ws = new WebSocket(c.url, { autoPong: false });
+    let closed = false;
+    ws.on('close', () => (closed = true));
+    await new Promise((r) => ws.once('open', r));
+    ws.send(encodeFrame(hello(token)));
+    for (let i = 0; i < 100 && !c.app.engine.sessions.has('mute'); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(c.app.engine.sessions.has('mute')).toBe(true);
+    for (let i = 0; i < 200 && !closed; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(closed).toBe(true);
+    expect(c.app.engine.sessions.has('mute')).toBe(false);
+  });
+
   it('config errors name the field', async () => {
     const { resolveConfig } = await import('../src/config.js');
     expect(() => resolveConfig({ rounds: 0 })).toThrow(/\/rounds/);
