@@ -68,3 +68,4 @@ export function watch(page: Page, name: string): void {
 export async function siteContext(browser: Browser): Promise<BrowserContext> {
   return browser.newContext({ viewport: { width: 1100, height: 900 } });
 }
+export type { Browser, BrowserContext, Page } from 'playwright-core';

@@ -64,6 +64,8 @@ export async function startCoordinator(opts: {
   sites: Record<string, number>;
   config: Record<string, unknown>;
   port?: number;
+  /** Listen address (default 127.0.0.1; the demo may open it to the LAN with 0.0.0.0). */
+  host?: string;
   dataDir?: string;
   quiet?: boolean;
 }): Promise<Coordinator> {
@@ -91,7 +93,7 @@ export async function startCoordinator(opts: {
       '--port',
       String(port),
       '--host',
-      '127.0.0.1',
+      opts.host ?? '127.0.0.1',
       '--data-dir',
       dataDir,
       '--config',
