@@ -244,11 +244,20 @@ export class RoundEngine extends EventEmitter {
             `expected ${this.layers.length} scores (one per layer), got ${msg.scores.length}`,
           );
         }
-        const bad = msg.scores.findIndex((x) => !(x >= 0));
-        if (bad >= 0)
-          throw new Error(
-            `score of layer ${this.layers[bad]} is ${msg.scores[bad]}; scores must be >= 0`,
-          );
+        // LNTK scores are normalised top eigenvalues (method.md §1): non-negative, not all
+        // zero. Baseline scorers may be negative (GraSP) and are only ranked, so any finite
+        // value (the schema guarantees finiteness) is fine for them.
+        if (this.opts.planner.scoreMethod === 'lntk') {
+          const bad = msg.scores.findIndex((x) => !(x >= 0));
+          if (bad >= 0) {
+            throw new Error(
+              `LNTK score of layer ${this.layers[bad]} is ${msg.scores[bad]}; must be >= 0`,
+            );
+          }
+          if (!(msg.scores.reduce((a, b) => a + b, 0) > 0)) {
+            throw new Error('LNTK scores are all zero');
+          }
+        }
         s.numSamples = msg.numSamples;
         return msg;
       }

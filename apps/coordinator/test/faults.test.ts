@@ -108,6 +108,35 @@ describe('bad input', () => {
     expect(c.app.store.rounds().map((r) => r.round)).toEqual([0, 1, 2]);
   });
 
+  it('answers all-zero LNTK scores with bad-scores and goes on without that site', async () => {
+    const c = await startCoordinator({
+      dataDir: tmpDir(),
+      config: testConfig({
+        rounds: 1,
+        minClients: 2,
+        quorumGraceMs: 1000,
+        deadlines: { scores: 5000, train: 5000, evaluate: 1500 },
+      }),
+    });
+    apps.push(c.app);
+    const zeroToken = c.app.store.addSite('zero', 2);
+    const tokens = [0, 1].map((i) => c.app.store.addSite(`good${i}`, 2));
+    const z = await raw(c.url);
+    z.ws.send(encodeFrame(hello(zeroToken)));
+    await z.until(() => z.got.some((m) => m.type === 'welcome'));
+    const runs = tokens.map((t, i) => runSite(c.url, t, fakeSite(i)));
+    // round 0 is evaluate-only; this site does not answer it (deadline) and then scores round 1
+    await z.until(() => z.got.some((m) => m.type === 'round-start' && m.phase === 'scores'));
+    z.ws.send(
+      encodeFrame({ type: 'scores', round: 1, scores: [0, 0, 0, 0], numSamples: 1, ms: 0 }),
+    );
+    await z.until(() => z.got.some((m) => m.type === 'error'));
+    expect(z.got.find((m) => m.type === 'error')).toMatchObject({ code: 'bad-scores', round: 1 });
+    expect(await Promise.all(runs.map((r) => r.done))).toEqual(['done', 'done']);
+    z.ws.close();
+    expect(Object.keys(c.app.store.selections(1)).sort()).toEqual(['good0', 'good1']);
+  });
+
   it('refuses a NaN update (never aggregated) and an unassigned layer, round goes on', async () => {
     const c = await startCoordinator({
       dataDir: tmpDir(),
