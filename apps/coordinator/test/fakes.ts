@@ -29,7 +29,7 @@ export interface FakeSite extends LocalCompute {
   trained: { round: number; layers: string[] }[];
   /** Delay of train() in ms (to simulate slow sites). */
   trainDelay: number;
-  poison?: 'nan' | 'unassigned';
+  poison?: 'nan' | 'unassigned' | 'shape';
 }
 
 export function fakeSite(seed: number, samples = 50): FakeSite {
@@ -73,6 +73,9 @@ export function fakeSite(seed: number, samples = 50): FakeSite {
         };
       }
       if (site.poison === 'nan') deltas['head/w'].data[0] = NaN;
+      if (site.poison === 'shape') {
+        deltas['head/w'] = { shape: [DIM + 1], data: new Float32Array(DIM + 1) };
+      }
       if (site.poison === 'unassigned') {
         const other = LAYERS.find((l) => !layers.includes(l))!;
         deltas[`${other}/w`] = { shape: [DIM], data: new Float32Array(DIM) };
@@ -112,6 +115,7 @@ export async function startCoordinator(opts: Partial<AppOptions> & { dataDir: st
     config: testConfig(),
     model: fakeModel(),
     adminToken: 'admin-secret',
+    logger: process.env.DEBUG_COORD ? { level: 'info' } : false,
     ...opts,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -137,10 +137,11 @@ describe('bad input', () => {
     expect(Object.keys(c.app.store.selections(1)).sort()).toEqual(['good0', 'good1']);
   });
 
-  it('refuses a NaN update (never aggregated) and an unassigned layer, round goes on', async () => {
+  it('refuses NaN, unassigned-layer and wrong-shape updates (never aggregated); round goes on', async () => {
     const c = await startCoordinator({
       dataDir: tmpDir(),
-      config: testConfig({ rounds: 1, minClients: 2, minCompletionRate: 0.5 }),
+      // 2 good of 5: the round needs max(2, ceil(0.4 * 5)) = 2 valid updates
+      config: testConfig({ rounds: 1, minClients: 2, minCompletionRate: 0.4 }),
     });
     apps.push(c.app);
     const good = [fakeSite(1), fakeSite(2)];
@@ -181,12 +182,26 @@ describe('bad input', () => {
         if (dir === 'down' && m.type === 'error') extraErrors.push(m);
       },
     });
+    const shapeSite = fakeSite(5);
+    shapeSite.poison = 'shape';
+    const shapeErrors: Message[] = [];
+    const shapeClient = new SiteClient({
+      token: c.app.store.addSite('shape', 2),
+      backend: 'node',
+      compute: shapeSite,
+      onTraffic: (dir, _n, m) => {
+        if (dir === 'down' && m.type === 'error') shapeErrors.push(m);
+      },
+    });
     const runs = [
       ...good.map((g, i) => runSite(c.url, tokens[i], g).done),
       nanClient.run(() => connectWs(c.url)),
       extraClient.run(() => connectWs(c.url)),
+      shapeClient.run(() => connectWs(c.url)),
     ];
-    expect(await Promise.all(runs)).toEqual(['done', 'done', 'done', 'done']);
+    expect(await Promise.all(runs)).toEqual(['done', 'done', 'done', 'done', 'done']);
+    expect(shapeErrors[0]).toMatchObject({ code: 'bad-update', round: 1 });
+    expect((shapeErrors[0] as { message: string }).message).toMatch(/shape/);
     expect(nanErrors[0]).toMatchObject({ code: 'bad-update', round: 1 });
     expect((nanErrors[0] as { message: string }).message).toMatch(/NaN|finite/i);
     expect(extraErrors[0]).toMatchObject({ code: 'bad-update', round: 1 });
