@@ -386,6 +386,25 @@ describe('round engine rules', () => {
     expect(c.app.engine.sessions.has('mute')).toBe(false);
   });
 
+  it('a second connection of the same site replaces the first (duplicate + close 4000)', async () => {
+    const c = await startCoordinator({ dataDir: tmpDir(), autoStart: false });
+    apps.push(c.app);
+    const token = c.app.store.addSite('twice', 2);
+    const a = await raw(c.url);
+    a.ws.send(encodeFrame(hello(token)));
+    await a.until(() => a.got.some((m) => m.type === 'welcome'));
+    const first = c.app.engine.sessions.get('twice');
+    const b = await raw(c.url);
+    b.ws.send(encodeFrame(hello(token)));
+    await b.until(() => b.got.some((m) => m.type === 'welcome'));
+    await a.until(() => a.closed() !== null);
+    expect(a.got.at(-1)).toMatchObject({ type: 'error', code: 'duplicate' });
+    expect(a.closed()).toBe(4000);
+    expect(c.app.engine.sessions.get('twice')).not.toBe(first);
+    expect(c.app.engine.sessions.has('twice')).toBe(true);
+    b.ws.close();
+  });
+
   it('config errors name the field', async () => {
     const { resolveConfig } = await import('../src/config.js');
     expect(() => resolveConfig({ rounds: 0 })).toThrow(/\/rounds/);
