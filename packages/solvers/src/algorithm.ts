@@ -20,6 +20,12 @@ export interface CommonOptions extends Termination {
   seed?: number;
   /** Capacity of the external non-dominated archive (default 200). */
   archiveSize?: number;
+  /**
+   * Apply the problem's exact `improve` (importance polish for layer selection) to every point
+   * that enters the archive, keeping the improved point (default true). A memetic step shared
+   * by all five algorithms; each polished point costs one extra evaluation.
+   */
+  polish?: boolean;
   /** Clock in ms (default performance.now); injectable for tests. */
   now?: () => number;
 }
@@ -54,6 +60,8 @@ export abstract class BaseAlgorithm implements Algorithm {
   protected readonly maxEvaluations: number;
   protected readonly maxTimeMs: number;
   private readonly now: () => number;
+  private readonly polish: boolean;
+  private readonly polished = new Set<string>();
   private startedAt = -1;
   private lastStepEnd = -1;
 
@@ -73,6 +81,7 @@ export abstract class BaseAlgorithm implements Algorithm {
     if (!(this.maxTimeMs > 0))
       throw new Error(`maxTimeMs: expected a positive number, got ${opts.maxTimeMs}`);
     this.now = opts.now ?? (() => performance.now());
+    this.polish = opts.polish ?? true;
   }
 
   /** Elapsed ms since the first step (0 before it). */
@@ -127,8 +136,21 @@ export abstract class BaseAlgorithm implements Algorithm {
     const f = this.problem.evaluate(x);
     this.evaluations++;
     const s = { x, f };
-    this.archive.add(s);
-    return s;
+    return this.archive.add(s) ? this.polishEntry(s) : s;
+  }
+
+  /**
+   * Called for a point that just entered the archive: returns its polished version (evaluated
+   * and archived) when the problem can improve it, else the point itself.
+   */
+  protected polishEntry(s: Solution): Solution {
+    if (!this.polish || !this.problem.improve || this.evaluations >= this.maxEvaluations) return s;
+    const y = this.problem.improve(s.x, this.polished);
+    if (!y) return s;
+    const t = { x: y, f: this.problem.evaluate(y) };
+    this.evaluations++;
+    this.archive.add(t);
+    return t;
   }
 
   protected repair(x: number[]): number[] {

@@ -1,6 +1,26 @@
+import { bestAssignmentForCounts } from './assignment.js';
 import type { GroupedBinary, Problem } from './problem.js';
 import type { Rng } from './rng.js';
 import { validateSelectionInput, type SelectionInput } from './selection-input.js';
+
+/** Relative frequencies of the neighbourhood moves (see `LayerSelectionProblem.neighbor`). */
+export interface MoveWeights {
+  add: number;
+  drop: number;
+  balance: number;
+  importance: number;
+  exchange: number;
+  swap: number;
+}
+
+export const DEFAULT_MOVE_WEIGHTS: Readonly<MoveWeights> = {
+  add: 0.12,
+  drop: 0.12,
+  balance: 0.15,
+  importance: 0.15,
+  exchange: 0.2,
+  swap: 0.26,
+};
 
 /**
  * The server's data-free layer-selection problem (method.md §2):
@@ -22,8 +42,11 @@ export class LayerSelectionProblem implements Problem {
   readonly grouped: GroupedBinary;
   /** Per client, layer indices by descending score (ties by index): used by repair and seeds. */
   private readonly order: number[][];
+  /** Relative frequencies of the `neighbor` moves. */
+  readonly moveWeights: Readonly<MoveWeights>;
 
-  constructor(input: SelectionInput | unknown) {
+  constructor(input: SelectionInput | unknown, opts: { moveWeights?: Partial<MoveWeights> } = {}) {
+    this.moveWeights = { ...DEFAULT_MOVE_WEIGHTS, ...opts.moveWeights };
     const { scores, budgets } = validateSelectionInput(input);
     this.scores = scores;
     this.budgets = budgets;
@@ -185,9 +208,15 @@ export class LayerSelectionProblem implements Problem {
   }
 
   /**
-   * One feasible local move on a random client: random swap (selected -> unselected layer,
-   * count kept), balancing swap (most-used selected layer -> least-used unselected one),
-   * importance swap (lowest-score selected -> a better unselected layer), add or drop a layer.
+   * One feasible local move on a random client i, drawn with `moveWeights`:
+   * - add / drop: take one more unselected layer (if under budget) / give one up;
+   * - balance: swap i's most-used selected layer for its least-used unselected one (lowers V);
+   * - importance: swap i's lowest-score selected layer for a better unselected one (raises I);
+   * - exchange: i moves a -> b while another client j moves b -> a, j chosen for the largest
+   *   importance gain; every layer count n_l stays the same, so V is unchanged and I can rise —
+   *   the move that polishes a point of the front at a fixed balance;
+   * - swap: random selected -> random unselected layer.
+   * Moves that do not apply (e.g. add at full budget) fall back to a swap, add or drop.
    */
   neighbor(x: readonly number[], rng: Rng): number[] {
     const { clients: C, layers: L } = this;
@@ -197,17 +226,22 @@ export class LayerSelectionProblem implements Problem {
     const sel: number[] = [];
     const uns: number[] = [];
     for (let l = 0; l < L; l++) (y[base + l] === 1 ? sel : uns).push(l);
-    const r = rng.next();
-    const canAdd = sel.length < this.budgets[i] && uns.length > 0;
-    if ((r < 0.15 && canAdd) || sel.length === 0) {
-      if (uns.length > 0) y[base + uns[rng.int(uns.length)]] = 1;
+    if (sel.length === 0) {
+      y[base + uns[rng.int(uns.length)]] = 1;
       return y;
     }
-    if (r < 0.3 || uns.length === 0) {
+    const w = this.moveWeights;
+    const move = rng.roulette([w.add, w.drop, w.balance, w.importance, w.exchange, w.swap]);
+    const canAdd = sel.length < this.budgets[i] && uns.length > 0;
+    if (move === 0 && canAdd) {
+      y[base + uns[rng.int(uns.length)]] = 1;
+      return y;
+    }
+    if (move === 1 || uns.length === 0) {
       y[base + sel[rng.int(sel.length)]] = 0;
       return y;
     }
-    if (r < 0.45) {
+    if (move === 2) {
       const n = countsOf(y, C, L);
       let hi = sel[0];
       for (const l of sel) if (n[l] > n[hi] || (n[l] === n[hi] && rng.chance(0.5))) hi = l;
@@ -217,7 +251,7 @@ export class LayerSelectionProblem implements Problem {
       y[base + lo] = 1;
       return y;
     }
-    if (r < 0.6) {
+    if (move === 3) {
       const row = this.scores[i];
       let worst = sel[0];
       for (const l of sel) if (row[l] < row[worst]) worst = l;
@@ -228,9 +262,43 @@ export class LayerSelectionProblem implements Problem {
         return y;
       }
     }
-    y[base + sel[rng.int(sel.length)]] = 0;
-    y[base + uns[rng.int(uns.length)]] = 1;
+    const a = sel[rng.int(sel.length)];
+    const b = uns[rng.int(uns.length)];
+    if (move === 4) {
+      let bestJ = -1;
+      let bestGain = -Infinity;
+      for (let j = 0; j < C; j++) {
+        if (j === i || y[j * L + b] !== 1 || y[j * L + a] !== 0) continue;
+        const gain = this.scores[j][a] - this.scores[j][b];
+        if (gain > bestGain) {
+          bestGain = gain;
+          bestJ = j;
+        }
+      }
+      if (bestJ >= 0) {
+        y[bestJ * L + b] = 0;
+        y[bestJ * L + a] = 1;
+      }
+    }
+    y[base + a] = 0;
+    y[base + b] = 1;
     return y;
+  }
+
+  /**
+   * Importance polish: the same layer counts n (so the same V), reassigned to clients for the
+   * highest I by min-cost flow (assignment.ts). Null when these counts were polished before
+   * (`seen`) or x is already optimal for them.
+   */
+  improve(x: readonly number[], seen: Set<string>): number[] | null {
+    const n = countsOf(x, this.clients, this.layers);
+    const key = n.join(',');
+    if (seen.has(key)) return null;
+    seen.add(key);
+    const masks = bestAssignmentForCounts(this.scores, this.budgets, n);
+    if (!masks) return null;
+    const y = masks.flat();
+    return this.evaluate(y)[0] < this.evaluate(x)[0] - 1e-12 ? y : null;
   }
 
   /** Flat decision vector -> clients x layers masks. */

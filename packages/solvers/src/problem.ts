@@ -33,6 +33,12 @@ export interface Problem {
    * back to generic bit-flip / polynomial mutation when a problem does not provide one.
    */
   neighbor?(x: readonly number[], rng: Rng): number[];
+  /**
+   * Optional exact improvement of a feasible x that keeps its other objectives (for layer
+   * selection: best importance at the same layer counts, hence the same variance). Returns null
+   * when there is nothing to do; `seen` lets the caller skip inputs it already improved.
+   */
+  improve?(x: readonly number[], seen: Set<string>): number[] | null;
   /** Grouped structure for constructive algorithms (ACO); see `GroupedBinary`. */
   readonly grouped?: GroupedBinary;
 }

@@ -23,6 +23,11 @@ export interface SaOptions extends CommonOptions {
   tMin?: number;
   /** Initial points evaluated (seeds + random) before annealing (default 50). */
   initialPoints?: number;
+  /**
+   * Probability, every 50 iterations, of restarting the walk from a random archive member
+   * (default 0.5) so that one chain covers the whole front rather than one region of it.
+   */
+  restart?: number;
 }
 
 export class Sa extends BaseAlgorithm {
@@ -38,6 +43,7 @@ export class Sa extends BaseAlgorithm {
       tMax: opts.tMax ?? 200,
       tMin: opts.tMin ?? 1e-7,
       initialPoints: opts.initialPoints ?? 50,
+      restart: opts.restart ?? 0.5,
     };
     if (!(this.options.tMax > this.options.tMin && this.options.tMin > 0)) {
       throw new Error(
@@ -53,6 +59,9 @@ export class Sa extends BaseAlgorithm {
   }
 
   protected iterate(): void {
+    const arch = this.archive.items;
+    if (arch.length > 0 && this.rng.chance(this.options.restart))
+      this.current = arch[this.rng.int(arch.length)];
     for (let t = 0; t < this.batch && this.evaluations < this.maxEvaluations; t++) this.anneal();
   }
 
@@ -88,7 +97,7 @@ export class Sa extends BaseAlgorithm {
         if (accept(sum / dominators.length)) this.current = cand;
       } else {
         this.archive.add(cand);
-        this.current = cand;
+        this.current = this.polishEntry(cand);
       }
       return;
     }
@@ -107,7 +116,7 @@ export class Sa extends BaseAlgorithm {
       this.current = rng.next() < 1 / (1 + Math.exp(-min)) ? best : cand;
     } else {
       this.archive.add(cand);
-      this.current = cand;
+      this.current = this.polishEntry(cand);
     }
   }
 
