@@ -248,6 +248,28 @@ describe('faults', () => {
     expect(Object.keys(c.app.store.selections(1)).sort()).toEqual(['s0', 's1']);
   });
 
+  it('a site whose local training fails reports it and is not waited for', async () => {
+    const c = await startCoordinator({
+      dataDir: tmpDir(),
+      config: testConfig({
+        rounds: 1,
+        minClients: 2,
+        deadlines: { scores: 5000, train: 60_000, evaluate: 5000 },
+      }),
+    });
+    apps.push(c.app);
+    const sites = [fakeSite(1), fakeSite(2), fakeSite(3)];
+    sites[2].train = async () => {
+      throw new Error('out of memory (simulated)');
+    };
+    const tokens = sites.map((_, i) => c.app.store.addSite(`s${i}`, 2));
+    const started = Date.now();
+    const runs = sites.map((s, i) => runSite(c.url, tokens[i], s));
+    expect(await Promise.all(runs.map((r) => r.done))).toEqual(['done', 'done', 'done']);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(Object.keys(c.app.store.clientMetrics(1, 'train')).sort()).toEqual(['s0', 's1']);
+  });
+
   it('a site that hangs is cut off by the train deadline; quorum completes the round', async () => {
     const c = await startCoordinator({
       dataDir: tmpDir(),
