@@ -20,6 +20,7 @@ import type { Plan } from '../apps/coordinator/src/planner.js';
 import { tsWorker } from '../apps/coordinator/src/tsx-worker.js';
 import { lastSolverMode } from '../apps/coordinator/src/solver-run.js';
 import type { BenchResult } from './types.js';
+import { initNodeBackend } from '../packages/core/src/node/index.js';
 
 const SIZES = (process.env.COORD_BENCH_SIZES ?? '100,300,1000').split(',').map(Number);
 const ROUNDS = 2;
@@ -100,6 +101,7 @@ async function one(n: number, strategy: 'f3ocus' | 'lntk'): Promise<Record<strin
 }
 
 export async function run(): Promise<BenchResult> {
+  await initNodeBackend('wasm');
   const rows: Record<string, unknown>[] = [];
   for (const n of SIZES) {
     rows.push(await one(n, 'f3ocus'));

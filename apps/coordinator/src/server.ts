@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { buildApp } from './app.js';
 import { loadConfigFile, resolveConfig, type FederationConfig } from './config.js';
 import { modelSourceFromConfig } from './model-source.js';
+import { initNodeBackend } from '@focus-fl/core/node';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -33,6 +34,8 @@ async function main(): Promise<void> {
   if (values.algo) flags.algo = values.algo as FederationConfig['algo'];
   if (values.seed) flags.seed = Number(values.seed);
   const config = resolveConfig(values.config ? loadConfigFile(values.config) : {}, flags);
+  // The coordinator only loads and re-serialises the base (never trains); any backend will do.
+  await initNodeBackend('wasm');
   const app = await buildApp({
     config,
     dataDir: values['data-dir']!,
