@@ -3,7 +3,11 @@
 // adapters; with and without running the frozen prefix outside the tape). CPU time per step is
 // reported beside wall time because the machine's 2 cores are shared with other work.
 import { existsSync } from 'node:fs';
-import { answerVocabulary, syntheticClient } from '../packages/core/src/data/index.js';
+import {
+  answerVocabulary,
+  syntheticClient,
+  type ClientName,
+} from '../packages/core/src/data/index.js';
 import {
   createModel,
   disposeBatch,
@@ -17,7 +21,12 @@ import {
   TINY_BASE_PATH,
   type NodeBackend,
 } from '../packages/core/src/node/index.js';
-import { lossAndGrads, trainLayers } from '../packages/core/src/train/index.js';
+import {
+  evaluate,
+  lossAndGrads,
+  majorityBaseline,
+  trainLayers,
+} from '../packages/core/src/train/index.js';
 import type { BenchResult } from './types.js';
 
 function model(seed: number): VqaModel {
@@ -104,6 +113,39 @@ export async function run(): Promise<BenchResult> {
       fresh.dispose();
     }
     m.dispose();
+  }
+  // Fine-tuning quality on synthetic clients: fresh head on the pretrained int8 base, then
+  // head only (a linear probe) vs all adapters + head, against the majority answer.
+  await initNodeBackend('wasm');
+  const clients = (
+    process.env.FINETUNE_CLIENTS ?? 'blood_microscope,chest_xray,dermatoscope'
+  ).split(',');
+  const ftSteps = Number(process.env.FINETUNE_STEPS ?? 150);
+  for (const client of clients) {
+    const d = syntheticClient(client as ClientName, { seed: 1 });
+    const maj = majorityBaseline(d.train, d.test).accuracy;
+    const row: Record<string, unknown> = {
+      backend: 'wasm',
+      what: `finetune ${client} (${d.train.length}/${d.test.length}), ${ftSteps} steps`,
+      majority: maj.toFixed(3),
+    };
+    for (const [label, all] of [
+      ['headOnly', false],
+      ['adapters', true],
+    ] as const) {
+      const m = model(1);
+      if (label === 'headOnly') row.baseFreshHead = (await evaluate(m, d.test)).accuracy.toFixed(3);
+      await trainLayers(m, d.train, {
+        layers: all ? m.layerNames() : [],
+        steps: ftSteps,
+        batchSize: 32,
+        lr: 3e-3,
+        seed: 1,
+      });
+      row[label] = (await evaluate(m, d.test)).accuracy.toFixed(3);
+      m.dispose();
+    }
+    rows.push(row);
   }
   const ms = (b: string, w: string) =>
     Number(rows.find((r) => r.backend === b && r.what === `trainLayers ${w}`)?.cpuMs);

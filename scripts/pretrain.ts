@@ -33,7 +33,7 @@ function arg(name: string, def: number): number {
 const outIdx = process.argv.indexOf('--out');
 const out = outIdx >= 0 ? process.argv[outIdx + 1] : TINY_BASE_PATH;
 const report = outIdx >= 0 ? out.replace(/\.safetensors$/, '.json') : TINY_BASE_REPORT_PATH;
-const steps = arg('steps', 1000);
+const steps = arg('steps', 800);
 const batchSize = arg('batch', 32);
 const lr = arg('lr', 3e-3);
 const seed = arg('seed', 1);
@@ -93,7 +93,7 @@ const r = await pretrainBase(model, train, {
   batchSize,
   lr,
   seed,
-  snapshotEvery: 250,
+  snapshotEvery: 200,
   onSnapshot: (step) => writeOut(step, false),
   onProgress: (p) => {
     if (p.step % 25 === 0) console.log(`step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)}`);

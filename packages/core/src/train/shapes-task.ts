@@ -64,7 +64,18 @@ function pick<T>(a: readonly T[], rand: () => number): T {
 }
 
 /** `n` samples; the same seed gives the same samples on every platform. */
-export function shapesTask(n: number, seed: number): SampleLike[] {
+export interface ShapesOptions {
+  /** Shape radius range in pixels (default 4.5 .. 6.5: a shape covers several 7 px patches). */
+  minRadius?: number;
+  maxRadius?: number;
+  /** Peak-to-peak background noise in grey levels (default 12). */
+  noise?: number;
+}
+
+export function shapesTask(n: number, seed: number, opts: ShapesOptions = {}): SampleLike[] {
+  const minR = opts.minRadius ?? 4.5;
+  const maxR = opts.maxRadius ?? 6.5;
+  const noise = opts.noise ?? 12;
   if (!Number.isInteger(n) || n < 0)
     throw new Error(`shapesTask: n must be a non-negative integer, got ${n}`);
   const rand = mulberry32(seed);
@@ -84,9 +95,9 @@ export function shapesTask(n: number, seed: number): SampleLike[] {
     const [cr, cg, cb] = COLOURS[colour];
     const gain = 0.8 + rand() * 0.2;
     for (const q of quads) {
-      const r = 3 + rand() * 2.5;
-      const cx = (q % 2) * 14 + 7 + (rand() - 0.5) * 3;
-      const cy = Math.floor(q / 2) * 14 + 7 + (rand() - 0.5) * 3;
+      const r = minR + rand() * (maxR - minR);
+      const cx = (q % 2) * 14 + 7 + (rand() - 0.5) * 2;
+      const cy = Math.floor(q / 2) * 14 + 7 + (rand() - 0.5) * 2;
       for (let y = 0; y < S; y++) {
         for (let x = 0; x < S; x++) {
           if (!inside(shape, x - cx, y - cy, r)) continue;
