@@ -112,7 +112,7 @@ export class RoundEngine extends EventEmitter {
       this.global = opts.initialGlobal;
       opts.store.saveInitialGlobal(opts.initialGlobal);
     }
-    this.round = this.version + 1;
+    this.round = this.version >= this.cfg.rounds ? this.version : this.version + 1;
     this.shapes = Object.fromEntries(Object.entries(this.global).map(([k, v]) => [k, v.shape]));
     for (const name of Object.keys(this.global)) {
       const l = layerOf(name);
@@ -561,7 +561,8 @@ export class RoundEngine extends EventEmitter {
       s.send({ type: 'round-end', round, status: 'completed', accuracy, done });
     }
     this.emit('round', round, accuracy);
-    this.round = round + 1;
+    // The dashboard shows the last round once the federation is done.
+    this.round = done ? round : round + 1;
     this.changed();
   }
 

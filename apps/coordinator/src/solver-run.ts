@@ -34,7 +34,8 @@ export function lastSolverMode(): 'worker' | 'in-thread' | 'fallback' | null {
  */
 export function hardDeadlineMs(maxTimeMs: number | undefined): number {
   const soft = maxTimeMs ?? 10_000;
-  return soft + Math.max(1000, soft);
+  // Slack covers the worker's start-up (tsx + solver import, ~0.5-1 s) and one long step.
+  return soft + Math.max(3000, soft);
 }
 
 /**
