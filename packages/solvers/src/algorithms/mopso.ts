@@ -26,7 +26,10 @@ export interface MopsoOptions extends CommonOptions {
   c2?: number;
   /** Grid divisions per objective for leader selection (default 7). */
   gridDivisions?: number;
-  /** Mutation rate (default 0.1): its probability decays as (1 - progress)^(1/rate). */
+  /**
+   * Mutation rate (default 0.1): a particle is mutated with probability
+   * max(rate, (1 - progress)^(1/rate)), i.e. Coello's decaying turbulence with a floor.
+   */
   mutationRate?: number;
 }
 
@@ -87,7 +90,9 @@ export class Mopso extends BaseAlgorithm {
     const rng = this.rng;
     const leaders = this.archive.items.slice();
     const weights = this.leaderWeights();
-    const pm = Math.pow(1 - this.progress(), 1 / mutationRate);
+    // Turbulence: Coello's shrinking schedule, floored at mutationRate (without the floor the
+    // swarm collapses onto one end of ZDT2's concave front: HV 0.11 instead of 0.54).
+    const pm = Math.max(mutationRate, Math.pow(1 - this.progress(), 1 / mutationRate));
     for (const pt of this.swarm) {
       if (this.evaluations >= this.maxEvaluations) break;
       const leader = this.toState(leaders[rng.roulette(weights)].x);
