@@ -123,7 +123,7 @@ export async function startCoordinator(opts: {
         throw new Error(`coordinator exited with ${exited}: ${log.slice(-2000)}`);
       return (await fetch(`${http}/healthz`)).ok;
     },
-    { timeoutMs: 60_000, intervalMs: 250 },
+    { timeoutMs: 180_000, intervalMs: 250 },
   );
   const ws = `ws://127.0.0.1:${port}/ws`;
   return {
