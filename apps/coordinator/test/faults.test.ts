@@ -28,7 +28,7 @@ async function raw(url: string) {
   ws.on('close', (code) => (closed = code));
   await new Promise((r) => ws.once('open', r));
   const until = async (f: () => boolean) => {
-    for (let i = 0; i < 500 && !f(); i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 1000 && !f(); i++) await new Promise((r) => setTimeout(r, 5));
     expect(f()).toBe(true);
   };
   return { ws, got, closed: () => closed, until };
@@ -125,7 +125,15 @@ describe('bad input', () => {
     z.ws.send(encodeFrame(hello(zeroToken)));
     await z.until(() => z.got.some((m) => m.type === 'welcome'));
     const runs = tokens.map((t, i) => runSite(c.url, t, fakeSite(i)));
-    // round 0 is evaluate-only; this site does not answer it (deadline) and then scores round 1
+    // round 0 is evaluate-only: answer it, then score round 1 with an all-zero row
+    await z.until(() => z.got.some((m) => m.type === 'round-start' && m.phase === 'evaluate'));
+    z.ws.send(
+      encodeFrame({
+        type: 'evaluation',
+        round: 0,
+        metrics: { accuracy: 0, loss: 1, numSamples: 1, perType: {} },
+      }),
+    );
     await z.until(() => z.got.some((m) => m.type === 'round-start' && m.phase === 'scores'));
     z.ws.send(
       encodeFrame({ type: 'scores', round: 1, scores: [0, 0, 0, 0], numSamples: 1, ms: 0 }),
