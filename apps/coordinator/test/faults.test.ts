@@ -285,12 +285,12 @@ describe('faults', () => {
         rounds: 1,
         minClients: 2,
         minCompletionRate: 0.6,
-        deadlines: { scores: 5000, train: 800, evaluate: 3000 },
+        deadlines: { scores: 5000, train: 1500, evaluate: 3000 },
       }),
     });
     apps.push(c.app);
     const sites = [fakeSite(1), fakeSite(2), fakeSite(3)];
-    sites[2].trainDelay = 2500;
+    sites[2].trainDelay = 4000;
     const tokens = sites.map((_, i) => c.app.store.addSite(`s${i}`, 2));
     const runs = sites.map((s, i) => runSite(c.url, tokens[i], s));
     expect(await Promise.all(runs.map((r) => r.done))).toEqual(['done', 'done', 'done']);
@@ -377,12 +377,12 @@ describe('round engine rules', () => {
         rounds: 1,
         minClients: 2,
         minCompletionRate: 1,
-        deadlines: { scores: 5000, train: 500, evaluate: 5000 },
+        deadlines: { scores: 5000, train: 1500, evaluate: 5000 },
       }),
     });
     apps.push(c.app);
     const sites = [fakeSite(1), fakeSite(2), fakeSite(3)];
-    sites[2].trainDelay = 1200;
+    sites[2].trainDelay = 4000;
     const origTrain = sites[2].train.bind(sites[2]);
     sites[2].train = async (l, cfg) => {
       const r = await origTrain(l, cfg);
