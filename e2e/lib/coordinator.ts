@@ -84,7 +84,7 @@ export async function startCoordinator(opts: {
   }
   const configFile = join(dataDir, 'federation.json');
   writeFileSync(configFile, JSON.stringify(opts.config, null, 2));
-  const port = opts.port ?? (await freePort());
+  const port = opts.port || (await freePort()); // 0: any free port
   let log = '';
   const child: ChildProcess = spawn(
     join(ROOT, 'node_modules/.bin/tsx'),
