@@ -95,8 +95,10 @@ export function tmpDir(): string {
 }
 
 export function testConfig(over: Partial<FederationConfig> = {}): FederationConfig {
+  // lntk (client-only) by default: no solver worker per round keeps the fault tests fast;
+  // the federation, strategy and live-dashboard tests ask for f3ocus explicitly.
   return resolveConfig({
-    strategy: 'f3ocus',
+    strategy: 'lntk',
     rounds: 3,
     steps: 1,
     codec: 'fp32',

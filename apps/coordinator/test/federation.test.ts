@@ -11,7 +11,10 @@ afterEach(async () => {
 describe('federation over loopback ws (fake compute)', () => {
   it('runs 3 rounds with 4 sites; accuracy rises; stored selection = what each site trained', async () => {
     const dataDir = tmpDir();
-    const c = await startCoordinator({ dataDir, config: testConfig({ minClients: 4 }) });
+    const c = await startCoordinator({
+      dataDir,
+      config: testConfig({ strategy: 'f3ocus', minClients: 4 }),
+    });
     app = c.app;
     const sites = [0, 1, 2, 3].map((i) => fakeSite(100 + i, 40 + 10 * i));
     const tokens = sites.map((_, i) => c.app.store.addSite(`site${i}`, 2));

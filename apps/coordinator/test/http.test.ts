@@ -79,14 +79,17 @@ describe('coordinator HTTP', () => {
       expect(r.body).toMatch(/not built/);
     }
     const st = (await app.inject('/api/state')).json();
-    expect(st).toMatchObject({ round: 1, phase: 'waiting', totalRounds: 3, strategy: 'f3ocus' });
+    expect(st).toMatchObject({ round: 1, phase: 'waiting', totalRounds: 3, strategy: 'lntk' });
     expect(st.sites).toEqual([
       { name: 'a', status: 'offline', backend: null, budget: 2, connected: false },
     ]);
   });
 
   it('/api/live pushes the dashboard JSON as rounds complete', async () => {
-    const c = await startCoordinator({ dataDir: tmpDir(), config: testConfig({ rounds: 1 }) });
+    const c = await startCoordinator({
+      dataDir: tmpDir(),
+      config: testConfig({ strategy: 'f3ocus', rounds: 1 }),
+    });
     app = c.app;
     const tokens = [0, 1].map((i) => c.app.store.addSite(`s${i}`, 1));
     const live = await c.app.injectWS('/api/live');
