@@ -130,7 +130,8 @@ async function main(): Promise<void> {
     async () => {
       const st = await coord.state();
       for (const r of st.rounds) {
-        if (!printed.has(r.round)) {
+        // A round is listed once its global evaluation is in (or the run has ended).
+        if (!printed.has(r.round) && (r.accuracy !== null || st.phase === 'done')) {
           printed.add(r.round);
           printRound(r, sites);
         }
