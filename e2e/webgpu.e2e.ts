@@ -7,10 +7,14 @@ import { launch, siteContext, watch } from './lib/browser.js';
 import { tinyCheckpoint } from './lib/model.js';
 import { serveClient, type StaticServer } from './lib/static.js';
 
-/** Tolerances: float32 on different kernels (webgpu vs cpu) — sums reordered, same math. */
-const SCORE_TOL = 2e-3; // scores are normalised to sum 1
-const LOSS_TOL = 1e-3;
-const DELTA_REL_TOL = 2e-2; // max |a-b| relative to max |b| over all deltas
+/**
+ * Tolerances: float32 on different kernels (webgpu vs cpu) — same math, sums reordered.
+ * Measured on SwiftShader: score diff 2.7e-8, loss diff 4.8e-7, relative delta diff 7.8e-5;
+ * the bounds leave a wide margin (AdamW's first steps amplify rounding: step ~ g/|g|).
+ */
+const SCORE_TOL = 1e-5; // scores are normalised to sum 1
+const LOSS_TOL = 1e-4;
+const DELTA_REL_TOL = 2e-3; // max |a-b| relative to max |b| over all deltas
 
 interface Run {
   backend: string;

@@ -127,24 +127,27 @@ const api: WorkerApi = {
     // The model must keep the global weights until the next round-start, which sends only the
     // layers that changed globally: snapshot what training touches and restore it afterwards.
     const before = m.getParams(m.trainableParamNames(layers));
-    const res = await trainLayers(m, train, {
-      layers,
-      steps: config.steps,
-      batchSize: config.batchSize,
-      lr: config.lr,
-      weightDecay: config.weightDecay,
-      seed: roundSeed(config.seed, config.round),
-      onProgress: (p) =>
-        onProgress(p.step, p.steps, `step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)}`),
-    });
-    // Local metrics on (a slice of) the training data after the update: cheap and never leaves
-    // the tab as anything but numbers.
-    const ev = await evaluate(m, train.slice(0, 128));
-    m.setParams(before);
-    return {
-      deltas: res.deltas,
-      metrics: { loss: res.metrics.meanLoss, accuracy: ev.accuracy, perType: ev.perType },
-    };
+    try {
+      const res = await trainLayers(m, train, {
+        layers,
+        steps: config.steps,
+        batchSize: config.batchSize,
+        lr: config.lr,
+        weightDecay: config.weightDecay,
+        seed: roundSeed(config.seed, config.round),
+        onProgress: (p) =>
+          onProgress(p.step, p.steps, `step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)}`),
+      });
+      // Local metrics on (a slice of) the training data after the update: cheap and never
+      // leaves the tab as anything but numbers.
+      const ev = await evaluate(m, train.slice(0, 128));
+      return {
+        deltas: res.deltas,
+        metrics: { loss: res.metrics.meanLoss, accuracy: ev.accuracy, perType: ev.perType },
+      };
+    } finally {
+      m.setParams(before);
+    }
   },
 
   async evaluate() {
