@@ -17,7 +17,8 @@ import {
 import type { BenchResult } from './types.js';
 
 const BUDGET_MS = 300;
-const LONG_MS = Number(process.env.SOLVERS_LONG_MS ?? 4000);
+const LONG_EVALS = Number(process.env.SOLVERS_LONG_EVALS ?? 100_000);
+const FIXED_EVALS = 5000;
 const SEEDS = [1, 2, 3, 4, 5];
 const TARGET = 0.99;
 
@@ -34,6 +35,8 @@ export async function run(): Promise<BenchResult> {
   const rows: Record<string, unknown>[] = [];
   const notes: string[] = [];
   const misses: string[] = [];
+  const ablationMisses: string[] = [];
+  const fixedMisses: string[] = [];
   const load0 = loadavg()[0];
 
   // JIT warm-up: one short run per algorithm on an unrelated instance, so the first timed
@@ -55,7 +58,7 @@ export async function run(): Promise<BenchResult> {
     for (const algo of ALGORITHMS) {
       longHv[algo] = [];
       for (const seed of [101, 102]) {
-        const f = solve(p, { algo, seed, maxTimeMs: LONG_MS }).front.map((s) => s.f);
+        const f = solve(p, { algo, seed, maxEvaluations: LONG_EVALS }).front.map((s) => s.f);
         longHv[algo].push(...f);
         all.push(...f);
       }
@@ -70,40 +73,42 @@ export async function run(): Promise<BenchResult> {
       `${inst.name}: budgets [${input.budgets.join(', ')}], reference front ${ref.length} points ` +
         `(found by ${contributors.join(', ')}), normalised HV ${hvRef.toFixed(4)}`,
     );
+    const ratioOf = (front: { f: number[] }[]): number =>
+      normalizedHypervolume(
+        front.map((s) => s.f),
+        ideal,
+        nadir,
+      ) / hvRef;
     for (const algo of ALGORITHMS) {
-      const ratios: number[] = [];
-      const evals: number[] = [];
-      const ms: number[] = [];
-      for (const seed of SEEDS) {
-        const r = solve(p, { algo, seed, maxTimeMs: BUDGET_MS });
-        ratios.push(
-          normalizedHypervolume(
-            r.front.map((s) => s.f),
-            ideal,
-            nadir,
-          ) / hvRef,
-        );
-        evals.push(r.evaluations);
-        ms.push(r.elapsedMs);
-      }
+      // (a) The target: a 300 ms wall-clock budget (depends on how busy the CPU is).
+      const timed = SEEDS.map((seed) => solve(p, { algo, seed, maxTimeMs: BUDGET_MS }));
+      const ratios = timed.map((r) => ratioOf(r.front));
       const mean = avg(ratios);
       const min = Math.min(...ratios);
-      const longRatio = normalizedHypervolume(longHv[algo], ideal, nadir) / hvRef;
+      // (b) Load-independent: a fixed evaluation budget, with and without the polish.
+      const fixed = SEEDS.map((seed) =>
+        ratioOf(solve(p, { algo, seed, maxEvaluations: FIXED_EVALS }).front),
+      );
+      const bare = SEEDS.map((seed) =>
+        ratioOf(solve(p, { algo, seed, maxEvaluations: FIXED_EVALS, polish: false }).front),
+      );
       rows.push({
         problem: inst.name,
         algorithm: algo,
         hvRatioMean: round(mean),
         hvRatioMin: round(min),
-        hvRatioLong: round(longRatio),
-        evaluations: Math.round(avg(evals)),
-        elapsedMs: Math.round(avg(ms)),
+        evaluations: Math.round(avg(timed.map((r) => r.evaluations))),
+        elapsedMs: Math.round(avg(timed.map((r) => r.elapsedMs))),
         target: mean >= TARGET ? 'met' : 'MISSED',
+        [`hvAt${FIXED_EVALS}Evals`]: round(avg(fixed)),
+        [`hvAt${FIXED_EVALS}NoPolish`]: round(avg(bare)),
+        hvRatioLong: round(ratioOf(longHv[algo].map((f) => ({ f })))),
       });
       if (mean < TARGET || min < TARGET) {
-        misses.push(
-          `${inst.name}/${algo}: mean ${mean.toFixed(4)}, min ${min.toFixed(4)} over ${SEEDS.length} seeds`,
-        );
+        misses.push(`${inst.name}/${algo}: mean ${mean.toFixed(4)}, min ${min.toFixed(4)}`);
       }
+      if (avg(fixed) < TARGET) fixedMisses.push(`${inst.name}/${algo} ${avg(fixed).toFixed(4)}`);
+      if (avg(bare) < TARGET) ablationMisses.push(`${inst.name}/${algo} ${avg(bare).toFixed(4)}`);
     }
   }
 
@@ -128,12 +133,24 @@ export async function run(): Promise<BenchResult> {
 
   notes.push(
     `Budget ${BUDGET_MS} ms per run, ${SEEDS.length} seeds; HV on objectives normalised by the reference ` +
-      `front's ideal/nadir, reference point (1.1, 1.1); long runs ${LONG_MS} ms x 2 seeds per algorithm.`,
+      `front's ideal/nadir, reference point (1.1, 1.1); long runs ${LONG_EVALS} evaluations x 2 seeds per algorithm.`,
   );
   notes.push(
     misses.length === 0
       ? `Every algorithm reached >= ${TARGET} of the reference HV on every instance and seed.`
       : `Below ${TARGET} (mean or worst seed): ${misses.join('; ')}.`,
+  );
+  notes.push(
+    'Without the exact importance polish (min-cost flow at fixed layer counts, applied to new ' +
+      `archive points), at ${FIXED_EVALS} evaluations, the mean falls below ${TARGET} on: ` +
+      (ablationMisses.length > 0 ? ablationMisses.join(', ') : 'none') +
+      '. The search alone finds every variance level of the front but not always the best ' +
+      'client-to-layer assignment for it; the polish supplies that assignment exactly.',
+  );
+  notes.push(
+    `At a fixed ${FIXED_EVALS} evaluations (deterministic, independent of CPU load; an idle core ` +
+      'runs 10,000-100,000 evaluations in 300 ms depending on the algorithm) the mean is below ' +
+      `${TARGET} on: ${fixedMisses.length > 0 ? fixedMisses.join(', ') : 'none'}.`,
   );
   notes.push(
     `Machine: ${cpus().length} cores, load average ${load0.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end ` +

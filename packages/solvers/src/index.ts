@@ -1,14 +1,21 @@
 export { Rng } from './rng.js';
 export type { Problem, GroupedBinary, Solution } from './problem.js';
 export { clipToBounds, repairOf } from './problem.js';
-export { LayerSelectionProblem, selectionObjectives, varianceOfCounts } from './layer-selection.js';
+export {
+  LayerSelectionProblem,
+  selectionObjectives,
+  varianceOfCounts,
+  DEFAULT_MOVE_WEIGHTS,
+  type MoveWeights,
+} from './layer-selection.js';
+export { bestAssignmentForCounts } from './assignment.js';
 export {
   validateSelectionInput,
   SelectionInputError,
   ROW_SUM_TOLERANCE,
   type SelectionInput,
 } from './selection-input.js';
-export { zdt, zdtTrueFront, type ZdtName } from './zdt.js';
+export { zdt, type ZdtName } from './zdt.js';
 export {
   dominates,
   fastNonDominatedSort,

@@ -37,19 +37,3 @@ export function zdt(name: ZdtName, nVar = 30): Problem {
     },
   };
 }
-
-/** The true Pareto front of a ZDT problem (g = 1), `n` points, for reference values. */
-export function zdtTrueFront(name: ZdtName, n = 1000): number[][] {
-  const pts: number[][] = [];
-  for (let k = 0; k < n; k++) {
-    const f1 = k / (n - 1);
-    const f2 =
-      name === 'zdt1'
-        ? 1 - Math.sqrt(f1)
-        : name === 'zdt2'
-          ? 1 - f1 * f1
-          : 1 - Math.sqrt(f1) - f1 * Math.sin(10 * Math.PI * f1);
-    pts.push([f1, f2]);
-  }
-  return pts;
-}

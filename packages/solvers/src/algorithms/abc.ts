@@ -10,9 +10,10 @@ import type { Problem, Solution } from '../problem.js';
  *
  * Moves: real problems change one variable, v_j = x_j + phi (x_j - k_j), phi in U[-1, 1]
  * (Karaboga's rule), and each other variable with probability `modificationRate`. Binary
- * problems copy each differing bit of the partner with probability phi in U[0, 1] (the binary analogue), then repair; an unchanged candidate gets one
- * problem-aware move instead. Greedy selection: the candidate replaces the source if it
- * dominates it, or with probability 1/2 when neither dominates.
+ * problems copy each differing bit of the partner with probability phi in U[0, 1] (the
+ * binary analogue), then repair; an unchanged candidate gets one problem-aware move instead.
+ * Greedy selection: the candidate replaces the source if it dominates it, or with probability
+ * 1/2 when neither dominates.
  */
 export interface AbcOptions extends CommonOptions {
   /** Number of food sources = employed bees = onlookers (default 50). */

@@ -28,8 +28,10 @@ export interface Nsga2Options extends CommonOptions {
   bitFlipProb?: number;
   /**
    * Probability that an offspring also gets one problem-aware move (`problem.neighbor`, e.g.
-   * swap a client's layer) — default 0.5 for binary problems with a neighbourhood, else 0.
-   * Plain bit-flips on a budgeted mask mostly add a layer that repair then drops again.
+   * swap a client's layer); default 0. Measured on 9 x 24 / 5 x 12 instances at 3,000-8,000
+   * evaluations, 0 beat 0.1-1 (mean HV ratio 0.9979 vs 0.9966 at 0.5, 0.9904 at 1): crossover,
+   * bit-flip and repair already move well, and the archive polish does the fine-tuning. The
+   * neighbourhood is still used to make duplicate offspring distinct.
    */
   neighborProb?: number;
   /** SBX distribution index (default 15) and polynomial-mutation index (default 20). */
@@ -53,7 +55,7 @@ export class Nsga2 extends BaseAlgorithm {
       crossoverProb: opts.crossoverProb ?? 0.9,
       binaryCrossover: opts.binaryCrossover ?? 'two-point',
       bitFlipProb: opts.bitFlipProb ?? 1 / problem.nVar,
-      neighborProb: opts.neighborProb ?? (problem.kind === 'binary' && problem.neighbor ? 0.5 : 0),
+      neighborProb: opts.neighborProb ?? 0,
       sbxEta: opts.sbxEta ?? 15,
       pmEta: opts.pmEta ?? 20,
       dedupRetries: opts.dedupRetries ?? 3,
