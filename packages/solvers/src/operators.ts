@@ -62,9 +62,24 @@ export function groupCrossover(
   return [c1, c2];
 }
 
-/** Flip each bit with probability p (default 1/n). */
+/**
+ * Flip each bit with probability p (default 1/n). Draws the gaps between flipped bits from the
+ * geometric distribution instead of one uniform per bit (same distribution, ~n times fewer draws).
+ */
 export function bitFlip(x: number[], rng: Rng, p = 1 / x.length): number[] {
-  for (let j = 0; j < x.length; j++) if (rng.chance(p)) x[j] = 1 - x[j];
+  if (p <= 0) return x;
+  if (p >= 1) {
+    for (let j = 0; j < x.length; j++) x[j] = 1 - x[j];
+    return x;
+  }
+  const logq = Math.log(1 - p);
+  for (
+    let j = Math.floor(Math.log(1 - rng.next()) / logq);
+    j < x.length;
+    j += 1 + Math.floor(Math.log(1 - rng.next()) / logq)
+  ) {
+    x[j] = 1 - x[j];
+  }
   return x;
 }
 

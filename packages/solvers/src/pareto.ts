@@ -13,8 +13,12 @@ export function dominates(a: readonly number[], b: readonly number[]): boolean {
   return better;
 }
 
-/** Fast non-dominated sort: fronts of indices, front 0 = non-dominated. O(M N^2). */
+/**
+ * Fast non-dominated sort: fronts of indices, front 0 = non-dominated. Two objectives use an
+ * O(N log N) sweep (below); otherwise Deb's O(M N^2) bookkeeping.
+ */
 export function fastNonDominatedSort(objs: readonly (readonly number[])[]): number[][] {
+  if (objs.length > 0 && objs[0].length === 2) return nonDominatedSort2d(objs);
   const n = objs.length;
   const dominatedBy: number[][] = Array.from({ length: n }, () => []);
   const count = new Int32Array(n);
@@ -43,6 +47,47 @@ export function fastNonDominatedSort(objs: readonly (readonly number[])[]): numb
     i++;
   }
   fronts.pop();
+  return fronts;
+}
+
+/**
+ * Two-objective sort: visit points by (f1, f2) ascending; a point joins the first front whose
+ * most recent member has a larger f2 (that member is the front's lowest f2, and no earlier
+ * point of that front can dominate it then). The fronts' last f2 values stay non-decreasing
+ * in the front number, so a binary search finds the front. Equal vectors share a front.
+ */
+function nonDominatedSort2d(objs: readonly (readonly number[])[]): number[][] {
+  const order = objs
+    .map((_, i) => i)
+    .sort((a, b) => objs[a][0] - objs[b][0] || objs[a][1] - objs[b][1] || a - b);
+  const fronts: number[][] = [];
+  const lastF2: number[] = [];
+  let prev = -1;
+  let prevFront = -1;
+  for (const i of order) {
+    const p = objs[i];
+    let k: number;
+    if (prev >= 0 && objs[prev][0] === p[0] && objs[prev][1] === p[1]) k = prevFront;
+    else {
+      let lo = 0;
+      let hi = fronts.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (lastF2[mid] > p[1]) hi = mid;
+        else lo = mid + 1;
+      }
+      k = lo;
+    }
+    if (k === fronts.length) {
+      fronts.push([]);
+      lastF2.push(p[1]);
+    }
+    fronts[k].push(i);
+    lastF2[k] = p[1];
+    prev = i;
+    prevFront = k;
+  }
+  for (const f of fronts) f.sort((a, b) => a - b);
   return fronts;
 }
 

@@ -72,7 +72,7 @@ export class Nsga2 extends BaseAlgorithm {
 
   protected iterate(): void {
     const { popSize } = this.options;
-    const seen = new Set(this.pop.map((s) => s.x.join(',')));
+    const seen = new Set(this.pop.map((s) => hashVector(s.x)));
     const offspring: Solution[] = [];
     while (offspring.length < popSize && this.evaluations < this.maxEvaluations) {
       const a = this.pop[this.tournament()].x;
@@ -80,10 +80,10 @@ export class Nsga2 extends BaseAlgorithm {
       for (const child of this.vary(a, b)) {
         if (offspring.length >= popSize || this.evaluations >= this.maxEvaluations) break;
         let c = child;
-        let key = c.join(',');
+        let key = hashVector(c);
         for (let t = 0; t < this.options.dedupRetries && seen.has(key); t++) {
           c = this.neighbor(c);
-          key = c.join(',');
+          key = hashVector(c);
         }
         seen.add(key);
         offspring.push(this.evaluate(c));
@@ -146,4 +146,19 @@ export class Nsga2 extends BaseAlgorithm {
     this.rank = rank;
     this.crowd = crowd;
   }
+}
+
+/**
+ * 52-bit hash of a decision vector for duplicate checks (two 26-bit FNV-style lanes). A
+ * collision only makes a distinct child take one extra neighbourhood move.
+ */
+function hashVector(x: readonly number[]): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let j = 0; j < x.length; j++) {
+    const v = Math.round(x[j] * 1e6) | 0;
+    a = Math.imul(a ^ v, 0x01000193) >>> 0;
+    b = Math.imul(b ^ (v + j), 0x5bd1e995) >>> 0;
+  }
+  return (a & 0x3ffffff) * 0x4000000 + (b & 0x3ffffff);
 }
