@@ -4,6 +4,7 @@
 // SwiftShader WebGPU is a CPU emulation (docs/browser.md): its numbers prove the path works,
 // not how fast a GPU is.
 import type { BenchResult } from './types.js';
+import type { WorkerApi } from '../apps/browser-client/src/api.js';
 import buildPages from '../e2e/global-setup.js';
 import { launch, siteContext } from '../e2e/lib/browser.js';
 import { tinyCheckpoint } from '../e2e/lib/model.js';
@@ -37,11 +38,7 @@ export async function run(): Promise<BenchResult> {
         continue;
       }
       const r = await page.evaluate(async (origin) => {
-        const w = (
-          window as unknown as {
-            focusSite: { worker: Record<string, (...a: unknown[]) => Promise<any>> };
-          }
-        ).focusSite.worker; // eslint-disable-line @typescript-eslint/no-explicit-any
+        const w = (window as unknown as { focusSite: { worker: WorkerApi } }).focusSite.worker;
         const info = await w.loadModel(`${origin}/model/base.safetensors`);
         const cfg = { round: 1, steps: 1, batchSize: 8, lr: 1e-3, weightDecay: 0.01, seed: 1 };
         const all = info.layers as string[];

@@ -3,6 +3,7 @@
 // is exact but ~15x slower here (docs/browser.md), so the run is short: 40 samples, 3 steps.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import type { WorkerApi } from '../apps/browser-client/src/api.js';
 import { launch, siteContext, watch } from './lib/browser.js';
 import { tinyCheckpoint } from './lib/model.js';
 import { serveClient, type StaticServer } from './lib/static.js';
@@ -25,8 +26,7 @@ interface Run {
 
 async function runOnPage(page: Page, origin: string): Promise<Run> {
   return page.evaluate(async (origin) => {
-    const site = (window as unknown as { focusSite: { worker: any } }).focusSite;
-    const w = site.worker;
+    const w = (window as unknown as { focusSite: { worker: WorkerApi } }).focusSite.worker;
     const info = await w.loadModel(`${origin}/model/base.safetensors`);
     const layers: string[] = info.layers;
     const trained = layers.slice(-2);
@@ -41,7 +41,7 @@ async function runOnPage(page: Page, origin: string): Promise<Run> {
     // LNTK after the steps: a zero-initialised head would zero every adapter's Jacobian.
     const scores: number[] = await w.computeScores('lntk', 1, layers);
     const deltas: Record<string, number[]> = {};
-    for (const [k, v] of Object.entries(r.deltas as Record<string, { data: Float32Array }>)) {
+    for (const [k, v] of Object.entries(r.deltas)) {
       deltas[k] = Array.from(v.data);
     }
     return { backend: document.body.dataset.backend ?? '', scores, loss: r.metrics.loss, deltas };
