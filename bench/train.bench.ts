@@ -117,9 +117,9 @@ export async function run(): Promise<BenchResult> {
   // Fine-tuning quality on synthetic clients: fresh head on the pretrained int8 base, then
   // head only (a linear probe) vs all adapters + head, against the majority answer.
   await initNodeBackend('wasm');
-  const clients = (
-    process.env.FINETUNE_CLIENTS ?? 'blood_microscope,chest_xray,dermatoscope'
-  ).split(',');
+  const clients = (process.env.FINETUNE_CLIENTS ?? 'blood_microscope,chest_xray,dermatoscope')
+    .split(',')
+    .filter(Boolean);
   const ftSteps = Number(process.env.FINETUNE_STEPS ?? 150);
   for (const client of clients) {
     const d = syntheticClient(client as ClientName, { seed: 1 });

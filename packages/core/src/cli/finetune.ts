@@ -1,5 +1,5 @@
 // `pnpm --silent cli finetune --client <name> --steps N --seed S [--json] [--backend wasm|cpu]
-//   [--lr 1e-3] [--batch 32] [--layers all|block0.adapter,block5.adapter]`
+//   [--lr 3e-3] [--batch 32] [--layers all|block0.adapter,block5.adapter]`
 // Loads the pretrained int8 tiny base, puts a fresh head over the global answer vocabulary,
 // fine-tunes adapters (+ head) on a synthetic client and reports held-out accuracy before/after.
 import { answerVocabulary, CLIENT_NAMES, syntheticClient, type ClientName } from '../data/index.js';
@@ -51,7 +51,7 @@ function parse(argv: string[]): Args {
     seed: num('seed', 1, true),
     json: argv.includes('--json'),
     backend,
-    lr: num('lr', 1e-3, false),
+    lr: num('lr', 3e-3, false),
     batch: num('batch', 32, true),
     layers: get('layers') ?? null,
   };
