@@ -27,7 +27,11 @@ export interface DataSummary {
 }
 
 interface SiteDB extends DBSchema {
-  samples: { key: number; value: StoredSample; indexes: { split: Split } };
+  samples: {
+    key: number;
+    value: StoredSample;
+    indexes: { split: Split; questionType: string };
+  };
   meta: { key: string; value: unknown };
 }
 
@@ -36,11 +40,15 @@ const DB_NAME = 'focus-fl-site';
 let dbp: Promise<IDBPDatabase<SiteDB>> | null = null;
 
 function db(): Promise<IDBPDatabase<SiteDB>> {
-  dbp ??= openDB<SiteDB>(DB_NAME, 1, {
-    upgrade(d) {
-      const s = d.createObjectStore('samples', { keyPath: 'id', autoIncrement: true });
-      s.createIndex('split', 'split');
-      d.createObjectStore('meta');
+  dbp ??= openDB<SiteDB>(DB_NAME, 2, {
+    upgrade(d, oldVersion, _newVersion, tx) {
+      if (oldVersion < 1) {
+        const s = d.createObjectStore('samples', { keyPath: 'id', autoIncrement: true });
+        s.createIndex('split', 'split');
+        d.createObjectStore('meta');
+      }
+      // v2: per-type counts from an index instead of reading every image.
+      if (oldVersion < 2) tx.objectStore('samples').createIndex('questionType', 'questionType');
     },
   });
   return dbp;
@@ -82,20 +90,23 @@ export async function forgetAll(): Promise<void> {
   await Promise.all([tx.objectStore('samples').clear(), tx.objectStore('meta').clear(), tx.done]);
 }
 
-/** Recomputes the summary from the stored samples (the source of truth after a reload). */
+/**
+ * The summary from the stored samples (the source of truth after a reload), by index counts:
+ * no image is read, so it stays fast for a full MedMNIST import.
+ */
 export async function summarize(): Promise<DataSummary> {
   const d = await db();
-  const perType: Record<string, number> = {};
-  let train = 0;
-  let test = 0;
-  let cursor = await d.transaction('samples').store.openCursor();
+  const tx = d.transaction('samples');
+  const types = new Set<string>();
+  let cursor = await tx.store.index('questionType').openKeyCursor(null, 'nextunique');
   while (cursor) {
-    const s = cursor.value;
-    if (s.split === 'train') train++;
-    else test++;
-    perType[s.questionType] = (perType[s.questionType] ?? 0) + 1;
+    types.add(String(cursor.key));
     cursor = await cursor.continue();
   }
+  const perType: Record<string, number> = {};
+  for (const t of types) perType[t] = await tx.store.index('questionType').count(t);
+  const train = await tx.store.index('split').count('train');
+  const test = await tx.store.index('split').count('test');
   const sources = ((await d.get('meta', 'sources')) as string[] | undefined) ?? [];
   return { sources, train, test, perType };
 }
