@@ -256,6 +256,36 @@ describe('faults', () => {
     expect(Object.keys(c.app.store.selections(1)).sort()).toEqual(['s0', 's1']);
   });
 
+  it('a site that sent its update and then left is not aggregated (its buffered update is dropped)', async () => {
+    const c = await startCoordinator({
+      dataDir: tmpDir(),
+      config: testConfig({ rounds: 1, minClients: 2 }),
+    });
+    apps.push(c.app);
+    const sites = [fakeSite(1), fakeSite(2), fakeSite(3)];
+    sites[1].trainDelay = 1500; // keeps the train phase open after s0 has sent
+    const tokens = sites.map((_, i) => c.app.store.addSite(`s${i}`, 2));
+    const runs = [1, 2].map((i) => runSite(c.url, tokens[i], sites[i]));
+    let sent!: () => void;
+    const updateSent = new Promise<void>((r) => (sent = r));
+    const leaver = new SiteClient({
+      token: tokens[0],
+      backend: 'node',
+      compute: sites[0],
+      onTraffic: (dir, _n, m) => dir === 'up' && m.type === 'update' && sent(),
+    });
+    const t = await connectWs(c.url);
+    const leaverDone = leaver.attach(t);
+    await updateSent;
+    await new Promise((r) => setTimeout(r, 100)); // the coordinator has buffered it
+    expect(c.app.engine.phase).toBe('train');
+    t.close();
+    expect(await leaverDone).toBe('closed');
+    expect(await Promise.all(runs.map((r) => r.done))).toEqual(['done', 'done']);
+    expect(Object.keys(c.app.store.clientMetrics(1, 'train')).sort()).toEqual(['s1', 's2']);
+    expect(Object.keys(c.app.store.selections(1)).sort()).toEqual(['s1', 's2']);
+  });
+
   it('a site whose local training fails reports it and is not waited for', async () => {
     const c = await startCoordinator({
       dataDir: tmpDir(),
