@@ -7,6 +7,9 @@ import { launch, siteContext, watch } from './lib/browser.js';
 import { dicom16, grayPng, medmnistNpz } from './lib/fixtures.js';
 import { tinyCheckpoint } from './lib/model.js';
 import { serveClient, type StaticServer } from './lib/static.js';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLIENT_DIST } from './lib/paths.js';
 
 describe('site page import', () => {
   let server: StaticServer;
@@ -86,5 +89,16 @@ describe('site page import', () => {
     // Forget clears it.
     await page.click('[data-testid=forget]');
     await page.waitForFunction(() => document.body.dataset.samples === '0');
+  });
+
+  it('keeps tfjs out of the page bundle (it lives in the worker)', () => {
+    // tfjs-core's kernel registry error text marks the library in a bundle.
+    const marker = /The kernel '|Backend name '/;
+    const html = readFileSync(join(CLIENT_DIST, 'index.html'), 'utf8');
+    const entry = /<script type="module"[^>]*src="\/client\/([^"]+)"/.exec(html)?.[1];
+    expect(entry).toBeTruthy();
+    expect(marker.test(readFileSync(join(CLIENT_DIST, entry!), 'utf8'))).toBe(false);
+    const worker = readdirSync(join(CLIENT_DIST, 'assets')).find((f) => f.startsWith('worker-'));
+    expect(marker.test(readFileSync(join(CLIENT_DIST, 'assets', worker!), 'utf8'))).toBe(true);
   });
 });
