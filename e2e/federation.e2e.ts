@@ -172,10 +172,10 @@ describe('federation in browser tabs', () => {
     );
     const rounds = state.rounds.filter((r) => r.round >= 1);
     const acc = rounds.map((r) => r.accuracy ?? NaN);
-    console.log(
-      `[federation] global accuracy per round: ${acc.map((a) => a.toFixed(3)).join(' ')}`,
-    );
     const base = state.rounds.find((r) => r.round === 0)?.accuracy ?? acc[0];
+    console.log(
+      `[federation] global accuracy: base ${base.toFixed(3)}, rounds ${acc.map((a) => a.toFixed(3)).join(' ')}`,
+    );
     expect(acc[acc.length - 1]).toBeGreaterThan(base);
 
     // Updates each tab sent, decoded from the captured frames.
