@@ -120,7 +120,7 @@ export async function run(): Promise<BenchResult> {
   const clients = (process.env.FINETUNE_CLIENTS ?? 'blood_microscope,chest_xray,dermatoscope')
     .split(',')
     .filter(Boolean);
-  const ftSteps = Number(process.env.FINETUNE_STEPS ?? 150);
+  const ftSteps = Number(process.env.FINETUNE_STEPS ?? 120);
   for (const client of clients) {
     const d = syntheticClient(client as ClientName, { seed: 1 });
     const maj = majorityBaseline(d.train, d.test).accuracy;
