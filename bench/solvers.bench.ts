@@ -19,6 +19,7 @@ import type { BenchResult } from './types.js';
 const BUDGET_MS = 300;
 const LONG_EVALS = Number(process.env.SOLVERS_LONG_EVALS ?? 100_000);
 const FIXED_EVALS = 5000;
+const ZDT_SEEDS = [1, 2, 3];
 const SEEDS = [1, 2, 3, 4, 5];
 const TARGET = 0.99;
 
@@ -98,6 +99,7 @@ export async function run(): Promise<BenchResult> {
         hvRatioMean: round(mean),
         hvRatioMin: round(min),
         evaluations: Math.round(avg(timed.map((r) => r.evaluations))),
+        evaluationsMin: Math.min(...timed.map((r) => r.evaluations)),
         elapsedMs: Math.round(avg(timed.map((r) => r.elapsedMs))),
         target: mean >= TARGET ? 'met' : 'MISSED',
         [`hvAt${FIXED_EVALS}Evals`]: round(avg(fixed)),
@@ -105,31 +107,49 @@ export async function run(): Promise<BenchResult> {
         hvRatioLong: round(ratioOf(longHv[algo].map((f) => ({ f })))),
       });
       if (mean < TARGET || min < TARGET) {
-        misses.push(`${inst.name}/${algo}: mean ${mean.toFixed(4)}, min ${min.toFixed(4)}`);
+        const worst = timed[ratios.indexOf(min)];
+        misses.push(
+          `${inst.name}/${algo}: mean ${mean.toFixed(4)}, min ${min.toFixed(4)} (worst run: ${worst.evaluations} evaluations in ${Math.round(worst.elapsedMs)} ms)`,
+        );
       }
       if (avg(fixed) < TARGET) fixedMisses.push(`${inst.name}/${algo} ${avg(fixed).toFixed(4)}`);
       if (avg(bare) < TARGET) ablationMisses.push(`${inst.name}/${algo} ${avg(bare).toFixed(4)}`);
     }
   }
 
+  const zdtWeak: string[] = [];
   for (const name of ['zdt1', 'zdt2', 'zdt3'] as const) {
     for (const algo of ALGORITHMS) {
       const t0 = performance.now();
-      const r = solve(zdt(name), { algo: algo as AlgorithmName, seed: 1, maxEvaluations: 20_000 });
-      const hv = hypervolume2d(
-        r.front.map((s) => s.f),
-        [1.1, 1.1],
+      const hvs = ZDT_SEEDS.map((seed) =>
+        hypervolume2d(
+          solve(zdt(name), { algo: algo as AlgorithmName, seed, maxEvaluations: 20_000 }).front.map(
+            (s) => s.f,
+          ),
+          [1.1, 1.1],
+        ),
       );
+      const min = Math.min(...hvs);
       rows.push({
         problem: name,
         algorithm: algo,
-        hv: round(hv),
-        hvVsTrueFront: round(hv / ZDT_HV[name]),
-        evaluations: r.evaluations,
-        elapsedMs: Math.round(performance.now() - t0),
+        hv: round(avg(hvs)),
+        hvMin: round(min),
+        hvVsTrueFront: round(avg(hvs) / ZDT_HV[name]),
+        evaluations: 20_000,
+        elapsedMs: Math.round((performance.now() - t0) / ZDT_SEEDS.length),
       });
+      if (min < 0.99 * ZDT_HV[name])
+        zdtWeak.push(`${name}/${algo} (mean ${avg(hvs).toFixed(3)}, min ${min.toFixed(3)})`);
     }
   }
+  notes.push(
+    `ZDT (20,000 evaluations, seeds ${ZDT_SEEDS.join(', ')}): more than 1% below the true front on some seed: ` +
+      `${zdtWeak.length > 0 ? zdtWeak.join(', ') : 'none'}. Only NSGA-II is held to the ZDT anchors (issue 3); ` +
+      'the others are tuned for the layer problem (their binary operators), and their real-valued variants ' +
+      '(MOPSO with box-reflected velocities, few-variable ABC moves, one-variable Gaussian SA steps, ACO_R that can collapse onto one end of ' +
+      "ZDT2's concave front) are reported as they are.",
+  );
 
   notes.push(
     `Budget ${BUDGET_MS} ms per run, ${SEEDS.length} seeds; HV on objectives normalised by the reference ` +
@@ -157,7 +177,7 @@ export async function run(): Promise<BenchResult> {
       `(time-budgeted results shrink when other jobs share the CPU).`,
   );
   notes.push(
-    'ZDT rows: hypervolume at (1.1, 1.1) after 20,000 evaluations, seed 1; true-front values 0.871 / 0.538 / 1.329.',
+    'ZDT rows: hypervolume at (1.1, 1.1) after 20,000 evaluations (mean and min over seeds); true-front values 0.871 / 0.538 / 1.329.',
   );
   return { name: 'solvers', rows, notes };
 }
