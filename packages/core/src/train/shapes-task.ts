@@ -68,14 +68,14 @@ export interface ShapesOptions {
   /** Shape radius range in pixels (default 4.5 .. 6.5: a shape covers several 7 px patches). */
   minRadius?: number;
   maxRadius?: number;
-  /** Peak-to-peak background noise in grey levels (default 12). */
+  /** Peak-to-peak background noise in grey levels (default 30; the committed base was pretrained with it). */
   noise?: number;
 }
 
 export function shapesTask(n: number, seed: number, opts: ShapesOptions = {}): SampleLike[] {
   const minR = opts.minRadius ?? 4.5;
   const maxR = opts.maxRadius ?? 6.5;
-  const noise = opts.noise ?? 12;
+  const noise = opts.noise ?? 30;
   if (!Number.isInteger(n) || n < 0)
     throw new Error(`shapesTask: n must be a non-negative integer, got ${n}`);
   const rand = mulberry32(seed);
@@ -91,7 +91,7 @@ export function shapesTask(n: number, seed: number, opts: ShapesOptions = {}): S
     const img = new Uint8Array(S * S * 3);
     const bg = 20 + Math.floor(rand() * 40);
     for (let i = 0; i < img.length; i++)
-      img[i] = Math.max(0, Math.min(255, bg + Math.floor((rand() - 0.5) * 30)));
+      img[i] = Math.max(0, Math.min(255, bg + Math.floor((rand() - 0.5) * noise)));
     const [cr, cg, cb] = COLOURS[colour];
     const gain = 0.8 + rand() * 0.2;
     for (const q of quads) {
