@@ -148,7 +148,7 @@ function throughput(shapes: Shapes): Record<string, unknown>[] {
     // Best of 3: the machine is shared, single runs are noisy.
     let enc = Infinity;
     let dec = Infinity;
-    let bytes = new Uint8Array();
+    let bytes: Uint8Array = new Uint8Array();
     for (let k = 0; k < 3; k++) {
       const t0 = performance.now();
       bytes = encodeUpdate(d, codec);
