@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../apps/coordinator/src/cli.js';
+import type { DashboardState } from '../../apps/coordinator/src/state.js';
 import { ROOT } from './paths.js';
 import { waitUntil } from './wait.js';
 
@@ -22,31 +23,7 @@ export interface Coordinator {
   stop(): Promise<void>;
 }
 
-export interface DashboardState {
-  layers: string[];
-  round: number;
-  phase: string;
-  totalRounds: number;
-  strategy: string;
-  sites: {
-    name: string;
-    status: string;
-    backend: string | null;
-    budget: number;
-    connected: boolean;
-  }[];
-  rounds: {
-    round: number;
-    accuracy: number | null;
-    loss: number | null;
-    perClient: Record<string, number>;
-    bytesUp: number;
-    bytesDown: number;
-    selection: Record<string, string[]>;
-    front: { importance: number; variance: number }[];
-    selected: number | null;
-  }[];
-}
+export type { DashboardState };
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

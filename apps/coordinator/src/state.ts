@@ -2,7 +2,7 @@
  * The dashboard JSON (docs/interfaces.md, "Coordinator HTTP"), served at GET /api/state and
  * pushed over the read-only ws /api/live on every change.
  */
-import type { RoundEngine } from './engine.js';
+import type { RoundEngine, RoundSummary } from './engine.js';
 import type { Store } from './store.js';
 
 export interface DashboardState {
@@ -18,17 +18,7 @@ export interface DashboardState {
     budget: number;
     connected: boolean;
   }[];
-  rounds: {
-    round: number;
-    accuracy: number | null;
-    loss: number | null;
-    perClient: Record<string, number>;
-    bytesUp: number;
-    bytesDown: number;
-    selection: Record<string, string[]>;
-    front: { importance: number; variance: number }[];
-    selected: number | null;
-  }[];
+  rounds: RoundSummary[];
 }
 
 export function dashboardState(
