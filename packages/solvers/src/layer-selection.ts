@@ -22,6 +22,9 @@ export const DEFAULT_MOVE_WEIGHTS: Readonly<MoveWeights> = {
   swap: 0.26,
 };
 
+/** Most capped-greedy seeds for large client counts (see `seeds`). */
+export const MAX_CAP_SEEDS = 30;
+
 /**
  * The server's data-free layer-selection problem (method.md §2):
  *   variables m[i][l] in {0,1} (client i trains layer l), flattened x[i * L + l];
@@ -42,6 +45,7 @@ export class LayerSelectionProblem implements Problem {
   readonly grouped: GroupedBinary;
   /** Per client, layer indices by descending score (ties by index): used by repair and seeds. */
   private readonly order: number[][];
+  private sortedCells: Int32Array | undefined;
   /** Relative frequencies of the `neighbor` moves. */
   readonly moveWeights: Readonly<MoveWeights>;
 
@@ -136,12 +140,17 @@ export class LayerSelectionProblem implements Problem {
    * clients in turn take their best layer among the least-used ones, for per-client counts
    * ceil(t * B_i) with t in {1, 3/4, 1/2, 1/4} and for a common count k = 1..max B. Together they
    * put points near both ends and along the middle of the front before any search starts.
+   * With many clients the caps are thinned to at most `MAX_CAP_SEEDS` values spread over
+   * 1..(largest layer count of the uncapped greedy): caps above it repeat the uncapped mask, and
+   * one greedy per cap 1..C was O(C^2 L log) work (2 s for 1,000 x 6), far more seeds than an
+   * initial population takes anyway. The greedy is first, so a cut-short start has it.
    */
   seeds(rng: Rng): number[][] {
     const out: number[][] = [];
     const full = this.budgets.slice();
-    out.push(this.cappedGreedy(full, this.clients));
-    for (let c = 1; c < this.clients; c++) out.push(this.cappedGreedy(full, c));
+    const top = this.cappedGreedy(full, this.clients);
+    out.push(top);
+    for (const c of this.capValues(top)) out.push(this.cappedGreedy(full, c));
     for (const t of [1, 0.75, 0.5, 0.25]) {
       out.push(
         this.roundRobin(
@@ -161,17 +170,39 @@ export class LayerSelectionProblem implements Problem {
     return out;
   }
 
+  /** Caps for the capped-greedy seeds: 1..C-1 for small C, else a spread of distinct values. */
+  private capValues(top: readonly number[]): number[] {
+    const C = this.clients;
+    const maxCount = Math.max(...countsOf(top, C, this.layers));
+    const hi = Math.min(C - 1, maxCount);
+    if (hi <= MAX_CAP_SEEDS) return Array.from({ length: Math.max(0, hi) }, (_, k) => k + 1);
+    const caps = new Set<number>();
+    for (let k = 0; k < MAX_CAP_SEEDS; k++)
+      caps.add(1 + Math.round((k * (hi - 1)) / (MAX_CAP_SEEDS - 1)));
+    return [...caps];
+  }
+
+  /** (client, layer) cells by descending score (ties by client, then layer), computed once. */
+  private cellsByScore(): Int32Array {
+    if (this.sortedCells) return this.sortedCells;
+    const { clients: C, layers: L } = this;
+    const flat = new Float64Array(C * L);
+    for (let i = 0; i < C; i++) for (let l = 0; l < L; l++) flat[i * L + l] = this.scores[i][l];
+    const cells = Int32Array.from({ length: C * L }, (_, j) => j);
+    // Index order i * L + l breaks ties by client, then layer.
+    cells.sort((a, b) => flat[b] - flat[a] || a - b);
+    this.sortedCells = cells;
+    return cells;
+  }
+
   private cappedGreedy(counts: readonly number[], cap: number): number[] {
     const { clients: C, layers: L } = this;
-    const pairs: [number, number][] = [];
-    for (let i = 0; i < C; i++) for (let l = 0; l < L; l++) pairs.push([i, l]);
-    pairs.sort(
-      (a, b) => this.scores[b[0]][b[1]] - this.scores[a[0]][a[1]] || a[0] - b[0] || a[1] - b[1],
-    );
     const x = new Array<number>(this.nVar).fill(0);
     const used = new Array<number>(C).fill(0);
     const n = new Array<number>(L).fill(0);
-    for (const [i, l] of pairs) {
+    for (const cell of this.cellsByScore()) {
+      const i = (cell / L) | 0;
+      const l = cell - i * L;
       if (used[i] < counts[i] && n[l] < cap) {
         x[i * L + l] = 1;
         used[i]++;
@@ -288,14 +319,16 @@ export class LayerSelectionProblem implements Problem {
   /**
    * Importance polish: the same layer counts n (so the same V), reassigned to clients for the
    * highest I by min-cost flow (assignment.ts). Null when these counts were polished before
-   * (`seen`) or x is already optimal for them.
+   * (`seen`) or x is already optimal for them, or when `shouldStop` aborted the flow (then the
+   * counts are not marked as seen).
    */
-  improve(x: readonly number[], seen: Set<string>): number[] | null {
+  improve(x: readonly number[], seen: Set<string>, shouldStop?: () => boolean): number[] | null {
     const n = countsOf(x, this.clients, this.layers);
     const key = n.join(',');
     if (seen.has(key)) return null;
+    const masks = bestAssignmentForCounts(this.scores, this.budgets, n, shouldStop);
+    if (!masks && shouldStop?.()) return null;
     seen.add(key);
-    const masks = bestAssignmentForCounts(this.scores, this.budgets, n);
     if (!masks) return null;
     const y = masks.flat();
     return this.evaluate(y)[0] < this.evaluate(x)[0] - 1e-12 ? y : null;

@@ -37,8 +37,9 @@ export interface Problem {
    * Optional exact improvement of a feasible x that keeps its other objectives (for layer
    * selection: best importance at the same layer counts, hence the same variance). Returns null
    * when there is nothing to do; `seen` lets the caller skip inputs it already improved.
+   * `shouldStop` (polled during long work) aborts it: null, and x is not marked as seen.
    */
-  improve?(x: readonly number[], seen: Set<string>): number[] | null;
+  improve?(x: readonly number[], seen: Set<string>, shouldStop?: () => boolean): number[] | null;
   /** Grouped structure for constructive algorithms (ACO); see `GroupedBinary`. */
   readonly grouped?: GroupedBinary;
 }

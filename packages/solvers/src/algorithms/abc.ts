@@ -53,20 +53,19 @@ export class Abc extends BaseAlgorithm {
   }
 
   protected initialize(): void {
-    this.food = this.initialVectors(this.options.sources).map((x) => this.evaluate(x));
+    this.food = this.evaluateAll(this.initialVectors(this.options.sources));
     this.trials = new Array<number>(this.food.length).fill(0);
   }
 
   protected iterate(): void {
     const n = this.food.length;
     // Employed bees: one move per source.
-    for (let i = 0; i < n && this.evaluations < this.maxEvaluations; i++) this.tryMove(i);
+    for (let i = 0; i < n && this.canContinue(); i++) this.tryMove(i);
     // Onlookers: sources chosen with probability ~ fitness.
     const fit = this.fitness();
-    for (let t = 0; t < n && this.evaluations < this.maxEvaluations; t++)
-      this.tryMove(this.rng.roulette(fit));
+    for (let t = 0; t < n && this.canContinue(); t++) this.tryMove(this.rng.roulette(fit));
     // Scouts: abandon exhausted sources; restart near an archive member or at random.
-    for (let i = 0; i < n && this.evaluations < this.maxEvaluations; i++) {
+    for (let i = 0; i < n && this.canContinue(); i++) {
       if (this.trials[i] <= this.options.limit) continue;
       const arch = this.archive.items;
       const x =

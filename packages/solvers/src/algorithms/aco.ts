@@ -115,7 +115,7 @@ export class Aco extends BaseAlgorithm {
         ),
       );
       // Seeds give the colony good first deposits.
-      const start = this.initialVectors(this.options.ants).map((x) => this.evaluate(x));
+      const start = this.evaluateAll(this.initialVectors(this.options.ants));
       this.deposit(start);
     } else {
       this.solArchive = this.initialVectors(this.options.archiveK).map((x) => this.evaluate(x));
@@ -132,10 +132,10 @@ export class Aco extends BaseAlgorithm {
     const { ants, localSearch } = this.options;
     const colony: Solution[] = [];
     const sorted = this.archive.items.slice().sort((p, q) => p.f[0] - q.f[0]);
-    for (let a = 0; a < ants && this.evaluations < this.maxEvaluations; a++) {
+    for (let a = 0; a < ants && this.canContinue(); a++) {
       const lambda = ants === 1 ? 0.5 : a / (ants - 1);
       let s = this.evaluate(this.repair(this.construct(g, lambda, this.guides(sorted, lambda))));
-      for (let t = 0; t < localSearch && this.evaluations < this.maxEvaluations; t++) {
+      for (let t = 0; t < localSearch && this.canContinue(); t++) {
         const c = this.evaluate(this.neighbor(s.x));
         if (this.accepts(c.f, s.f, lambda)) s = c;
       }

@@ -78,10 +78,13 @@ export class Mopso extends BaseAlgorithm {
 
   protected initialize(): void {
     const xs = this.initialVectors(this.options.popSize);
-    this.swarm = xs.map((x) => {
-      const s = this.evaluate(x);
-      return { z: this.toState(x), v: new Array<number>(x.length).fill(0), cur: s, best: s };
-    });
+    // evaluateAll returns a prefix of xs (cut short at the deadline), in order.
+    this.swarm = this.evaluateAll(xs).map((s, k) => ({
+      z: this.toState(xs[k]),
+      v: new Array<number>(xs[k].length).fill(0),
+      cur: s,
+      best: s,
+    }));
   }
 
   protected iterate(): void {
@@ -94,7 +97,7 @@ export class Mopso extends BaseAlgorithm {
     // swarm collapses onto one end of ZDT2's concave front: HV 0.11 instead of 0.54).
     const pm = Math.max(mutationRate, Math.pow(1 - this.progress(), 1 / mutationRate));
     for (const pt of this.swarm) {
-      if (this.evaluations >= this.maxEvaluations) break;
+      if (!this.canContinue()) break;
       const leader = this.toState(leaders[rng.roulette(weights)].x);
       const pbest = this.toState(pt.best.x);
       const n = pt.z.length;

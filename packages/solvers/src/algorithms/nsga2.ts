@@ -66,7 +66,7 @@ export class Nsga2 extends BaseAlgorithm {
   }
 
   protected initialize(): void {
-    this.pop = this.initialVectors(this.options.popSize).map((x) => this.evaluate(x));
+    this.pop = this.evaluateAll(this.initialVectors(this.options.popSize));
     this.survive(this.pop);
   }
 
@@ -74,11 +74,11 @@ export class Nsga2 extends BaseAlgorithm {
     const { popSize } = this.options;
     const seen = new Set(this.pop.map((s) => hashVector(s.x)));
     const offspring: Solution[] = [];
-    while (offspring.length < popSize && this.evaluations < this.maxEvaluations) {
+    while (offspring.length < popSize && this.canContinue()) {
       const a = this.pop[this.tournament()].x;
       const b = this.pop[this.tournament()].x;
       for (const child of this.vary(a, b)) {
-        if (offspring.length >= popSize || this.evaluations >= this.maxEvaluations) break;
+        if (offspring.length >= popSize || !this.canContinue()) break;
         let c = child;
         let key = hashVector(c);
         for (let t = 0; t < this.options.dedupRetries && seen.has(key); t++) {

@@ -53,7 +53,7 @@ export class Sa extends BaseAlgorithm {
   }
 
   protected initialize(): void {
-    const pts = this.initialVectors(this.options.initialPoints).map((x) => this.evaluate(x));
+    const pts = this.evaluateAll(this.initialVectors(this.options.initialPoints));
     const arch = this.archive.items;
     this.current = arch.length > 0 ? arch[this.rng.int(arch.length)] : pts[0];
   }
@@ -62,7 +62,7 @@ export class Sa extends BaseAlgorithm {
     const arch = this.archive.items;
     if (arch.length > 0 && this.rng.chance(this.options.restart))
       this.current = arch[this.rng.int(arch.length)];
-    for (let t = 0; t < this.batch && this.evaluations < this.maxEvaluations; t++) this.anneal();
+    for (let t = 0; t < this.batch && this.canContinue(); t++) this.anneal();
   }
 
   private temperature(): number {
