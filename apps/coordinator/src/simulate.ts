@@ -196,6 +196,23 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   }
 }
 
+/**
+ * The federation config `pnpm simulate` runs: DEFAULT_CONFIG plus the given overrides, with the
+ * model and federation seeded by `seed` and every round waiting for all `clients` (a simulation
+ * has no stragglers, so rounds are complete and reproducible).
+ */
+export function simulationConfig(
+  clients: number,
+  seed: number,
+  overrides: Partial<FederationConfig> = {},
+): FederationConfig {
+  return resolveConfig({ seed, modelSeed: seed }, overrides, {
+    minClients: clients,
+    minCompletionRate: 1,
+    quorumGraceMs: 0,
+  });
+}
+
 function table(res: SimulateResult, names: string[]): string {
   const pct = (x: number | null | undefined) =>
     x == null ? '   -  ' : (100 * x).toFixed(2).padStart(6);
@@ -245,21 +262,16 @@ async function main(): Promise<void> {
   };
   const clients = num('clients', values.clients)!;
   const seed = num('seed', values.seed)!;
-  const config = resolveConfig({
+  const config = simulationConfig(clients, seed, {
     strategy: values.strategy as FederationConfig['strategy'],
     algo: values.algo as FederationConfig['algo'],
     rounds: num('rounds', values.rounds),
-    seed,
-    modelSeed: seed,
     steps: num('steps', values.steps),
     lr: num('lr', values.lr),
     batchSize: num('batch-size', values['batch-size']),
     codec: values.codec as FederationConfig['codec'] | undefined,
     solverMaxMs: num('solver-ms', values['solver-ms']),
     preset: values.preset,
-    minClients: clients,
-    minCompletionRate: 1,
-    quorumGraceMs: 0,
   });
   const common = {
     clients,
