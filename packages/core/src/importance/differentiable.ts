@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { DenseTap } from '../model/forward.js';
 
 /**
  * What the importance scorers need from a model, and nothing more: named trainable layers,
@@ -26,6 +27,16 @@ export interface Differentiable {
    * scored by Synflow.
    */
   onesOutput?(params: Record<string, tf.Tensor>): tf.Tensor2D;
+  /**
+   * Optional: the same logits as `output`, from one batched forward pass that calls `tap` on
+   * every dense op y = x W + b whose output it can expose (./lntk.ts uses it to get per-sample
+   * gradients of W and b from one backward pass). Samples must not interact in the forward.
+   */
+  tappedOutput?(
+    params: Record<string, tf.Tensor>,
+    indices: readonly number[],
+    tap: DenseTap,
+  ): tf.Tensor2D;
 }
 
 /** Every parameter name of the given layers, in layer order. */

@@ -44,6 +44,13 @@ export interface LntkOptions {
    */
   probe?: 'none' | 'zero-kernels';
   probeScale?: number;
+  /**
+   * Take the Jacobian rows from one batched backward pass per output vector when the model
+   * supports it (Differentiable.tappedOutput) and every scored parameter is a tapped dense
+   * kernel/bias; else (or when false) from one batch-1 backward pass per (sample, vector).
+   * Both give the same rows up to float32 rounding. Default true.
+   */
+  batched?: boolean;
   /** Keep the per-layer Gram matrices in the result (tests, diagnostics). */
   keepGrams?: boolean;
 }
@@ -58,6 +65,8 @@ export interface LntkResult {
   kernel: LntkKernel;
   /** Rows of J (n * kappa). */
   rows: number;
+  /** How the Jacobian rows were computed (see LntkOptions.batched). */
+  path?: 'batched' | 'per-sample';
   /** Row-major rows x rows Gram per layer, when keepGrams. */
   grams?: Float64Array[];
 }
@@ -175,27 +184,14 @@ export function lntkOf(model: Differentiable, opts: LntkOptions = {}): LntkResul
       kernel === 'true-logit'
         ? undefined
         : kernelVectors(kernel, numClasses, { projections: opts.projections, seed });
-    // rows[name][r] = gradient row r restricted to parameter `name`.
-    const rows: Record<string, Float32Array[]> = {};
-    for (const n of names) rows[n] = [];
-    const xs = names.map((n) => base[n]);
-    for (let i = 0; i < model.numSamples; i++) {
-      const vs = shared ?? kernelVectors(kernel, numClasses, { label: model.labels[i] });
-      for (const v of vs) {
-        const gs = tf.tidy(() => {
-          const vt = tf.tensor2d(v, [1, numClasses]);
-          return tf.grads((...args: tf.Tensor[]) => {
-            const p: Record<string, tf.Tensor> = {};
-            names.forEach((n, j) => (p[n] = args[j]));
-            return tf.sum(tf.mul(model.output(p, [i]), vt)) as tf.Scalar;
-          })(xs);
-        });
-        names.forEach((n, j) => {
-          rows[n].push((gs[j].dataSync() as Float32Array).slice());
-          gs[j].dispose();
-        });
-      }
-    }
+    const vectors = range(model.numSamples).map(
+      (i) => shared ?? kernelVectors(kernel, numClasses, { label: model.labels[i] }),
+    );
+    const batched =
+      opts.batched === false || !model.tappedOutput
+        ? undefined
+        : batchedRows(model, base, names, vectors);
+    const rows = batched ?? perSampleRows(model, base, names, vectors);
     const m = rows[names[0]].length;
     const lambda1: number[] = [];
     const grams: Float64Array[] = [];
@@ -220,11 +216,131 @@ export function lntkOf(model: Differentiable, opts: LntkOptions = {}): LntkResul
       elapsedMs: performance.now() - started,
       kernel,
       rows: m,
+      path: batched ? 'batched' : 'per-sample',
       grams: opts.keepGrams ? grams : undefined,
     };
   } finally {
     for (const t of Object.values(probe)) t.dispose();
   }
+}
+
+/**
+ * rows[name][r] = gradient row r (sample i, output vector j: r = i * kappa + j) restricted to
+ * parameter `name`, from one batch-1 backward pass per row. The reference path.
+ */
+function perSampleRows(
+  model: Differentiable,
+  base: Record<string, tf.Tensor>,
+  names: readonly string[],
+  vectors: readonly Float32Array[][],
+): Record<string, Float32Array[]> {
+  const rows: Record<string, Float32Array[]> = {};
+  for (const n of names) rows[n] = [];
+  const xs = names.map((n) => base[n]);
+  vectors.forEach((vs, i) => {
+    for (const v of vs) {
+      const gs = tf.tidy(() => {
+        const vt = tf.tensor2d(v, [1, v.length]);
+        return tf.grads((...args: tf.Tensor[]) => {
+          const p: Record<string, tf.Tensor> = {};
+          names.forEach((n, j) => (p[n] = args[j]));
+          return tf.sum(tf.mul(model.output(p, [i]), vt)) as tf.Scalar;
+        })(xs);
+      });
+      names.forEach((n, j) => {
+        rows[n].push((gs[j].dataSync() as Float32Array).slice());
+        gs[j].dispose();
+      });
+    }
+  });
+  return rows;
+}
+
+/**
+ * The same rows as perSampleRows from one batched backward pass per output vector j.
+ * For a dense op Y = X W + b inside a forward where samples do not interact, the row of
+ * sample i is dW = X_i^T D_i and db = sum_t D_i[t], with D_i = d(v_ij . z_i)/dY_i. Since
+ * sample i's logits depend on Y_i only, D for every sample at once is the gradient of
+ * F = sum_i v_ij . z_i with respect to Y. Each tapped Y goes through `y + s` (s a zero scalar,
+ * the one input of tf.grads, so the pass reaches every tap) as a custom op whose gradient
+ * function records its upstream gradient dF/dY = D before passing it on.
+ * Returns undefined (caller falls back) unless every scored parameter is the kernel or bias
+ * of exactly one tapped op.
+ */
+function batchedRows(
+  model: Differentiable,
+  base: Record<string, tf.Tensor>,
+  names: readonly string[],
+  vectors: readonly Float32Array[][],
+): Record<string, Float32Array[]> | undefined {
+  const tappedOutput = model.tappedOutput;
+  if (!tappedOutput) return undefined;
+  const n = model.numSamples;
+  const idx = range(n);
+  const scored = new Set(names);
+  const kappa = vectors[0].length;
+  const numClasses = vectors[0][0].length;
+  const rows: Record<string, Float32Array[]> = {};
+  for (const nm of names) rows[nm] = new Array<Float32Array>(n * kappa);
+  const s = tf.scalar(0);
+  for (let j = 0; j < kappa; j++) {
+    const ops: { kernel: string; bias: string; x: tf.Tensor; d?: tf.Tensor }[] = [];
+    try {
+      const flat = new Float32Array(n * numClasses);
+      vectors.forEach((vs, i) => flat.set(vs[j], i * numClasses));
+      const seen = new Set<string>();
+      let ok = true;
+      tf.tidy(() => {
+        const V = tf.tensor2d(flat, [n, numClasses]);
+        tf.grads((s0: tf.Tensor) => {
+          const z = tappedOutput(base, idx, (op, x, y) => {
+            if (!scored.has(op.kernel) && !scored.has(op.bias)) return y;
+            if (seen.has(op.kernel) || seen.has(op.bias) || x.rank !== 3 || y.rank !== 3)
+              ok = false;
+            seen.add(op.kernel).add(op.bias);
+            const rec: (typeof ops)[number] = { ...op, x: tf.keep(x) };
+            ops.push(rec);
+            // customGrad's inputs are typed as tensors or its save function; ours are tensors.
+            const record = tf.customGrad((...args: unknown[]) => {
+              const [yy, ss] = args as tf.Tensor[];
+              return {
+                value: tf.add(yy, ss),
+                gradFunc: (dy: tf.Tensor) => {
+                  rec.d = tf.keep(dy.clone());
+                  return [dy, tf.sum(dy)];
+                },
+              };
+            });
+            return record(y, s0);
+          });
+          return tf.sum(tf.mul(z, V)) as tf.Scalar;
+        })([s]);
+      });
+      if (!ok || names.some((nm) => !seen.has(nm)) || ops.some((o) => !o.d)) return undefined;
+      for (const o of ops) {
+        // Per-sample kernel gradients [n, in, out] and bias gradients [n, out].
+        const [gk, gb] = tf.tidy(() => [
+          tf.matMul(o.x, o.d!, true, false).reshape([n, -1]),
+          tf.sum(o.d!, 1),
+        ]);
+        for (const [nm, t] of [
+          [o.kernel, gk],
+          [o.bias, gb],
+        ] as const) {
+          if (scored.has(nm)) {
+            const d = t.dataSync() as Float32Array;
+            const w = d.length / n;
+            for (let i = 0; i < n; i++) rows[nm][i * kappa + j] = d.slice(i * w, (i + 1) * w);
+          }
+          t.dispose();
+        }
+      }
+    } finally {
+      for (const o of ops) tf.dispose(o.d ? [o.x, o.d] : [o.x]);
+    }
+  }
+  s.dispose();
+  return rows;
 }
 
 /** G[a][b] += <rows[a], rows[b]> for b >= a, in float64. */

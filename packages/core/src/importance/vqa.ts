@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { disposeBatch, encodeBatch, sliceBatch, type SampleLike } from '../model/batch.js';
-import type { VqaBatch } from '../model/forward.js';
+import { classify, runBlocks, type VqaBatch } from '../model/forward.js';
 import type { Prefix, VqaModel } from '../model/vqa-model.js';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import type { NamedArrays } from '../tensors/named.js';
@@ -103,6 +103,19 @@ export function vqaDifferentiable(
     // The embeddings depend on no scored weight: computed once per sub-batch outside the tape
     // (model.forwardPrefix at block 0), which saves their forward and tape cost per call.
     output: (p, idx) => model.apply(p, batchOf(idx), { prefix: prefixOf(idx) }),
+    // model.apply's computation with a hook on the adapters' dense ops (LNTK's batched path).
+    // Only for Pfeiffer adapters scored as themselves: LoRA factors and block weights are not
+    // tapped, so LNTK falls back to per-sample passes for them.
+    tappedOutput:
+      unit === 'adapter' && model.config.peft === 'adapter'
+        ? (p, idx, tap) => {
+            const c = model.config;
+            const lookup = (name: string) => p[name] ?? model.tensor(name);
+            const pre = prefixOf(idx);
+            const s = runBlocks(c, lookup, pre.state, pre.fromBlock, c.numLayers, tap);
+            return classify(c, lookup, s.x);
+          }
+        : undefined,
     onesOutput: (p) => {
       const S = model.config.imageSize;
       const T = model.config.maxTextLen;

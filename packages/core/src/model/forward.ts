@@ -140,8 +140,25 @@ function attention(
   return dense(ctx, p(`${b}/o_kernel`), p(`${b}/o_bias`));
 }
 
+/**
+ * Optional hook on the adapter's dense ops (LNTK's batched per-sample gradients): called with
+ * the op's parameter names, its input x [n, L, in] and output y = x W + b [n, L, out]; returns
+ * the tensor used in place of y (e.g. y plus a zero "tap" to differentiate with respect to).
+ */
+export type DenseTap = (
+  names: { kernel: string; bias: string },
+  x: tf.Tensor,
+  y: tf.Tensor,
+) => tf.Tensor;
+
 /** One pre-LN block: x + MHSA(LN(x)); then m = MLP(LN(.)), m += Adapter(m); x + m. */
-export function block(c: ModelConfig, p: ParamLookup, i: number, s: HiddenState): HiddenState {
+export function block(
+  c: ModelConfig,
+  p: ParamLookup,
+  i: number,
+  s: HiddenState,
+  tap?: DenseTap,
+): HiddenState {
   const b = blockName(i);
   const unit = trainableLayerNames(c)[i];
   const lora = c.peft === 'lora' ? unit : null;
@@ -160,8 +177,13 @@ export function block(c: ModelConfig, p: ParamLookup, i: number, s: HiddenState)
   if (c.peft === 'adapter') {
     // Pfeiffer et al. 2020: bottleneck adapter after the feed-forward output, before the
     // residual add; up-projection zero-initialised so the adapter starts as the identity.
-    const a = tf.relu(dense(m, p(`${unit}/down_kernel`), p(`${unit}/down_bias`)));
-    m = m.add(dense(a, p(`${unit}/up_kernel`), p(`${unit}/up_bias`)));
+    const tapped = (x: tf.Tensor, which: 'down' | 'up') => {
+      const names = { kernel: `${unit}/${which}_kernel`, bias: `${unit}/${which}_bias` };
+      const y = dense(x, p(names.kernel), p(names.bias));
+      return tap ? tap(names, x, y) : y;
+    };
+    const a = tf.relu(tapped(m, 'down'));
+    m = m.add(tapped(a, 'up'));
   }
   return { x: h.add(m) as tf.Tensor3D, bias: s.bias };
 }
@@ -172,9 +194,10 @@ export function runBlocks(
   s: HiddenState,
   from: number,
   to: number,
+  tap?: DenseTap,
 ): HiddenState {
   let cur = s;
-  for (let i = from; i < to; i++) cur = block(c, p, i, cur);
+  for (let i = from; i < to; i++) cur = block(c, p, i, cur, tap);
   return cur;
 }
 
