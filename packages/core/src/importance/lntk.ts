@@ -157,8 +157,9 @@ export function probeValues(
 /**
  * LNTK scores of every layer of `model` over all its bound samples (method.md §1).
  *
- * Eigen method: the rows of J for all layers come from one backward pass per (sample, output
- * vector) — tf.grads over every scored parameter at once. Per layer, the small Gram
+ * Eigen method: the rows of J for all layers come from one batched backward pass per output
+ * vector (batchedRows) when the model exposes tappedOutput, else from one backward pass per
+ * (sample, output vector) — tf.grads over every scored parameter at once. Per layer, the small Gram
  * G_l = J_l J_l^T (rows x rows, float64) has the same non-zero spectrum as Theta_l's
  * J_l^T J_l, and its top eigenvalue is taken exactly by Jacobi (./eigen.ts).
  */
