@@ -1,5 +1,5 @@
 // `pnpm demo [--clients 4] [--rounds 5] [--port 8080] [--host 127.0.0.1] [--exit]
-//            [--backend auto|webgl|wasm|cpu] [--steps 12] [--screenshots DIR]`
+//            [--backend auto|webgl|wasm|cpu] [--steps 20] [--screenshots DIR]`
 // A real federated run on this machine: starts the coordinator, opens N headless Chromium tabs
 // (each a site with a different synthetic client's data in its own browser profile), runs R
 // rounds of F3OCUS, prints one line per round, and keeps serving the dashboard until Ctrl-C
@@ -14,6 +14,7 @@ import buildPages from '../e2e/global-setup.js';
 import { launch, siteContext } from '../e2e/lib/browser.js';
 import { startCoordinator, type Coordinator, type DashboardState } from '../e2e/lib/coordinator.js';
 import { waitUntil } from '../e2e/lib/wait.js';
+import { DEFAULT_CONFIG } from '../apps/coordinator/src/config.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,7 +23,9 @@ const { values } = parseArgs({
     port: { type: 'string', default: '8080' },
     host: { type: 'string', default: '127.0.0.1' },
     backend: { type: 'string', default: 'auto' },
-    steps: { type: 'string', default: '12' },
+    // Fewer local steps than DEFAULT_CONFIG (30): 4 browser tabs share 2 cores here, and a
+    // round should stay under about a minute. Batch size and lr are DEFAULT_CONFIG's.
+    steps: { type: 'string', default: '20' },
     floor: { type: 'string', default: '160' },
     exit: { type: 'boolean', default: false },
     screenshots: { type: 'string' },
@@ -84,8 +87,8 @@ async function main(): Promise<void> {
       algo: 'nsga2',
       rounds,
       steps,
-      batchSize: 16,
-      lr: 3e-3,
+      batchSize: DEFAULT_CONFIG.batchSize,
+      lr: DEFAULT_CONFIG.lr,
       codec: 'fp16',
       minClients: n,
       minCompletionRate: 0.5,
