@@ -13,7 +13,11 @@ export interface SolverInput {
   budgets: number[];
 }
 export type SolverOptions = SelectionSolverOptions;
-export type SolverRun = (input: SolverInput, opts: SolverOptions) => Promise<SelectionResult>;
+export type SolverRun = (
+  input: SolverInput,
+  opts: SolverOptions,
+  limits?: SolverRunLimits,
+) => Promise<SelectionResult>;
 
 export function solveInThread(input: SolverInput, opts: SolverOptions): SelectionResult {
   return solveSelection(input, opts);
@@ -28,14 +32,19 @@ export function lastSolverMode(): 'worker' | 'in-thread' | 'fallback' | null {
 }
 
 /**
- * Hard deadline of a solve: the solvers check maxTimeMs between steps, and one step (the
- * initial population) can take seconds for ~1,000 clients, so the worker gets maxTimeMs plus
- * this much slack before it is terminated.
+ * Hard deadline of a solve: the solvers honour maxTimeMs within a small overshoot (checked
+ * inside steps too, packages/solvers time-budget test), so the slack mainly covers the
+ * worker's start-up (tsx + solver import, ~0.5-1 s, more on a loaded machine).
  */
 export function hardDeadlineMs(maxTimeMs: number | undefined): number {
   const soft = maxTimeMs ?? 10_000;
-  // Slack covers the worker's start-up (tsx + solver import, ~0.5-1 s) and one long step.
-  return soft + Math.max(3000, soft);
+  return soft + Math.max(2000, soft / 2);
+}
+
+/** Test and operator overrides of the run's limits. */
+export interface SolverRunLimits {
+  /** Terminate the worker and use the client-only fallback after this many ms. */
+  hardDeadlineMs?: number;
 }
 
 /**
@@ -43,7 +52,11 @@ export function hardDeadlineMs(maxTimeMs: number | undefined): number {
  * layers (the client-only LNTK choice, method.md §4), as a one-point front. Logged and marked
  * with evaluations = 0 so reports can tell.
  */
-export function fallbackSelection(input: SolverInput, opts: SolverOptions): SelectionResult {
+export function fallbackSelection(
+  input: SolverInput,
+  opts: SolverOptions,
+  elapsedMs = hardDeadlineMs(opts.maxTimeMs),
+): SelectionResult {
   const masks = input.scores.map((row, i) => {
     const top = row
       .map((v, l) => [v, l] as const)
@@ -58,11 +71,12 @@ export function fallbackSelection(input: SolverInput, opts: SolverOptions): Sele
     front: [{ masks, importance: o.importance, variance: o.variance }],
     selected: 0,
     evaluations: 0,
-    elapsedMs: hardDeadlineMs(opts.maxTimeMs),
+    elapsedMs,
   };
 }
 
-export const runSolver: SolverRun = (input, opts) => {
+export const runSolver: SolverRun = (input, opts, limits = {}) => {
+  const deadline = limits.hardDeadlineMs ?? hardDeadlineMs(opts.maxTimeMs);
   if (workerBroken) {
     lastMode = 'in-thread';
     return Promise.resolve(solveInThread(input, opts));
@@ -84,10 +98,10 @@ export const runSolver: SolverRun = (input, opts) => {
       lastMode = 'fallback';
       void worker.terminate();
       console.warn(
-        `solver missed its hard deadline (${hardDeadlineMs(opts.maxTimeMs)} ms); using the client-only top-B selection this round`,
+        `solver missed its hard deadline (${deadline} ms); using the client-only top-B selection this round`,
       );
-      resolve(fallbackSelection(input, opts));
-    }, hardDeadlineMs(opts.maxTimeMs));
+      resolve(fallbackSelection(input, opts, deadline));
+    }, deadline);
     worker.once(
       'message',
       (m: { ok: true; result: SelectionResult } | { ok: false; error: string }) => {

@@ -70,6 +70,9 @@ describe('solver off the event loop', () => {
     const res = await runSolver(
       { scores, budgets: scores.map(() => 2) },
       { algo: 'nsga2', seed: 1, maxTimeMs: 1, pick: 'knee' },
+      // The solver now honours maxTimeMs; a 1 ms hard deadline is shorter than the worker's
+      // start-up alone, so the fallback must take over.
+      { hardDeadlineMs: 1 },
     );
     expect(lastSolverMode()).toBe('fallback');
     expect(Date.now() - started).toBeLessThan(5000);
