@@ -45,7 +45,7 @@ function maxRelDiff(a: Float32Array, b: Float32Array): number {
 }
 
 describe('micro-batched gradients', () => {
-  // Measured on wasm: max |diff| / max |g| <= ~3e-7 (float32 summation order only).
+  // Measured on wasm: loss 1.1e-7, max |diff| / max |g| 7.4e-7 (float32 summation order only).
   const TOL = 1e-5;
 
   it('a batch of 16 as 8 x 2 equals one batch of 16 (loss and every trained gradient)', () => {
