@@ -7,6 +7,7 @@ import {
   activationFloatsPerSample,
   autoMicroBatchSize,
   backendLimits,
+  evaluate,
   lossAndGrads,
   microBatchedLossAndGrads,
   setBackendLimits,
@@ -125,6 +126,20 @@ describe('micro-batched gradients', () => {
       microBatchedLossAndGrads(m, batch, m.trainableParamNames([]), {}, { microBatch: 0 }),
     ).toThrow(/microBatch must be a positive integer/);
     disposeBatch(batch);
+    m.dispose();
+  });
+});
+
+describe('evaluation in chunks', () => {
+  it('chunks of 3 give the accuracy, loss and per-type counts of one pass', async () => {
+    const m = liveModel();
+    const samples = toySamples(10, 8);
+    const one = await evaluate(m, samples, { batchSize: 10 });
+    const chunked = await evaluate(m, samples, { batchSize: 3 });
+    expect(chunked.accuracy).toBe(one.accuracy);
+    expect(chunked.perType).toEqual(one.perType);
+    expect(Math.abs(chunked.loss - one.loss) / one.loss).toBeLessThan(1e-6);
+    await expect(evaluate(m, samples, { batchSize: 0 })).rejects.toThrow(/batchSize must be/);
     m.dispose();
   });
 });

@@ -4,6 +4,7 @@ import { classify, runBlocks, type VqaBatch } from '../model/forward.js';
 import type { Prefix, VqaModel } from '../model/vqa-model.js';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import type { NamedArrays } from '../tensors/named.js';
+import { autoMicroBatchSize } from '../train/memory-budget.js';
 import { trainLayers } from '../train/train.js';
 import type { Differentiable } from './differentiable.js';
 import { type LntkOptions, type LntkResult, lntkOf } from './lntk.js';
@@ -183,7 +184,12 @@ export function computeLntk(
   const chosen = pickSamples(samples, opts.numSamples ?? 16, seed);
   const d = vqaDifferentiable(model, chosen, { unit: opts.unit });
   try {
-    const r = lntkOf(d, { probe: 'zero-kernels', ...opts, seed });
+    const r = lntkOf(d, {
+      probe: 'zero-kernels',
+      ...opts,
+      seed,
+      chunkSize: opts.chunkSize ?? autoMicroBatchSize(model.config, model.config.numLayers),
+    });
     return { ...r, elapsedMs: performance.now() - started };
   } finally {
     d.dispose();

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { disposeBatch, encodeBatch, type SampleLike } from '../model/batch.js';
 import type { VqaModel } from '../model/vqa-model.js';
+import { autoMicroBatchSize, backendLimits } from './memory-budget.js';
 
 export interface EvalResult {
   accuracy: number;
@@ -17,7 +18,17 @@ export async function evaluate(
   opts: { batchSize?: number } = {},
 ): Promise<EvalResult> {
   if (samples.length === 0) throw new Error('evaluate: samples is empty');
-  const bs = opts.batchSize ?? 64;
+  if (opts.batchSize !== undefined && (!Number.isInteger(opts.batchSize) || opts.batchSize < 1))
+    throw new Error(`evaluate: batchSize must be a positive integer, got ${opts.batchSize}`);
+  // Chunks of at most 64, fewer when the backend's memory holds fewer (./memory-budget.ts).
+  const bs =
+    opts.batchSize ??
+    Math.min(
+      64,
+      autoMicroBatchSize(model.config, model.config.numLayers, backendLimits(), {
+        backward: false,
+      }),
+    );
   let correct = 0;
   let lossSum = 0;
   const per: Record<string, { correct: number; n: number }> = {};

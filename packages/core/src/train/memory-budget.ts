@@ -62,14 +62,19 @@ export function activationFloatsPerSample(c: ModelConfig): {
   return { perBlock, largestTensor: Math.max(c.numHeads * L * L, L * c.mlpDim) };
 }
 
-/** Largest number of samples (>= 1) whose pass through `blocksOnTape` blocks fits the limits. */
+/**
+ * Largest number of samples (>= 1) whose pass through `blocks` blocks fits the limits. With
+ * `backward: false` (inference inside one tf.tidy, which keeps every intermediate until it
+ * ends) the forward's half of the estimate.
+ */
 export function autoMicroBatchSize(
   c: ModelConfig,
-  blocksOnTape: number,
+  blocks: number,
   limits: BackendLimits = backendLimits(),
+  opts: { backward?: boolean } = {},
 ): number {
   const { perBlock, largestTensor } = activationFloatsPerSample(c);
-  const perSample = 4 * perBlock * Math.max(1, blocksOnTape);
+  const perSample = (4 * perBlock * Math.max(1, blocks)) / (opts.backward === false ? 2 : 1);
   const byBudget = Math.floor(limits.budgetBytes / perSample);
   const byBuffer = Math.floor(limits.maxBufferBytes / (4 * largestTensor));
   return Math.max(1, Math.min(byBudget, byBuffer));
