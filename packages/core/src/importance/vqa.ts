@@ -111,7 +111,7 @@ export function vqaDifferentiable(
       unit === 'adapter' && model.config.peft === 'adapter'
         ? (p, idx, tap) => {
             const c = model.config;
-            const lookup = (name: string) => p[name] ?? model.tensor(name);
+            const lookup = model.lookup(p);
             const pre = prefixOf(idx);
             const s = runBlocks(c, lookup, pre.state, pre.fromBlock, c.numLayers, tap);
             return classify(c, lookup, s.x);
@@ -140,6 +140,8 @@ export function vqaDifferentiable(
       prefixes.clear();
       if (ones) disposeBatch(ones);
       if (absAll) tf.dispose(Object.values(absAll));
+      // fp32 copies of int8 weights taken for `block` scoring or Synflow.
+      model.releaseDequantized();
     },
   };
 }
