@@ -123,6 +123,15 @@ describe('int8 weights in memory: checkpoints and updates', () => {
     l.dispose();
   });
 
+  it("createModel with weights 'int8' equals quantizeFrozen on the fp32 model", () => {
+    const a = createModel('tiny', { seed: 7, answers: TOY_ANSWERS, weights: 'int8' });
+    const b = loadModel(bytes);
+    expect(a.int8ParamNames().sort()).toEqual(b.int8ParamNames().sort());
+    expect(Buffer.from(saveModel(a)).equals(Buffer.from(bytes))).toBe(true);
+    a.dispose();
+    b.dispose();
+  });
+
   it('setParams on an int8 weight replaces it with fp32; tensor() copies are released', () => {
     const m = loadModel(bytes);
     const name = 'block2/q_kernel';

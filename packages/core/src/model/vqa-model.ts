@@ -39,6 +39,12 @@ export interface CreateOptions {
   seed: number;
   /** Answer classes of the head (sets numAnswers); default `class0..class{numAnswers-1}`. */
   answers?: readonly string[];
+  /**
+   * 'fp32' (default) or 'int8': frozen 2-D weights quantized as soon as each is initialised and
+   * kept int8 in memory (as loading the int8 checkpoint of the fp32 model would give), so no
+   * fp32 copy of the base is ever made.
+   */
+  weights?: 'fp32' | 'int8';
 }
 
 function placeholderAnswers(n: number): string[] {
@@ -370,8 +376,16 @@ export function createModel(
   let c = resolveConfig(config);
   const answers = opts.answers ? [...opts.answers] : placeholderAnswers(c.numAnswers);
   c = validateConfig({ ...c, numAnswers: answers.length });
+  const weights = opts.weights ?? 'fp32';
+  if (weights !== 'fp32' && weights !== 'int8')
+    throw new Error(`createModel: weights must be 'fp32' or 'int8', got ${String(weights)}`);
   const values: NamedArrays = {};
-  for (const s of paramSpecs(c))
-    values[s.name] = { shape: [...s.shape], data: initParam(s, opts.seed) };
-  return new VqaModel(c, answers, values);
+  const int8: Record<string, QuantizedInt8> = {};
+  for (const s of paramSpecs(c)) {
+    const data = initParam(s, opts.seed);
+    if (weights === 'int8' && s.frozen && s.quantAxis !== undefined)
+      int8[s.name] = quantizeInt8(data, s.shape, s.quantAxis);
+    else values[s.name] = { shape: [...s.shape], data };
+  }
+  return new VqaModel(c, answers, values, int8);
 }
