@@ -7,6 +7,7 @@ import {
   activationFloatsPerSample,
   autoMicroBatchSize,
   backendLimits,
+  DEFAULT_BUDGET_BYTES,
   evaluate,
   lossAndGrads,
   microBatchedLossAndGrads,
@@ -170,18 +171,17 @@ describe('memory budget', () => {
     m.dispose();
   });
 
-  it('the wasm budget is a share of the 4 GiB heap left; forced limits win', () => {
+  it('the wasm budget is a share of the 4 GiB heap left, at most 512 MiB; forced limits win', () => {
     const l = backendLimits();
     expect(l.backend).toBe('wasm');
-    expect(l.budgetBytes).toBeGreaterThan(1e9);
-    expect(l.budgetBytes).toBeLessThan(4294967296);
+    expect(l.budgetBytes).toBe(DEFAULT_BUDGET_BYTES);
     setBackendLimits({ budgetBytes: 1234 });
     expect(backendLimits().budgetBytes).toBe(1234);
   });
 
   it('vilt-b32 early blocks on the wasm heap need micro-batches of one', () => {
     const vilt = resolveConfig('vilt-b32');
-    const limits = { backend: 'wasm', budgetBytes: 0.4 * 3.5e9, maxBufferBytes: Infinity };
+    const limits = { backend: 'wasm', budgetBytes: DEFAULT_BUDGET_BYTES, maxBufferBytes: Infinity };
     expect(autoMicroBatchSize(vilt, 12, limits)).toBe(1);
     expect(autoMicroBatchSize(vilt, 2, limits)).toBeGreaterThanOrEqual(4);
   });

@@ -17,8 +17,13 @@ export const WASM_HEAP_MAX_BYTES = 4294901760;
 /** Share of the free wasm heap one pass may use: the allocator fragments, the tape's peak is
  * reached during the backward pass while the forward's tensors are still alive. */
 const WASM_SHARE = 0.4;
-/** Backends that do not report a memory size (cpu, webgl, WebGPU's total) get this budget. */
-export const DEFAULT_BUDGET_BYTES = 1 << 30;
+/**
+ * Activation budget of one pass: backends that do not report a memory size (cpu, webgl,
+ * WebGPU's total) get this, and wasm at most this. A wasm heap never shrinks, so whatever a
+ * pass takes stays in the tab's (or process's) resident memory; larger passes buy little
+ * speed on a CPU backend.
+ */
+export const DEFAULT_BUDGET_BYTES = 512 * 1024 * 1024;
 
 let forced: Partial<BackendLimits> | undefined;
 
@@ -38,7 +43,10 @@ export function backendLimits(): BackendLimits {
   let budgetBytes = DEFAULT_BUDGET_BYTES;
   let maxBufferBytes = Infinity;
   if (backend === 'wasm') {
-    budgetBytes = Math.max(0, (WASM_HEAP_MAX_BYTES - resident) * WASM_SHARE);
+    budgetBytes = Math.min(
+      DEFAULT_BUDGET_BYTES,
+      Math.max(0, (WASM_HEAP_MAX_BYTES - resident) * WASM_SHARE),
+    );
   } else if (backend === 'webgpu') {
     const limits = (tf.backend() as unknown as WebGpuLike).device?.limits;
     const binding = limits?.maxStorageBufferBindingSize ?? Infinity;
