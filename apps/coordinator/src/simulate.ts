@@ -33,6 +33,8 @@ export interface SimulateOptions {
   scale?: number;
   floor?: number;
   maxTest?: number;
+  /** Samples each site scores LNTK on (default 16; fewer for a large model, e.g. vilt-b32). */
+  lntkSamples?: number;
   dataDir?: string;
   backend?: NodeBackend;
   /** Progress lines to stderr. */
@@ -67,6 +69,8 @@ export interface RemoteOptions {
   scale?: number;
   floor?: number;
   maxTest?: number;
+  /** Samples each site scores LNTK on (default 16; fewer for a large model, e.g. vilt-b32). */
+  lntkSamples?: number;
   backend?: NodeBackend;
   /** Suffix for the registered site names (a coordinator keeps its sites). */
   suffix?: string;
@@ -104,6 +108,7 @@ export async function simulateRemote(o: RemoteOptions): Promise<SimulateResult> 
           scale: o.scale,
           floor: o.floor,
           maxTest: o.maxTest,
+          lntkSamples: o.lntkSamples,
         });
         sites.push(site);
         return new SiteClient({ token, backend: 'node', compute: site }).run(() =>
@@ -187,6 +192,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
         scale: o.scale,
         floor: o.floor,
         maxTest: o.maxTest,
+        lntkSamples: o.lntkSamples,
       });
       sites.push(site);
       const client = new SiteClient({ token, backend: 'node', compute: site });
@@ -219,14 +225,17 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
 /**
  * The federation config `pnpm simulate` runs: DEFAULT_CONFIG plus the given overrides, with the
  * model and federation seeded by `seed` and every round waiting for all `clients` (a simulation
- * has no stragglers, so rounds are complete and reproducible).
+ * has no stragglers, so rounds are complete and reproducible). Phase deadlines are an hour:
+ * the simulated sites share one thread, and a vilt-b32 phase of several sites takes minutes.
  */
 export function simulationConfig(
   clients: number,
   seed: number,
   overrides: Partial<FederationConfig> = {},
 ): FederationConfig {
-  return resolveConfig({ seed, modelSeed: seed }, overrides, {
+  const hour = 3_600_000;
+  const deadlines = { scores: hour, train: hour, evaluate: hour };
+  return resolveConfig({ seed, modelSeed: seed, deadlines }, overrides, {
     minClients: clients,
     minCompletionRate: 1,
     quorumGraceMs: 0,
@@ -264,6 +273,7 @@ async function main(): Promise<void> {
       scale: { type: 'string' },
       floor: { type: 'string' },
       'max-test': { type: 'string' },
+      'lntk-samples': { type: 'string' },
       'solver-ms': { type: 'string' },
       preset: { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
@@ -300,6 +310,7 @@ async function main(): Promise<void> {
     scale: num('scale', values.scale),
     floor: num('floor', values.floor),
     maxTest: num('max-test', values['max-test']),
+    lntkSamples: num('lntk-samples', values['lntk-samples']),
     backend: values.backend as NodeBackend,
   };
   let res: SimulateResult;

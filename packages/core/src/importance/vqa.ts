@@ -4,6 +4,7 @@ import { classify, runBlocks, type VqaBatch } from '../model/forward.js';
 import type { Prefix, VqaModel } from '../model/vqa-model.js';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import type { NamedArrays } from '../tensors/named.js';
+import { autoMicroBatchSize } from '../train/memory-budget.js';
 import { trainLayers } from '../train/train.js';
 import type { Differentiable } from './differentiable.js';
 import { type LntkOptions, type LntkResult, lntkOf } from './lntk.js';
@@ -105,7 +106,7 @@ export function vqaDifferentiable(
       unit === 'adapter' && model.config.peft === 'adapter'
         ? (p, idx, tap) => {
             const c = model.config;
-            const lookup = (name: string) => p[name] ?? model.tensor(name);
+            const lookup = model.lookup(p);
             const pre = prefixOf(idx);
             const s = runBlocks(c, lookup, pre.state, pre.fromBlock, c.numLayers, tap);
             return classify(c, lookup, s.x);
@@ -134,6 +135,8 @@ export function vqaDifferentiable(
       prefixes.clear();
       if (ones) disposeBatch(ones);
       if (absAll) tf.dispose(Object.values(absAll));
+      // fp32 copies of int8 weights taken for `block` scoring or Synflow.
+      model.releaseDequantized();
     },
   };
 }
@@ -178,7 +181,12 @@ export function computeLntk(
   const chosen = pickSamples(samples, opts.numSamples ?? 16, seed);
   const d = vqaDifferentiable(model, chosen, { unit: opts.unit });
   try {
-    const r = lntkOf(d, { probe: 'zero-kernels', ...opts, seed });
+    const r = lntkOf(d, {
+      probe: 'zero-kernels',
+      ...opts,
+      seed,
+      chunkSize: opts.chunkSize ?? autoMicroBatchSize(model.config, model.config.numLayers),
+    });
     return { ...r, elapsedMs: performance.now() - started };
   } finally {
     d.dispose();
