@@ -9,7 +9,7 @@ import {
   CLIENT_NAMES,
 } from '@focus-fl/core/data';
 import { loadModel, type VqaModel } from '@focus-fl/core/model';
-import { evaluate, trainLayers } from '@focus-fl/core/train';
+import { evaluate, probeActivationBytes, trainLayers } from '@focus-fl/core/train';
 import { layerScoresFor } from './scores.js';
 import type { NamedArrays } from '@focus-fl/core/tensors';
 import type { BackendInfo, ModelInfo, Progress, Thumb, TrainConfig, WorkerApi } from './api.js';
@@ -99,6 +99,9 @@ const api: WorkerApi = {
     if (model && modelInfo) return modelInfo;
     const { bytes, cached } = await fetchModel(url, onProgress);
     model = loadModel(bytes);
+    // Measure what a pass takes on this tab's backend once, so micro-batches, LNTK and
+    // evaluation chunks fit its memory (core/train/memory-budget.ts).
+    await probeActivationBytes(model);
     modelInfo = {
       cached,
       bytes: bytes.byteLength,
