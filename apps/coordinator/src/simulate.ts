@@ -126,7 +126,9 @@ export async function simulateRemote(o: RemoteOptions): Promise<SimulateResult> 
   }
 }
 
-export function summarise(rows: RoundRow[]): SimulateResult {
+export function summarise(allRows: RoundRow[]): SimulateResult {
+  // Aborted attempts are stored too; the summary is of the rounds that completed.
+  const rows = allRows.filter((r) => r.status === 'completed');
   const base = rows.find((r) => r.round === 0);
   const rounds = rows
     .filter((r) => r.round > 0)
@@ -151,6 +153,14 @@ export function summarise(rows: RoundRow[]): SimulateResult {
   };
 }
 
+/** The federation paused (too many aborted rounds in a row); the message says why. */
+export class FederationPausedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FederationPausedError';
+  }
+}
+
 /** Runs a whole federation in this process; resolves when every site is done. */
 export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > CLIENT_NAMES.length) {
@@ -166,6 +176,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   });
   const names = CLIENT_NAMES.slice(0, o.clients) as ClientName[];
   const sites: SimSite[] = [];
+  const clients: SiteClient[] = [];
   try {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/ws`;
@@ -185,6 +196,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
       });
       sites.push(site);
       const client = new SiteClient({ token, backend: 'node', compute: site });
+      clients.push(client);
       return client.run(() => connectWs(url));
     });
     if (o.verbose) {
@@ -192,11 +204,19 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
         process.stderr.write(`round ${r}: accuracy ${acc?.toFixed(4)}\n`),
       );
     }
-    const outcomes = await Promise.all(runs);
+    // A federation that pauses (too many aborted rounds in a row) never finishes: stop with
+    // the engine's reason instead of waiting for sites that wait for it.
+    const paused = new Promise<never>((_, reject) =>
+      app.engine.once('paused', (reason: string) =>
+        reject(new FederationPausedError(`federation ${reason}`)),
+      ),
+    );
+    const outcomes = await Promise.race([Promise.all(runs), paused]);
     if (outcomes.some((x) => x !== 'done'))
       throw new Error(`some sites failed: ${outcomes.join(', ')}`);
     return summarise(app.store.rounds());
   } finally {
+    for (const c of clients) c.stop('simulation over');
     await app.close();
     for (const s of sites) s.dispose();
   }

@@ -8,13 +8,8 @@ import { autoMicroBatchSize } from '../train/memory-budget.js';
 import { trainLayers } from '../train/train.js';
 import type { Differentiable } from './differentiable.js';
 import { type LntkOptions, type LntkResult, lntkOf } from './lntk.js';
-import {
-  type ScorerMethod,
-  type ScorerOptions,
-  isScorerMethod,
-  layerScores,
-  SCORER_METHODS,
-} from './scorers.js';
+import { type LayerScores, type ScorerMethod, isScorerMethod, SCORER_METHODS } from './methods.js';
+import { type ScorerOptions, layerScores } from './scorers.js';
 
 /**
  * Which weights stand for trainable layer `block{i}.adapter` when scoring:
@@ -253,4 +248,40 @@ export async function fedselectDelta(
   } finally {
     model.setParams(before);
   }
+}
+
+export interface SiteScoresOptions {
+  seed: number;
+  /** Samples scored (n; default 16, the LNTK default). */
+  numSamples?: number;
+  /** FedSelect's probe training (default 5 steps, see fedselectDelta). */
+  fedselectSteps?: number;
+}
+
+/**
+ * A site's named layer scores by any scorer method: what the site sends in its `scores`
+ * message. FedSelect first runs its short local probe training (fedselectDelta: every adapter
+ * plus the head, weights restored afterwards) and scores |theta after - theta before|, as the
+ * FedSelect paper does; every other method scores the current weights directly.
+ */
+export async function siteScores(
+  method: ScorerMethod,
+  model: VqaModel,
+  samples: readonly SampleLike[],
+  opts: SiteScoresOptions,
+): Promise<LayerScores> {
+  if (method === 'lntk') {
+    const r = computeLntk(model, samples, { numSamples: opts.numSamples, seed: opts.seed });
+    return { layers: r.layers, scores: r.scores };
+  }
+  const delta =
+    method === 'fedselect'
+      ? await fedselectDelta(model, samples, { seed: opts.seed, steps: opts.fedselectSteps })
+      : undefined;
+  const scores = scoreLayers(method, model, samples, {
+    seed: opts.seed,
+    numSamples: opts.numSamples,
+    delta,
+  });
+  return { layers: model.layerNames(), scores };
 }
