@@ -90,7 +90,12 @@ async function join(): Promise<void> {
       if (info) {
         record.modelCached = info.cached;
         body.dataset.model = info.cached ? 'cached' : 'downloaded';
-        setProgress('model', 1, 1, `${fmtBytes(info.bytes)} ${info.cached ? '(cache)' : ''}`);
+        setProgress(
+          'model',
+          1,
+          1,
+          `${fmtBytes(info.bytes)} ${info.cached ? '(cache)' : ''} · ${fmtBytes(info.residentBytes)} in memory (fp32: ${fmtBytes(info.fp32Bytes)})`,
+        );
       } else
         setProgress(
           'model',

@@ -115,6 +115,8 @@ const api: WorkerApi = {
       bytes: bytes.byteLength,
       layers: model.layerNames(),
       preset: model.config.name,
+      residentBytes: model.residentBytes().total,
+      fp32Bytes: 4 * (model.countParams().trainable + model.countParams().frozen),
     };
     return modelInfo;
   },
