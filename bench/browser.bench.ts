@@ -6,9 +6,9 @@
 import type { BenchResult } from './types.js';
 import type { WorkerApi } from '../apps/browser-client/src/api.js';
 import buildPages from '../e2e/global-setup.js';
-import { launch, siteContext } from '../e2e/lib/browser.js';
-import { tinyCheckpoint } from '../e2e/lib/model.js';
-import { serveClient } from '../e2e/lib/static.js';
+import { launch, siteContext } from '@focus-fl/testkit/browser';
+import { tinyCheckpoint } from '@focus-fl/testkit/model';
+import { serveClient } from '@focus-fl/testkit/static';
 
 const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 

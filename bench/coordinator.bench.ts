@@ -68,7 +68,7 @@ async function one(n: number, strategy: 'f3ocus' | 'lntk'): Promise<Record<strin
   const shapes = Object.fromEntries(
     Object.entries(model.initialGlobal).map(([k, v]) => [k, v.shape]),
   );
-  const worker = tsWorker(new URL('../apps/coordinator/src/load-clients.ts', import.meta.url), {
+  const worker = tsWorker(new URL('../packages/testkit/src/load-clients.ts', import.meta.url), {
     url,
     tokens,
     shapes,

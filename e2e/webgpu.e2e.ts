@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { WorkerApi } from '../apps/browser-client/src/api.js';
-import { launch, siteContext, watch } from './lib/browser.js';
-import { tinyCheckpoint } from './lib/model.js';
-import { serveClient, type StaticServer } from './lib/static.js';
+import { launch, siteContext, watch } from '@focus-fl/testkit/browser';
+import { tinyCheckpoint } from '@focus-fl/testkit/model';
+import { serveClient, type StaticServer } from '@focus-fl/testkit/static';
 
 /**
  * Tolerances: float32 on different kernels (webgpu vs cpu) — same math, sums reordered.
