@@ -1,7 +1,7 @@
 // The site worker's tfjs backends in headless Chromium, on the `tiny` model: one training step
 // (batch 8, after a warm-up step that compiles kernels/shaders) and one LNTK computation
 // (16 samples, all 6 adapter layers), per backend the worker can start here.
-// SwiftShader WebGPU is a CPU emulation (docs/browser.md): its numbers prove the path works,
+// SwiftShader WebGPU is a CPU emulation: its numbers prove the path works,
 // not how fast a GPU is.
 import type { BenchResult } from './types.js';
 import type { WorkerApi } from '../apps/browser-client/src/api.js';

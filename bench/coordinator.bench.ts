@@ -1,7 +1,7 @@
 /**
  * Coordinator throughput: how many sites per round one coordinator process handles
  * (scores + tiny-model updates, fake sites in a worker thread sending precomputed frames),
- * and the solver's share of a round. Target (issue 6): 1,000 sites per round in < 10 s of
+ * and the solver's share of a round. Target: 1,000 sites per round in < 10 s of
  * coordinator time.
  *
  * "Coordinator time" of a round = wall time from the scores round-start to the round-end,

@@ -1,6 +1,6 @@
 // WebGPU in a real tab: with --enable-unsafe-webgpu the worker must pick webgpu on its own,
 // and LNTK scores plus a few training steps must match the cpu backend. SwiftShader's WebGPU
-// is exact but ~15x slower here (docs/browser.md), so the run is short: 40 samples, 3 steps.
+// is exact but ~15x slower here (CPU emulation), so the run is short: 40 samples, 3 steps.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { WorkerApi } from '../apps/browser-client/src/api.js';
