@@ -18,15 +18,13 @@ import { layerScoresProblem, type LayerScores } from '../importance/methods.js';
 import { aggregateMaskedDetailed, type AggregateResult, type ClientUpdate } from './aggregate.js';
 import type { ScoreMethod } from './protocol.js';
 
-/** Per-layer scores a client sent for this round, named (importance's LayerScores). */
-export type ClientScores = LayerScores;
-
 export interface RoundClient {
   name: string;
   /** L_i,max: how many adapter layers this client may train (docs/method.md §2). */
   budget: number;
   numSamples: number;
-  scores?: ClientScores;
+  /** The scores it sent this round, named (importance's LayerScores). */
+  scores?: LayerScores;
 }
 
 export interface RoundContext {
