@@ -114,7 +114,9 @@ export async function simulateRemote(o: RemoteOptions): Promise<SimulateResult> 
     const outcomes = await Promise.all(runs);
     if (outcomes.some((x) => x !== 'done'))
       throw new Error(`some sites failed: ${outcomes.join(', ')}`);
-    const state = (await (await fetch(`${http}/api/state`)).json()) as { rounds: RoundRow[] };
+    const state = (await (
+      await fetch(`${http}/api/state`, { headers: { authorization: `Bearer ${o.adminToken}` } })
+    ).json()) as { rounds: RoundRow[] };
     return summarise(state.rounds);
   } finally {
     for (const s of sites) s.dispose();
