@@ -13,6 +13,9 @@ export interface SiteState {
   backend: string | null;
   budget: number;
   connected: boolean;
+  /** From the site's last update: mean local step time and backend memory (null: none yet). */
+  stepMs: number | null;
+  memoryBytes: number | null;
 }
 
 export interface RoundSummary {
@@ -56,6 +59,8 @@ export function dashboardState(
       backend: live?.backend ?? s.backend,
       budget: siteBudget(engine.cfg, s),
       connected: Boolean(live),
+      stepMs: engine.siteCosts.get(s.name)?.stepMs ?? null,
+      memoryBytes: engine.siteCosts.get(s.name)?.memoryBytes ?? null,
     };
   });
   return {

@@ -8,6 +8,8 @@ export interface SiteView {
   backend: string | null;
   budget: number;
   connected: boolean;
+  stepMs: number | null;
+  memoryBytes: number | null;
 }
 
 export interface FrontPoint {
@@ -85,6 +87,8 @@ export function parseState(raw: unknown): DashboardState {
       backend: typeof s.backend === 'string' ? s.backend : null,
       budget: optNum(s.budget) ?? 0,
       connected: s.connected === true,
+      stepMs: optNum(s.stepMs),
+      memoryBytes: optNum(s.memoryBytes),
     };
   });
   const rounds = arr(raw.rounds ?? [], 'rounds').map((r, i): RoundView => {
