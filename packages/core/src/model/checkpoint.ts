@@ -66,7 +66,7 @@ export interface LoadOptions {
    * Both give bitwise the same forward pass.
    */
   weights?: 'int8' | 'fp32';
-  /** Where int8 weights live (./int8-store.ts); default 'auto' (device on GPU backends). */
+  /** Where int8 weights live (./int8-store.ts); default 'auto' (device on webgpu). */
   int8Storage?: Int8Storage | 'auto';
 }
 

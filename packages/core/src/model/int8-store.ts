@@ -2,7 +2,7 @@
 // int8 dtype, so either
 // - `host`: an Int8Array + fp32 scales in JS memory (1 byte per value); each use dequantizes it
 //   in JS into a new tensor (an upload). Best for cpu and wasm, whose tensors are host memory.
-// - `device`: on the backend (GPU memory for WebGPU / WebGL), three int8 values packed per
+// - `device`: on the backend (GPU memory on WebGPU), three int8 values packed per
 //   float32 as the integer p = u0 + 256 u1 + 65536 u2 (u = q + 128, so 0 <= p < 2^24, exact in
 //   float32; 4/3 bytes per value); each use unpacks and scales it with plain tfjs ops, on the
 //   device, with no upload. The unpacking is exact (multiplications by powers of two, floor,
@@ -125,14 +125,15 @@ class DeviceInt8 implements Int8Weight {
 }
 
 /**
- * `auto`: `device` for Linear kernels (axis 1) on the GPU backends (webgpu, webgl), where a
- * host copy would be uploaded on every use; `host` otherwise, and always for embedding tables
- * (axis 0), which are gathered row by row on the host (only the batch's tokens).
+ * `auto`: `device` for Linear kernels (axis 1) on webgpu, where a host copy would be uploaded on
+ * every use; `host` otherwise, and always for embedding tables (axis 0), which are gathered row
+ * by row on the host (only the batch's tokens). Not webgl: where it lacks float32 render
+ * targets tfjs falls back to float16 textures, which cannot hold the packed 24-bit integers.
  */
 export function int8Weight(q: QuantizedInt8, storage: Int8Storage | 'auto' = 'auto'): Int8Weight {
   if (storage !== 'auto' && storage !== 'host' && storage !== 'device')
     throw new Error(`int8 storage must be 'auto', 'host' or 'device', got ${String(storage)}`);
-  const gpu = ['webgpu', 'webgl'].includes(tf.getBackend());
+  const gpu = tf.getBackend() === 'webgpu';
   const s = storage === 'auto' ? (gpu && q.axis === 1 ? 'device' : 'host') : storage;
   return s === 'device' && q.axis === 1 ? new DeviceInt8(q) : new HostInt8(q);
 }

@@ -46,7 +46,7 @@ export interface CreateOptions {
    * fp32 copy of the base is ever made.
    */
   weights?: 'fp32' | 'int8';
-  /** Where int8 weights live (./int8-store.ts); default 'auto' (device on GPU backends). */
+  /** Where int8 weights live (./int8-store.ts); default 'auto' (device on webgpu). */
   int8Storage?: Int8Storage | 'auto';
 }
 
