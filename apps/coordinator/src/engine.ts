@@ -303,16 +303,7 @@ export class RoundEngine extends EventEmitter {
       `last: ${lastReason}`;
     this.phase = 'paused';
     this.opts.log.error({ round: this.round, reason: this.pausedReason }, 'federation paused');
-    for (const s of this.sessions.all()) {
-      s.send({
-        type: 'round-end',
-        round: this.round,
-        status: 'aborted',
-        accuracy: null,
-        done: false,
-        reason: `federation ${this.pausedReason}`,
-      });
-    }
+    this.tellAborted(`federation ${this.pausedReason}`);
     this.changed();
     this.emit('paused', this.pausedReason);
   }
@@ -388,6 +379,12 @@ export class RoundEngine extends EventEmitter {
   /** Tells every site the round was aborted; returns the reason (for the loop). */
   private abort(reason: string): string {
     this.opts.log.warn({ round: this.round, reason }, 'round aborted');
+    this.tellAborted(reason);
+    this.emit('aborted', this.round, reason);
+    return reason;
+  }
+
+  private tellAborted(reason: string): void {
     for (const s of this.sessions.all()) {
       s.send({
         type: 'round-end',
@@ -398,8 +395,6 @@ export class RoundEngine extends EventEmitter {
         reason,
       });
     }
-    this.emit('aborted', this.round, reason);
-    return reason;
   }
 
   /** One attempt of the current round: null when it completed, else why it was aborted. */

@@ -25,9 +25,9 @@ import { createSimSite, type SimSite } from './sim-site.js';
 import type { RoundRow } from './store.js';
 import { connectWs } from './ws-transport.js';
 
-export interface SimulateOptions {
+/** The simulated sites: which synthetic clients, their data and their compute. */
+export interface SimSitesOptions {
   clients: number;
-  config: FederationConfig;
   seed: number;
   budget: number;
   scale?: number;
@@ -35,8 +35,12 @@ export interface SimulateOptions {
   maxTest?: number;
   /** Samples each site scores LNTK on (default 16; fewer for a large model, e.g. vilt-b32). */
   lntkSamples?: number;
-  dataDir?: string;
   backend?: NodeBackend;
+}
+
+export interface SimulateOptions extends SimSitesOptions {
+  config: FederationConfig;
+  dataDir?: string;
   /** Progress lines to stderr. */
   verbose?: boolean;
 }
@@ -59,19 +63,10 @@ export interface SimulateResult {
   bytesDown: number;
 }
 
-export interface RemoteOptions {
+export interface RemoteOptions extends SimSitesOptions {
   /** http(s)://host:port of a running coordinator. */
   url: string;
   adminToken: string;
-  clients: number;
-  seed: number;
-  budget: number;
-  scale?: number;
-  floor?: number;
-  maxTest?: number;
-  /** Samples each site scores LNTK on (default 16; fewer for a large model, e.g. vilt-b32). */
-  lntkSamples?: number;
-  backend?: NodeBackend;
   /** Suffix for the registered site names (a coordinator keeps its sites). */
   suffix?: string;
 }

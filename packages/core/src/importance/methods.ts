@@ -64,6 +64,11 @@ export function randomScores(numLayers: number, seed: number): number[] {
   return Array.from({ length: numLayers }, () => rand());
 }
 
+/** The scores of a data-free rule: depth for `last`, a seeded draw for `random`. */
+export function dataFreeScores(method: DataFreeMethod, numLayers: number, seed: number): number[] {
+  return method === 'last' ? depthScores(numLayers) : randomScores(numLayers, seed);
+}
+
 /**
  * Indices of the B highest scores, returned in layer order. Ties go to the earlier layer.
  * B is clamped to [0, scores.length]. The one top-B rule of the code base (client-only
