@@ -9,3 +9,4 @@ export * from './quantize.js';
 export * from './safetensors.js';
 export * from './checkpoint.js';
 export * from './hf-vilt.js';
+export * from './int8-store.js';

@@ -26,6 +26,7 @@ import type { VqaModel } from '../model/vqa-model.js';
 import { deriveSeed } from '../random.js';
 import type { NamedArrays } from '../tensors/named.js';
 import { evaluate } from '../train/evaluate.js';
+import { backendMemoryBytes } from '../train/memory-budget.js';
 import { trainLayers } from '../train/train.js';
 
 /** LNTK samples per round (n; docs/interfaces.md default): keeps the Gram n x n small. */
@@ -118,7 +119,13 @@ export class ModelCompute implements LocalCompute {
       const ev = await evaluate(m, this.trainSet.slice(0, this.metricSamples));
       return {
         deltas: res.deltas,
-        metrics: { loss: res.metrics.meanLoss, accuracy: ev.accuracy, perType: ev.perType },
+        metrics: {
+          loss: res.metrics.meanLoss,
+          accuracy: ev.accuracy,
+          perType: ev.perType,
+          stepMs: (1000 * res.metrics.seconds) / res.metrics.steps,
+          memoryBytes: backendMemoryBytes(),
+        },
       };
     } finally {
       m.setParams(before);
