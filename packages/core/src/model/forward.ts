@@ -2,7 +2,11 @@
 // `p(name)`, so that tf.grad / LNTK can substitute any named tensor (docs/interfaces.md).
 import * as tf from '@tensorflow/tfjs';
 import { numPatches, type ModelConfig } from './config.js';
+import { installMatMulGradient } from './matmul-grad.js';
 import { blockName, trainableLayerNames } from './params.js';
+
+// Every gradient through the model then runs its 2-D products untransposed on wasm.
+installMatMulGradient();
 
 export type ParamLookup = (name: string) => tf.Tensor;
 
