@@ -23,7 +23,9 @@ async function profiledFlops(c: ModelConfig, layers: string[], cache: boolean, n
   const m = createModel(c, { seed: 1, answers: TOY_ANSWERS });
   const samples = toySamples(n, 3);
   const opts = { layers, steps: 1, batchSize: n, seed: 1, prefixCacheBytes: cache ? 2 ** 30 : 0 };
-  const prof = await tf.profile(() => trainLayers(m, samples, opts));
+  const prof = await tf.profile(async () => {
+    await trainLayers(m, samples, opts);
+  });
   m.dispose();
   let flops = 0;
   for (const k of prof.kernels) {
