@@ -1,11 +1,17 @@
 // The frozen-prefix cache (train/step-batches.ts) must be exact: the trained deltas are the
-// same bits whether the frozen blocks' activations come from the per-call cache, are
-// recomputed every step, or are recorded on the tape; and it must not leak tensors.
+// same bits whether the frozen blocks' activations come from the per-call cache (whole or
+// partial), are recomputed every step, or are recorded on the tape; it computes each drawn
+// sample once, and it must not leak tensors.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createModel, resolveConfig } from '../src/model/index.js';
+import { createModel, disposeBatch, encodeBatch, resolveConfig } from '../src/model/index.js';
 import { initNodeBackend } from '../src/node/index.js';
-import { prefixCacheBytes, trainLayers, type TrainOptions } from '../src/train/index.js';
+import {
+  prefixCacheBytes,
+  stepBatchSource,
+  trainLayers,
+  type TrainOptions,
+} from '../src/train/index.js';
 import type { NamedArrays } from '../src/tensors/named.js';
 import { TOY_ANSWERS, toySamples } from './model-helpers.js';
 
@@ -41,39 +47,70 @@ afterAll(async () => {
   await initNodeBackend('wasm');
 });
 
-describe.each(['wasm', 'cpu'] as const)('frozen-prefix cache on %s', (backend) => {
-  const selections: [string, string[]][] = [
-    ['late block', ['block2.adapter']],
-    ['middle + late', ['block1.adapter', 'block2.adapter']],
-    ['head only', []],
-  ];
-  it.each(selections)('%s: deltas bit-identical with and without the cache', async (_, layers) => {
-    await initNodeBackend(backend);
-    const cached = await deltas({}, layers);
-    const perStep = await deltas({ prefixCacheBytes: 0 }, layers);
-    const onTape = await deltas({ frozenPrefix: false }, layers);
-    expect(cached.metrics.prefixCached).toBe(true);
-    expect(perStep.metrics.prefixCached).toBe(false);
-    expect(onTape.metrics.prefixCached).toBe(false);
-    expect(cached.metrics.meanLoss).toBe(perStep.metrics.meanLoss);
-    expectSameBits(cached.deltas, perStep.deltas);
-    expectSameBits(cached.deltas, onTape.deltas);
-    // Something was trained (a vacuous comparison of zeros would prove nothing).
-    expect(cached.deltas['head/kernel'].data.some((v) => v !== 0)).toBe(true);
-  });
+const selections: [string, string[]][] = [
+  ['late block', ['block2.adapter']],
+  ['middle + late', ['block1.adapter', 'block2.adapter']],
+  ['head only', []],
+];
+// Every selection on wasm (XNNPACK products); one on cpu (plain JS kernels), which is slow.
+const cases = [
+  ...selections.map(([label, layers]) => ['wasm', label, layers] as const),
+  ['cpu', ...selections[1]] as const,
+];
+
+describe('frozen-prefix cache', () => {
+  it.each(cases)(
+    '%s, %s: deltas bit-identical with and without the cache',
+    async (backend, _, layers) => {
+      await initNodeBackend(backend);
+      const cached = await deltas({}, [...layers]);
+      const perStep = await deltas({ prefixCacheBytes: 0 }, [...layers]);
+      const onTape = await deltas({ frozenPrefix: false }, [...layers]);
+      expect(cached.metrics.prefixCached).toBe(true);
+      expect(perStep.metrics.prefixCached).toBe(false);
+      expect(onTape.metrics.prefixCached).toBe(false);
+      expect(cached.metrics.meanLoss).toBe(perStep.metrics.meanLoss);
+      expectSameBits(cached.deltas, perStep.deltas);
+      expectSameBits(cached.deltas, onTape.deltas);
+      // Something was trained (a vacuous comparison of zeros would prove nothing).
+      expect(cached.deltas['head/kernel'].data.some((v) => v !== 0)).toBe(true);
+    },
+  );
 });
 
 describe('frozen-prefix cache bounds and memory', () => {
-  it('falls back to per-step prefixes above the byte cap, with the same result', async () => {
+  it('computes each drawn sample once; a cap below one sample turns it off', async () => {
     await initNodeBackend('wasm');
     const m = createModel(small, { seed: 3, answers: TOY_ANSWERS });
-    const need = prefixCacheBytes(m, samples.length);
+    const all = encodeBatch(samples, m);
+    const src = stepBatchSource(m, all, { fromBlock: 2, cacheBytes: 2 ** 30 });
+    for (const idx of [
+      [0, 1, 2],
+      [2, 3],
+      [0, 3, 4],
+    ])
+      src.take(idx).dispose();
+    expect(src.stats).toEqual({ hits: 3, misses: 5 });
+    expect(src.cacheBytes).toBe(prefixCacheBytes(m, 5));
+    src.dispose();
+    const off = stepBatchSource(m, all, { fromBlock: 2, cacheBytes: prefixCacheBytes(m, 1) - 1 });
+    expect(off.cached).toBe(false);
+    off.take([0, 1]).dispose();
+    off.take([0, 1]).dispose();
+    expect(off.stats).toEqual({ hits: 0, misses: 4 });
+    disposeBatch(all);
     m.dispose();
-    const fits = await deltas({ prefixCacheBytes: need }, ['block2.adapter']);
-    const over = await deltas({ prefixCacheBytes: need - 1 }, ['block2.adapter']);
-    expect(fits.metrics.prefixCached).toBe(true);
-    expect(over.metrics.prefixCached).toBe(false);
-    expectSameBits(fits.deltas, over.deltas);
+  });
+
+  it('a partial cache (cap below the data) gives the same bits', async () => {
+    await initNodeBackend('wasm');
+    const m = createModel(small, { seed: 3, answers: TOY_ANSWERS });
+    const room = prefixCacheBytes(m, 5);
+    m.dispose();
+    const full = await deltas({}, ['block2.adapter']);
+    const partial = await deltas({ prefixCacheBytes: room }, ['block2.adapter']);
+    expect(partial.metrics.prefixCached).toBe(true);
+    expectSameBits(full.deltas, partial.deltas);
     await expect(deltas({ prefixCacheBytes: -1 }, ['block2.adapter'])).rejects.toThrow(
       /prefixCacheBytes must be >= 0/,
     );

@@ -2,14 +2,16 @@
 // trainLayers call (never per step); a step takes rows of that encoding and, when the blocks
 // before the earliest trained one are frozen, the activations after that frozen prefix.
 //
-// Frozen-prefix cache: those prefix activations depend only on the sample and the frozen
-// weights, which do not change during local training, so they are computed once per call (one
-// round of local training) for every sample and gathered per step, instead of re-running the
-// embeddings and the frozen blocks on every step and epoch. Bounded by `cacheBytes`; above it
-// the prefix is recomputed per step (the results are the same either way, see
-// test/train-prefix-cache.test.ts).
+// Frozen-prefix cache: those activations depend only on the sample and the frozen weights,
+// which do not change during local training, so each sample's are computed the first time a
+// step draws it and reused by every later step and epoch of the call (one round of local
+// training), instead of re-running the embeddings and frozen blocks every step. A sample is
+// never computed twice while the cache has room (`cacheBytes`); beyond that, samples without a
+// slot are recomputed when drawn. The results are the same bits either way (a row's
+// activations do not depend on the other rows of its batch; test/train-prefix-cache.test.ts).
 import * as tf from '@tensorflow/tfjs';
 import { disposeBatch, sliceBatch } from '../model/batch.js';
+import { sequenceLength } from '../model/flops.js';
 import type { VqaBatch } from '../model/forward.js';
 import type { Prefix, VqaModel } from '../model/vqa-model.js';
 
@@ -23,26 +25,26 @@ export interface StepBatch {
 export interface StepBatchSource {
   /** The minibatch of the encoded samples at `indices`; the caller disposes it. */
   take(indices: readonly number[]): StepBatch;
-  /** Whether prefix activations come from the per-call cache (else: computed per step). */
+  /** Whether prefix activations are cached for the call (else: computed every step). */
   readonly cached: boolean;
-  /** Bytes held by the cache (0 when not cached). */
+  /** Bytes held by the cache now. */
   readonly cacheBytes: number;
+  /** Prefix rows read from the cache / computed, so far. */
+  readonly stats: { hits: number; misses: number };
   dispose(): void;
 }
 
 export interface StepBatchOptions {
   /** Run blocks [0, fromBlock) outside the tape; 0 = no prefix (everything on the tape). */
   fromBlock: number;
-  /** Cache the prefix activations when they fit in this many bytes; 0 disables the cache. */
+  /** Byte cap of the cached prefix activations; 0 disables the cache. */
   cacheBytes: number;
-  /** Rows per forward pass when filling the cache (bounds its transient memory). */
-  chunk: number;
 }
 
 /** Bytes of the cached activations for `n` samples: x [n, L, H] and bias [n, 1, 1, L], fp32. */
 export function prefixCacheBytes(model: VqaModel, n: number): number {
   const c = model.config;
-  const L = c.maxTextLen + (c.imageSize / c.patchSize) ** 2 + 1;
+  const L = sequenceLength(c);
   return n * (L * c.hidden + L) * 4;
 }
 
@@ -53,45 +55,59 @@ export function stepBatchSource(
   o: StepBatchOptions,
 ): StepBatchSource {
   const n = all.labels.shape[0];
-  const bytes = prefixCacheBytes(model, n);
+  const perSample = prefixCacheBytes(model, 1);
+  const slots = Math.min(n, Math.floor(Math.max(0, o.cacheBytes) / perSample));
   if (o.fromBlock === 0) return perStep(model, all, 0);
-  if (o.cacheBytes <= 0 || bytes > o.cacheBytes) return perStep(model, all, o.fromBlock);
+  if (slots === 0) return perStep(model, all, o.fromBlock);
 
-  const xs: tf.Tensor3D[] = [];
-  const biases: tf.Tensor4D[] = [];
-  let cache: { x: tf.Tensor3D; bias: tf.Tensor4D };
-  try {
-    for (let start = 0; start < n; start += o.chunk) {
-      const idx = Array.from({ length: Math.min(o.chunk, n - start) }, (_, i) => start + i);
-      const part = sliceBatch(all, idx);
-      try {
-        const { state } = model.forwardPrefix(part, o.fromBlock);
-        xs.push(state.x);
-        biases.push(state.bias);
-      } finally {
-        disposeBatch(part);
-      }
-    }
-    cache = {
-      x: (xs.length === 1 ? xs[0].clone() : tf.concat(xs, 0)) as tf.Tensor3D,
-      bias: (biases.length === 1 ? biases[0].clone() : tf.concat(biases, 0)) as tf.Tensor4D,
-    };
-  } finally {
-    tf.dispose([...xs, ...biases]);
-  }
+  const c = model.config;
+  const L = sequenceLength(c);
+  const X = L * c.hidden;
+  const xs = new Map<number, Float32Array>();
+  const biases = new Map<number, Float32Array>();
+  const stats = { hits: 0, misses: 0 };
   return {
     cached: true,
-    cacheBytes: bytes,
+    get cacheBytes() {
+      return xs.size * perSample;
+    },
+    stats,
     take(indices) {
+      const miss = indices.filter((i) => !xs.has(i));
+      stats.misses += miss.length;
+      stats.hits += indices.length - miss.length;
+      // Rows computed for this step only (no slot left in the cache).
+      const spareX = new Map<number, Float32Array>();
+      const spareB = new Map<number, Float32Array>();
+      if (miss.length) {
+        const part = sliceBatch(all, miss);
+        try {
+          const { state } = model.forwardPrefix(part, o.fromBlock);
+          const x = state.x.dataSync() as Float32Array;
+          const b = state.bias.dataSync() as Float32Array;
+          tf.dispose([state.x, state.bias]);
+          miss.forEach((i, j) => {
+            const keep = xs.size < slots;
+            (keep ? xs : spareX).set(i, x.slice(j * X, (j + 1) * X));
+            (keep ? biases : spareB).set(i, b.slice(j * L, (j + 1) * L));
+          });
+        } finally {
+          disposeBatch(part);
+        }
+      }
+      const k = indices.length;
+      const x = new Float32Array(k * X);
+      const bias = new Float32Array(k * L);
+      indices.forEach((i, r) => {
+        x.set(xs.get(i) ?? spareX.get(i)!, r * X);
+        bias.set(biases.get(i) ?? spareB.get(i)!, r * L);
+      });
       // The batch's own rows too (a few KB), so that a StepBatch is always self-consistent.
       const batch = sliceBatch(all, indices);
-      const state = tf.tidy(() => {
-        const ix = tf.tensor1d(Array.from(indices), 'int32');
-        return {
-          x: tf.gather(cache.x, ix) as tf.Tensor3D,
-          bias: tf.gather(cache.bias, ix) as tf.Tensor4D,
-        };
-      });
+      const state = {
+        x: tf.tensor3d(x, [k, L, c.hidden]),
+        bias: tf.tensor4d(bias, [k, 1, 1, L]),
+      };
       return {
         batch,
         prefix: { fromBlock: o.fromBlock, state },
@@ -101,16 +117,22 @@ export function stepBatchSource(
         },
       };
     },
-    dispose: () => tf.dispose([cache.x, cache.bias]),
+    dispose: () => {
+      xs.clear();
+      biases.clear();
+    },
   };
 }
 
 /** No cache: slice the encoded samples and (optionally) run the prefix every step. */
 function perStep(model: VqaModel, all: VqaBatch, fromBlock: number): StepBatchSource {
+  const stats = { hits: 0, misses: 0 };
   return {
     cached: false,
     cacheBytes: 0,
+    stats,
     take(indices) {
+      if (fromBlock > 0) stats.misses += indices.length;
       const batch = sliceBatch(all, indices);
       const prefix = fromBlock > 0 ? model.forwardPrefix(batch, fromBlock) : undefined;
       return {

@@ -115,7 +115,6 @@ export async function trainLayers(
     source = stepBatchSource(model, all, {
       fromBlock: usePrefix ? firstBlock : 0,
       cacheBytes,
-      chunk: batchSize,
     });
     for (let step = 0; step < steps; step++) {
       if (cursor >= order.length) {
