@@ -160,6 +160,8 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > CLIENT_NAMES.length) {
     throw new Error(`--clients must be 1..${CLIENT_NAMES.length}, got ${o.clients}`);
   }
+  if (o.parallel !== undefined && (!Number.isInteger(o.parallel) || o.parallel < 1))
+    throw new Error(`--parallel must be a positive integer, got ${o.parallel}`);
   await initNodeBackend(o.backend ?? 'wasm');
   const model = modelSourceFromConfig(o.config);
   const app = await buildApp({
