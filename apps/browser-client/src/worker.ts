@@ -8,8 +8,8 @@ import {
   type VqaSample,
   CLIENT_NAMES,
 } from '@focus-fl/core/data';
-import { loadModel, type VqaModel } from '@focus-fl/core/model';
-import { evaluate, trainLayers } from '@focus-fl/core/train';
+import { createModel, loadModel, type SampleLike, type VqaModel } from '@focus-fl/core/model';
+import { evaluate, probeStepMs, trainLayers } from '@focus-fl/core/train';
 import { layerScoresFor } from './scores.js';
 import type { NamedArrays } from '@focus-fl/core/tensors';
 import type { BackendInfo, ModelInfo, Progress, Thumb, TrainConfig, WorkerApi } from './api.js';
@@ -57,9 +57,31 @@ function roundSeed(seed: number, round: number): number {
 
 const noProgress: Progress = () => undefined;
 
+/**
+ * The backend probe (backend.ts): two timed training steps (batch 8, every adapter + head) of a
+ * seeded `tiny` model on synthetic 28 px samples, so it needs neither the served model nor
+ * local data and runs before either is there.
+ */
+async function probeBackend(stop: () => boolean): Promise<number> {
+  const m = createModel('tiny', { seed: 0 });
+  const samples: SampleLike[] = Array.from({ length: 8 }, (_, i) => ({
+    image: new Uint8Array(28 * 28).map((_, j) => (j * 31 + i * 17) % 256),
+    size: 28,
+    channels: 1,
+    question: 'is there a lesion in the upper left region?',
+    answer: m.answers[i % m.answers.length],
+    questionType: 'probe',
+  }));
+  try {
+    return await probeStepMs(m, samples, { batchSize: 8, steps: 2, stop });
+  } finally {
+    m.dispose();
+  }
+}
+
 const api: WorkerApi = {
   async init({ backend, wasmBase }) {
-    backendInfo ??= await initBackend(backend, wasmBase);
+    backendInfo ??= await initBackend(backend, wasmBase, probeBackend);
     return backendInfo;
   },
 
@@ -127,6 +149,7 @@ const api: WorkerApi = {
     // The model must keep the global weights until the next round-start, which sends only the
     // layers that changed globally: snapshot what training touches and restore it afterwards.
     const before = m.getParams(m.trainableParamNames(layers));
+    const t0 = performance.now();
     try {
       const res = await trainLayers(m, train, {
         layers,
@@ -135,8 +158,14 @@ const api: WorkerApi = {
         lr: config.lr,
         weightDecay: config.weightDecay,
         seed: roundSeed(config.seed, config.round),
-        onProgress: (p) =>
-          onProgress(p.step, p.steps, `step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)}`),
+        onProgress: (p) => {
+          const msPerStep = (performance.now() - t0) / p.step;
+          onProgress(
+            p.step,
+            p.steps,
+            `step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)} · ${msPerStep.toFixed(0)} ms/step`,
+          );
+        },
       });
       // Local metrics on (a slice of) the training data after the update: cheap and never
       // leaves the tab as anything but numbers.

@@ -77,7 +77,13 @@ export async function kernelProfile(
 export async function probeStepMs(
   model: VqaModel,
   samples: readonly SampleLike[],
-  opts: { batchSize?: number; steps?: number; clock?: Clock } = {},
+  opts: {
+    batchSize?: number;
+    steps?: number;
+    clock?: Clock;
+    /** Checked before every step: true = give up (the probe then resolves NaN). */
+    stop?: () => boolean;
+  } = {},
 ): Promise<number> {
   if (samples.length === 0) throw new Error('probeStepMs: samples is empty');
   const clock = opts.clock ?? wallClock;
@@ -90,6 +96,7 @@ export async function probeStepMs(
   const times: number[] = [];
   try {
     for (let i = 0; i <= (opts.steps ?? 3); i++) {
+      if (opts.stop?.()) return NaN;
       const t0 = clock();
       const { loss, grads } = lossAndGrads(model, batch, names);
       await loss.data();
