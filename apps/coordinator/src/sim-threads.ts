@@ -6,6 +6,7 @@
  * site-name order, so a seeded federation gives the same results for any N.
  */
 import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
 import type { NodeBackend } from '@focus-fl/core/node';
 import type { SimSiteOptions } from './sim-site.js';
 import { tsWorker } from './tsx-worker.js';
@@ -27,24 +28,33 @@ export function defaultParallel(sites: number): number {
   return Math.max(1, Math.min(sites, availableParallelism()));
 }
 
-/** Runs `sites` in `threads` workers; resolves with each site's outcome in input order. */
-export async function runSitesInThreads(
+export interface SiteThreads {
+  /** Each site's outcome ('done', ...), in input order. */
+  outcomes: Promise<string[]>;
+  /** Stops every thread still running (a federation that ended early). */
+  terminate(): Promise<void>;
+}
+
+/** Runs `sites` in `threads` workers. */
+export function runSitesInThreads(
   url: string,
   backend: NodeBackend,
   baseBytes: Uint8Array,
   sites: SiteThreadSpec[],
   threads: number,
-): Promise<string[]> {
+): SiteThreads {
   if (!Number.isInteger(threads) || threads < 1)
     throw new Error(`--parallel must be a positive integer, got ${threads}`);
   const n = Math.min(threads, sites.length);
   const groups = Array.from({ length: n }, (_, t) => sites.filter((_, i) => i % n === t));
-  const results = await Promise.all(
+  const workers: Worker[] = [];
+  const outcomes = Promise.all(
     groups.map(
       (group) =>
         new Promise<string[]>((resolve, reject) => {
           const input: SiteThreadInput = { url, backend, baseBytes, sites: group };
           const w = tsWorker(new URL('./sim-worker.ts', import.meta.url), { ...input });
+          workers.push(w);
           let settled = false;
           w.once(
             'message',
@@ -67,7 +77,14 @@ export async function runSitesInThreads(
         }),
     ),
   );
-  const out: string[] = new Array(sites.length);
-  groups.forEach((g, t) => g.forEach((s, j) => (out[sites.indexOf(s)] = results[t][j])));
-  return out;
+  return {
+    outcomes: outcomes.then((results) => {
+      const out: string[] = new Array(sites.length);
+      groups.forEach((g, t) => g.forEach((s, j) => (out[sites.indexOf(s)] = results[t][j])));
+      return out;
+    }),
+    terminate: async () => {
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
 }

@@ -8,3 +8,4 @@ export * from './speed.js';
 export * from './evaluate.js';
 export * from './shapes-task.js';
 export * from './pretrain.js';
+export * from './memory-budget.js';

@@ -9,7 +9,7 @@ import type { NamedArrays } from '../tensors/named.js';
 import { disposeBatch, encodeBatch, type SampleLike } from '../model/batch.js';
 import type { VqaModel } from '../model/vqa-model.js';
 import { AdamW } from './adamw.js';
-import { lossAndGrads } from './grads.js';
+import { microBatchedLossAndGrads } from './grads.js';
 import { stepBatchSource } from './step-batches.js';
 
 export interface TrainProgress {
@@ -36,10 +36,16 @@ export interface TrainOptions {
   /** Run frozen blocks before the earliest trained one outside the tape (default true). */
   frozenPrefix?: boolean;
   /**
-   * Byte cap of the frozen-prefix cache (the prefix activations of every sample, computed once
-   * per call); above it the prefix is recomputed per step. 0 disables the cache. Default 128 MiB.
+   * Byte cap of the frozen-prefix cache (the prefix activations of each drawn sample, computed
+   * once per call); samples beyond it are recomputed per step. 0 disables the cache. Default
+   * 128 MiB.
    */
   prefixCacheBytes?: number;
+  /**
+   * Samples per forward/backward pass; a step's gradient is accumulated over its micro-batches
+   * (./grads.ts). Default 'auto': sized from the backend's memory limits (./memory-budget.ts).
+   */
+  microBatchSize?: number | 'auto';
 }
 
 export const DEFAULT_PREFIX_CACHE_BYTES = 128 * 2 ** 20;
@@ -130,8 +136,9 @@ export async function trainLayers(
       const mb = source.take(idx);
       let loss: number;
       try {
-        const { loss: value, grads } = lossAndGrads(model, mb.batch, names, vars, {
+        const { loss: value, grads } = microBatchedLossAndGrads(model, mb.batch, names, vars, {
           prefix: mb.prefix,
+          microBatch: opts.microBatchSize,
         });
         const rate = warm > 0 && step < warm ? (lr * (step + 1)) / warm : lr;
         opt.step(vars, grads, rate);
