@@ -3,7 +3,7 @@
  * worker uses, on a synthetic client's data (train split for scores and training, test split
  * for held-out evaluation). Plugs into the shared SiteClient as its LocalCompute.
  */
-import type { ClientName, VqaSample } from '@focus-fl/core/data';
+import type { ClientData, ClientName, VqaSample } from '@focus-fl/core/data';
 import { syntheticClient } from '@focus-fl/core/data';
 import { computeLntk, scoreLayers, type ScorerMethod } from '@focus-fl/core/importance';
 import { loadModel, type VqaModel } from '@focus-fl/core/model';
@@ -21,6 +21,8 @@ export interface SimSiteOptions {
   /** Cap on held-out samples evaluated per round (speed). */
   maxTest?: number;
   lntkSamples?: number;
+  /** The site's own data (e.g. real MedMNIST files); default: the synthetic client's. */
+  data?: ClientData;
 }
 
 export interface SimSite extends LocalCompute {
@@ -33,7 +35,7 @@ export interface SimSite extends LocalCompute {
 }
 
 export function createSimSite(o: SimSiteOptions): SimSite {
-  const data = syntheticClient(o.name, { seed: o.seed, scale: o.scale, floor: o.floor });
+  const data = o.data ?? syntheticClient(o.name, { seed: o.seed, scale: o.scale, floor: o.floor });
   const test = o.maxTest ? data.test.slice(0, o.maxTest) : data.test;
   const model = loadModel(o.baseBytes);
   const trained: { round: number; layers: string[] }[] = [];

@@ -7,4 +7,5 @@ export * from './npz.js';
 export * from './import.js';
 export * from './partition.js';
 export * from './pixel-baseline.js';
+export * from './resize.js';
 export { crc32, centralDirectoryCrcs } from './zip-crc.js';
