@@ -33,7 +33,10 @@ function image8(rows: number, cols: number, seed: number): Uint8Array {
   return Uint8Array.from({ length: rows * cols }, (_, i) => {
     const x = i % cols;
     const y = Math.floor(i / cols);
-    return Math.max(0, Math.min(255, Math.round(128 + 90 * Math.sin(x / 6) * Math.cos(y / 9) + (rand() - 0.5) * 10)));
+    return Math.max(
+      0,
+      Math.min(255, Math.round(128 + 90 * Math.sin(x / 6) * Math.cos(y / 9) + (rand() - 0.5) * 10)),
+    );
   });
 }
 
@@ -114,7 +117,11 @@ describe('DICOM transfer syntaxes decode to the original pixels', () => {
   it('8-bit grey through RLE and JPEG lossless is exact too', async () => {
     const p8 = image8(rows, cols, 4);
     for (const ts of [UIDS.rle, UIDS.jpegLossless, UIDS.jpegLsLossless, UIDS.j2kLossless]) {
-      const f = await readDicomFrame('x.dcm', await dicomFile({ rows, cols, bits: 8, pixels: p8 }, ts), decoders);
+      const f = await readDicomFrame(
+        'x.dcm',
+        await dicomFile({ rows, cols, bits: 8, pixels: p8 }, ts),
+        decoders,
+      );
       expect(maxAbsDiff(f.values!, p8), ts).toBe(0);
     }
   });
@@ -131,7 +138,13 @@ describe('DICOM transfer syntaxes decode to the original pixels', () => {
     };
     for (const ts of [UIDS.explicitLE, UIDS.jpegLossless, UIDS.j2kLossless, UIDS.jpegLsLossless]) {
       const f = await readDicomFrame('ct.dcm', await dicomFile(img, ts), decoders);
-      expect(maxAbsDiff(f.values!, Array.from(hu, (v) => 2 * v - 100)), ts).toBe(0);
+      expect(
+        maxAbsDiff(
+          f.values!,
+          Array.from(hu, (v) => 2 * v - 100),
+        ),
+        ts,
+      ).toBe(0);
     }
   });
 
@@ -149,7 +162,10 @@ describe('DICOM transfer syntaxes decode to the original pixels', () => {
     const frames = 5;
     const vol = image12(rows, cols, 9, frames);
     for (const ts of [UIDS.explicitLE, UIDS.jpegLossless, UIDS.j2kLossless, UIDS.rle]) {
-      const file = await dicomFile({ rows, cols, bits: 16, bitsStored: 12, pixels: vol, frames }, ts);
+      const file = await dicomFile(
+        { rows, cols, bits: 16, bitsStored: 12, pixels: vol, frames },
+        ts,
+      );
       const f = await readDicomFrame('vol.dcm', file, decoders);
       expect([f.frames, f.frame]).toEqual([5, 2]);
       expect(maxAbsDiff(f.values!, vol.subarray(2 * rows * cols, 3 * rows * cols)), ts).toBe(0);
@@ -162,14 +178,35 @@ describe('DICOM display mapping is the same for every syntax', () => {
     const rows = 32;
     const cols = 32;
     const pixels = image12(rows, cols, 5);
-    const extra = { WindowCenter: '2000', WindowWidth: '1500', PhotometricInterpretation: 'MONOCHROME1' };
-    const img: FixtureImage = { rows, cols, bits: 16, bitsStored: 12, pixels, extra, photometric: 'MONOCHROME1' };
+    const extra = {
+      WindowCenter: '2000',
+      WindowWidth: '1500',
+      PhotometricInterpretation: 'MONOCHROME1',
+    };
+    const img: FixtureImage = {
+      rows,
+      cols,
+      bits: 16,
+      bitsStored: 12,
+      pixels,
+      extra,
+      photometric: 'MONOCHROME1',
+    };
     const ref = await decodeDicom('a.dcm', await dicomFile(img, UIDS.explicitLE), decoders);
     // By hand: PS3.3 C.11.2.1.2 linear window, then inverted.
     const lo = 2000 - 0.5 - 1499 / 2;
-    const want = Array.from(pixels, (v) => 255 - Math.round(255 * Math.min(1, Math.max(0, (v - lo) / 1499))));
+    const want = Array.from(
+      pixels,
+      (v) => 255 - Math.round(255 * Math.min(1, Math.max(0, (v - lo) / 1499))),
+    );
     expect([...ref.data]).toEqual(want);
-    for (const ts of [UIDS.jpegLossless, UIDS.j2kLossless, UIDS.jpegLsLossless, UIDS.rle, UIDS.deflated]) {
+    for (const ts of [
+      UIDS.jpegLossless,
+      UIDS.j2kLossless,
+      UIDS.jpegLsLossless,
+      UIDS.rle,
+      UIDS.deflated,
+    ]) {
       const got = await decodeDicom('b.dcm', await dicomFile(img, ts), decoders);
       expect([...got.data], ts).toEqual([...ref.data]);
     }
@@ -177,7 +214,11 @@ describe('DICOM display mapping is the same for every syntax', () => {
 
   it('reads the SOPInstanceUID for a labels CSV keyed by it', async () => {
     const img: FixtureImage = { rows: 8, cols: 8, bits: 8, pixels: new Uint8Array(64) };
-    const d = await decodeDicom('u.dcm', await dicomFile(img, UIDS.jpegLossless, { sopUid: '1.2.3.4.5' }), decoders);
+    const d = await decodeDicom(
+      'u.dcm',
+      await dicomFile(img, UIDS.jpegLossless, { sopUid: '1.2.3.4.5' }),
+      decoders,
+    );
     expect(d.sopInstanceUid).toBe('1.2.3.4.5');
   });
 });
@@ -201,7 +242,9 @@ describe('bad DICOM gets one clear line naming the file and the reason', () => {
     );
     const broken = file.slice();
     // Destroy the JPEG start-of-image marker of the frame.
-    const soi = broken.findIndex((b, i) => b === 0xff && broken[i + 1] === 0xd8 && broken[i + 2] === 0xff);
+    const soi = broken.findIndex(
+      (b, i) => b === 0xff && broken[i + 1] === 0xd8 && broken[i + 2] === 0xff,
+    );
     expect(soi).toBeGreaterThan(132);
     broken[soi + 1] = 0x00;
     await expect(readDicomFrame('bad.dcm', broken, decoders)).rejects.toThrow(

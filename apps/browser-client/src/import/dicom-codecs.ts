@@ -21,21 +21,20 @@ export const NATIVE_SYNTAXES: Readonly<Record<string, string>> = {
 export type CodecName = 'rle' | 'jpeg-baseline' | 'jpeg-lossless' | 'jpeg-ls' | 'jpeg2000';
 
 /** Encapsulated transfer syntaxes this importer decodes (PS3.5 A.4 / A.6). */
-export const ENCAPSULATED_SYNTAXES: Readonly<Record<string, { codec: CodecName; name: string }>> =
-  {
-    '1.2.840.10008.1.2.5': { codec: 'rle', name: 'RLE lossless' },
-    '1.2.840.10008.1.2.4.50': { codec: 'jpeg-baseline', name: 'JPEG baseline (process 1)' },
-    '1.2.840.10008.1.2.4.57': { codec: 'jpeg-lossless', name: 'JPEG lossless (process 14)' },
-    '1.2.840.10008.1.2.4.70': { codec: 'jpeg-lossless', name: 'JPEG lossless (process 14, SV1)' },
-    '1.2.840.10008.1.2.4.80': { codec: 'jpeg-ls', name: 'JPEG-LS lossless' },
-    '1.2.840.10008.1.2.4.81': { codec: 'jpeg-ls', name: 'JPEG-LS near-lossless' },
-    '1.2.840.10008.1.2.4.90': { codec: 'jpeg2000', name: 'JPEG 2000 lossless' },
-    '1.2.840.10008.1.2.4.91': { codec: 'jpeg2000', name: 'JPEG 2000' },
-    // OpenJPEG (>= 2.5) also decodes High-Throughput JPEG 2000 (ISO 15444-15) codestreams.
-    '1.2.840.10008.1.2.4.201': { codec: 'jpeg2000', name: 'HTJ2K lossless' },
-    '1.2.840.10008.1.2.4.202': { codec: 'jpeg2000', name: 'HTJ2K lossless (RPCL)' },
-    '1.2.840.10008.1.2.4.203': { codec: 'jpeg2000', name: 'HTJ2K' },
-  };
+export const ENCAPSULATED_SYNTAXES: Readonly<Record<string, { codec: CodecName; name: string }>> = {
+  '1.2.840.10008.1.2.5': { codec: 'rle', name: 'RLE lossless' },
+  '1.2.840.10008.1.2.4.50': { codec: 'jpeg-baseline', name: 'JPEG baseline (process 1)' },
+  '1.2.840.10008.1.2.4.57': { codec: 'jpeg-lossless', name: 'JPEG lossless (process 14)' },
+  '1.2.840.10008.1.2.4.70': { codec: 'jpeg-lossless', name: 'JPEG lossless (process 14, SV1)' },
+  '1.2.840.10008.1.2.4.80': { codec: 'jpeg-ls', name: 'JPEG-LS lossless' },
+  '1.2.840.10008.1.2.4.81': { codec: 'jpeg-ls', name: 'JPEG-LS near-lossless' },
+  '1.2.840.10008.1.2.4.90': { codec: 'jpeg2000', name: 'JPEG 2000 lossless' },
+  '1.2.840.10008.1.2.4.91': { codec: 'jpeg2000', name: 'JPEG 2000' },
+  // OpenJPEG (>= 2.5) also decodes High-Throughput JPEG 2000 (ISO 15444-15) codestreams.
+  '1.2.840.10008.1.2.4.201': { codec: 'jpeg2000', name: 'HTJ2K lossless' },
+  '1.2.840.10008.1.2.4.202': { codec: 'jpeg2000', name: 'HTJ2K lossless (RPCL)' },
+  '1.2.840.10008.1.2.4.203': { codec: 'jpeg2000', name: 'HTJ2K' },
+};
 
 /** Names of a few syntaxes we recognise but do not decode (for a clear message). */
 export const KNOWN_UNSUPPORTED: Readonly<Record<string, string>> = {
@@ -81,7 +80,9 @@ export class FrameDecoders {
   private module(key: keyof WasmBinaries, factory: unknown): Promise<WasmModule> {
     let m = this.modules.get(key);
     if (!m) {
-      m = this.wasm[key]().then((wasmBinary) => (factory as Factory)({ wasmBinary, print: quiet, printErr: quiet }));
+      m = this.wasm[key]().then((wasmBinary) =>
+        (factory as Factory)({ wasmBinary, print: quiet, printErr: quiet }),
+      );
       this.modules.set(key, m);
       m.catch(() => this.modules.delete(key));
     }
@@ -104,12 +105,7 @@ export class FrameDecoders {
     } else if (codec === 'jpeg-lossless') {
       // The decoder reads its own buffer from offset 0: give it an exact copy.
       const copy = frame.slice();
-      const decoded = new JpegLosslessDecoder().decode(
-        copy.buffer,
-        0,
-        copy.length,
-        bytesPerSample,
-      );
+      const decoded = new JpegLosslessDecoder().decode(copy.buffer, 0, copy.length, bytesPerSample);
       out = new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength).slice();
     } else {
       const [key, factory, ctor] =

@@ -23,7 +23,9 @@ export function decodeRleFrame(
   }
   const want = samplesPerPixel * bytesPerSample;
   if (segments !== want) {
-    throw new Error(`RLE frame has ${segments} segments, ${samplesPerPixel}x${bitsAllocated} bit needs ${want}`);
+    throw new Error(
+      `RLE frame has ${segments} segments, ${samplesPerPixel}x${bitsAllocated} bit needs ${want}`,
+    );
   }
   const n = rows * cols;
   const out = new Uint8Array(n * want);

@@ -235,7 +235,13 @@ export async function decodeDicom(
 ): Promise<DecodedDicom> {
   const f = await readDicomFrame(name, bytes, decoders);
   const size = Math.min(STORE_SIZE, f.rows, f.cols);
-  const meta = { sopInstanceUid: f.sopInstanceUid, frames: f.frames, frame: f.frame, transferSyntax: f.transferSyntax, size };
+  const meta = {
+    sopInstanceUid: f.sopInstanceUid,
+    frames: f.frames,
+    frame: f.frame,
+    transferSyntax: f.transferSyntax,
+    size,
+  };
   if (f.rgb) return { ...meta, data: resizeSquare(f.rgb, f.cols, f.rows, 3, size), channels: 3 };
   let gray = windowTo8bit(f.values as Float32Array, f.window);
   if (f.monochrome1) gray = gray.map((g) => 255 - g);

@@ -8,4 +8,5 @@ export * from './import.js';
 export * from './partition.js';
 export * from './pixel-baseline.js';
 export * from './resize.js';
+export * from './sample-source.js';
 export { crc32, centralDirectoryCrcs } from './zip-crc.js';

@@ -5,7 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import type { NamedArrays } from '../tensors/named.js';
-import { disposeBatch, encodeBatch, sliceBatch, type SampleLike } from '../model/batch.js';
+import { disposeBatch, type SampleLike } from '../model/batch.js';
+import type { SampleSource } from '../data/sample-source.js';
+import { batchReader } from './batches.js';
 import type { VqaBatch } from '../model/forward.js';
 import type { VqaModel } from '../model/vqa-model.js';
 import { AdamW } from './adamw.js';
@@ -61,7 +63,7 @@ function checkPositiveInt(name: string, v: number | undefined): void {
 
 export async function trainLayers(
   model: VqaModel,
-  samples: readonly SampleLike[],
+  samples: readonly SampleLike[] | SampleSource<SampleLike>,
   opts: TrainOptions,
 ): Promise<TrainResult> {
   if (samples.length === 0) throw new Error('trainLayers: samples is empty');
@@ -89,7 +91,7 @@ export async function trainLayers(
     : model.config.numLayers;
   const usePrefix = (opts.frozenPrefix ?? true) && firstBlock > 0;
 
-  const all = encodeBatch(samples, { config: model.config, answers: model.answers });
+  const reader = batchReader(samples, { config: model.config, answers: model.answers });
   const opt = new AdamW({ lr, weightDecay: opts.weightDecay ?? 0.01 });
   const rand = mulberry32(opts.seed);
   let order: number[] = [];
@@ -109,7 +111,8 @@ export async function trainLayers(
       }
       const idx = order.slice(cursor, cursor + batchSize);
       cursor += batchSize;
-      const batch: VqaBatch = sliceBatch(all, idx);
+      const batch: VqaBatch = await reader.get(idx);
+      reader.prefetch(order.slice(cursor, cursor + batchSize));
       const prefix = usePrefix ? model.forwardPrefix(batch, firstBlock) : undefined;
       const { loss: value, grads } = lossAndGrads(model, batch, names, vars, { prefix });
       const rate = warm > 0 && step < warm ? (lr * (step + 1)) / warm : lr;
@@ -154,6 +157,6 @@ export async function trainLayers(
   } finally {
     opt.dispose();
     tf.dispose(varList);
-    disposeBatch(all);
+    reader.dispose();
   }
 }
