@@ -24,6 +24,8 @@ export interface ImportReport {
   /** Non-fatal remarks (rows skipped, answers outside the vocabulary, …). */
   notes: string[];
   summary: DataSummary;
+  /** True when the user cancelled; importing the same files again resumes. */
+  cancelled?: boolean;
 }
 
 export interface Thumb {
@@ -61,19 +63,13 @@ export interface SyntheticOptions {
   floor?: number;
 }
 
-export interface SyntheticOptions {
-  seed: number;
-  /** Fraction of the paper's sample count; see core syntheticClient. */
-  scale?: number;
-  /** Minimum samples per client. */
-  floor?: number;
-}
-
 export interface WorkerApi {
   init(opts: { backend?: BackendName; wasmBase: string }): Promise<BackendInfo>;
   summary(): Promise<DataSummary>;
   thumbnails(n: number): Promise<Thumb[]>;
   importFiles(files: File[], onProgress?: Progress): Promise<ImportReport>;
+  /** Stops a running importFiles after its current batch (committed; resumable). */
+  cancelImport(): Promise<void>;
   useSynthetic(name: string, opts: SyntheticOptions, onProgress?: Progress): Promise<ImportReport>;
   forget(): Promise<void>;
   loadModel(url: string, onProgress?: Progress): Promise<ModelInfo>;

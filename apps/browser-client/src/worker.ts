@@ -8,24 +8,33 @@ import {
   type VqaSample,
   CLIENT_NAMES,
 } from '@focus-fl/core/data';
-import { loadModel, type VqaModel } from '@focus-fl/core/model';
-import { evaluate, trainLayers } from '@focus-fl/core/train';
-import { layerScoresFor } from './scores.js';
+import { PRESETS, loadModel, type VqaModel } from '@focus-fl/core/model';
+import { evaluateSource, trainLayers } from '@focus-fl/core/train';
+import { pickSamples } from '@focus-fl/core/importance';
+import type { SampleSource } from '@focus-fl/core/data';
+import { LNTK_SAMPLES, layerScoresFor } from './scores.js';
 import type { NamedArrays } from '@focus-fl/core/tensors';
 import type { BackendInfo, ModelInfo, Progress, Thumb, TrainConfig, WorkerApi } from './api.js';
 import { initBackend } from './backend.js';
 import { fetchModel } from './model-cache.js';
 import { importFiles, importSynthetic } from './import/importer.js';
+import { browserDecoders } from './import/wasm-browser.js';
 import { toRgba } from './import/pixels.js';
-import { firstSamples, forgetAll, getSamples, summarize } from './storage.js';
+import { firstSamples, forgetAll, getSamplesByKeys, sampleKeys, summarize } from './storage.js';
 
 let backendInfo: BackendInfo | null = null;
 let model: VqaModel | null = null;
 let modelInfo: ModelInfo | null = null;
-/** Local samples, read from IndexedDB once per import (training reads them every round). */
-let data: { train: VqaSample[]; test: VqaSample[] } | null = null;
+/**
+ * Local samples as IndexedDB-backed sources: only the keys are in memory; training, LNTK and
+ * evaluation read the minibatches they use (a full-size site does not fit in a tab as one
+ * tensor). Rebuilt after every import.
+ */
+let data: { train: SampleSource<VqaSample>; test: SampleSource<VqaSample> } | null = null;
+const decoders = browserDecoders();
+let cancelRequested = false;
 
-function asSamples(rows: Awaited<ReturnType<typeof getSamples>>): VqaSample[] {
+function asSamples(rows: Awaited<ReturnType<typeof getSamplesByKeys>>): VqaSample[] {
   return rows.map((r) => ({
     image: r.image,
     size: r.size,
@@ -36,14 +45,21 @@ function asSamples(rows: Awaited<ReturnType<typeof getSamples>>): VqaSample[] {
   }));
 }
 
-async function local(): Promise<{ train: VqaSample[]; test: VqaSample[] }> {
-  data ??= {
-    train: asSamples(await getSamples('train')),
-    test: asSamples(await getSamples('test')),
+async function idbSource(split: 'train' | 'test'): Promise<SampleSource<VqaSample>> {
+  const keys = await sampleKeys(split);
+  return {
+    length: keys.length,
+    read: async (indices) => asSamples(await getSamplesByKeys(indices.map((i) => keys[i]))),
   };
+}
+
+async function local(): Promise<{ train: SampleSource<VqaSample>; test: SampleSource<VqaSample> }> {
+  data ??= { train: await idbSource('train'), test: await idbSource('test') };
   if (data.train.length === 0) throw new Error('no local training data: import data first');
   return data;
 }
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 function needModel(): VqaModel {
   if (!model) throw new Error('the base model is not loaded yet');
@@ -74,9 +90,22 @@ const api: WorkerApi = {
   },
 
   async importFiles(files, onProgress = noProgress) {
-    const r = await importFiles(files, onProgress);
-    data = null;
-    return r;
+    cancelRequested = false;
+    try {
+      return await importFiles(files, onProgress, {
+        decoders,
+        // MedMNIST+ files are stored at the model's input side (tiny until a model is loaded).
+        targetSize: model?.config.imageSize ?? PRESETS.tiny.imageSize,
+        cancelled: () => cancelRequested,
+        estimate: navigator.storage?.estimate ? () => navigator.storage.estimate() : undefined,
+      });
+    } finally {
+      data = null;
+    }
+  },
+
+  async cancelImport() {
+    cancelRequested = true;
   },
 
   async useSynthetic(name, opts, onProgress = noProgress) {
@@ -112,7 +141,10 @@ const api: WorkerApi = {
     const m = needModel();
     const { train } = await local();
     onProgress(0, 1, method);
-    const byLayer = await layerScoresFor(method, m, train, roundSeed(1, round));
+    // Read only the samples the scorer uses (its own seeded pick, core pickSamples).
+    const seed = roundSeed(1, round);
+    const chosen = await train.read(pickSamples(range(train.length), LNTK_SAMPLES, seed));
+    const byLayer = await layerScoresFor(method, m, chosen, seed);
     onProgress(1, 1, `${method} done`);
     return layers.map((l) => {
       const s = byLayer[l];
@@ -140,7 +172,7 @@ const api: WorkerApi = {
       });
       // Local metrics on (a slice of) the training data after the update: cheap and never
       // leaves the tab as anything but numbers.
-      const ev = await evaluate(m, train.slice(0, 128));
+      const ev = await evaluateSource(m, train, { limit: 128 });
       return {
         deltas: res.deltas,
         metrics: { loss: res.metrics.meanLoss, accuracy: ev.accuracy, perType: ev.perType },
@@ -153,7 +185,7 @@ const api: WorkerApi = {
   async evaluate() {
     const m = needModel();
     const { test } = await local();
-    const ev = await evaluate(m, test);
+    const ev = await evaluateSource(m, test);
     return { accuracy: ev.accuracy, loss: ev.loss, numSamples: ev.n, perType: ev.perType };
   },
 

@@ -6,7 +6,7 @@ import { arraySource, chunksOf, type SampleSource } from '../src/data/index.js';
 import type { SampleLike } from '../src/model/batch.js';
 import { createModel, resolveConfig } from '../src/model/index.js';
 import { initNodeBackend } from '../src/node/index.js';
-import { trainLayers } from '../src/train/index.js';
+import { evaluate, evaluateSource, trainLayers } from '../src/train/index.js';
 import { TOY_ANSWERS, toySamples } from './model-helpers.js';
 
 beforeAll(async () => {
@@ -65,6 +65,22 @@ describe('trainLayers from a SampleSource', () => {
     await expect(
       trainLayers(m, bad, { layers: [], steps: 1, batchSize: 4, seed: 1 }),
     ).rejects.toThrow(/IndexedDB read failed/);
+    m.dispose();
+  });
+});
+
+describe('evaluateSource', () => {
+  it('matches evaluate on the whole array, reading in chunks', async () => {
+    const m = createModel(small, { seed: 4, answers: TOY_ANSWERS });
+    const samples = toySamples(50, 8);
+    const whole = await evaluate(m, samples);
+    const src = counted(samples);
+    const chunked = await evaluateSource(m, src, { chunk: 16 });
+    expect(chunked.n).toBe(50);
+    expect(chunked.accuracy).toBe(whole.accuracy);
+    expect(chunked.loss).toBeCloseTo(whole.loss, 5);
+    expect(chunked.perType).toEqual(whole.perType);
+    expect(Math.max(...src.reads)).toBe(16);
     m.dispose();
   });
 });

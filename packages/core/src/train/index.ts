@@ -4,5 +4,7 @@ export * from './loss.js';
 export * from './grads.js';
 export * from './train.js';
 export * from './evaluate.js';
+export * from './evaluate-source.js';
+export * from './batches.js';
 export * from './shapes-task.js';
 export * from './pretrain.js';
