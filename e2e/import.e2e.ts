@@ -166,12 +166,16 @@ describe('site page import', () => {
       'IM0002,normal',
     ].join('\n');
     await importAndWait(page, [
-      { name: 'IM0001', buffer: Buffer.from(jpegLossless) },
+      // PACS exports: files named by UID (dots, no extension) or IMnnnn, and a DICOMDIR.
+      { name: '1.3.6.1.4.1.5962.99.1.1', buffer: Buffer.from(jpegLossless) },
       { name: 'IM0002', buffer: Buffer.from(j2k) },
+      { name: 'DICOMDIR', buffer: Buffer.from('not read') },
+      { name: 'notes.txt', buffer: Buffer.from('site notes') },
       { name: 'labels.csv', buffer: Buffer.from(labels) },
     ]);
     const errors = await page.locator('[data-testid=import-errors] li.error').allTextContents();
-    expect(errors).toEqual([]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^notes\.txt: unsupported file type/);
     expect(Number(await page.evaluate(() => document.body.dataset.imported))).toBe(2);
     // The stored pixels are exactly what the uncompressed file gives (decoded in Node).
     const ref = await decodeDicom('ref.dcm', await dicomFile(img, UIDS.explicitLE), nodeDecoders());

@@ -224,18 +224,11 @@ export async function importFiles(
     }
 
     // 3. Images and DICOM files, joined with the questions by path or (DICOM) SOPInstanceUID.
-    const pictures = rest.filter(
-      (e) => IMAGE.test(e.path) || /\.(dcm|dicom)$/i.test(e.path) || !/\.[a-z0-9]+$/i.test(e.path),
-    );
-    for (const e of rest) {
-      if (!pictures.includes(e)) {
-        fail(
-          e.path,
-          new Error('unsupported file type (expected .npz, .zip, .png, .jpg, .dcm, .json or .csv)'),
-        );
-        tick(e.path);
-      }
-    }
+    // Anything else may be an image or a DICOM file: PACS exports name files by UID
+    // ("1.2.840.113619.2.55.3.604688119.969.1268071029.320") or not at all, so DICOM is
+    // recognised by its DICM marker, not by the name. DICOMDIR is the media's index.
+    const pictures = rest.filter((e) => !/(^|\/)DICOMDIR$/i.test(e.path));
+    if (pictures.length < rest.length) notes.push('DICOMDIR (the media index) skipped');
     const resolve = makeImageResolver(pictures.map((p) => p.path));
     const byImage = new Map<string, QuestionEntry[]>();
     const byUid = new Map<string, QuestionEntry[]>();
@@ -293,7 +286,11 @@ export async function importFiles(
           const d = await decodeDicom(e.path, bytes, opts.decoders);
           img = d;
           uid = d.sopInstanceUid;
-        } else throw new Error('unsupported file type (no extension and not DICOM)');
+        } else {
+          throw new Error(
+            'unsupported file type (expected .npz, .zip, .png, .jpg, DICOM (.dcm or the DICM marker), .json or .csv)',
+          );
+        }
         const qs = byImage.get(e.path) ?? (uid ? byUid.get(uid) : undefined);
         if (uid && !byImage.has(e.path) && byUid.has(uid)) usedUids.add(uid);
         if (!qs) unlabelled++;
