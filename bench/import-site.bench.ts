@@ -97,7 +97,7 @@ async function measure(
         const w = (window as unknown as { focusSite: { worker: WorkerApi } }).focusSite.worker;
         const info = await w.loadModel(`${origin}/model/base.safetensors`);
         const t0 = performance.now();
-        await w.computeScores('lntk', 1, info.layers);
+        await w.computeScores({ method: 'lntk', round: 1, seed: 1, layers: info.layers });
         const t1 = performance.now();
         await w.train(info.layers.slice(-2), cfg);
         const t2 = performance.now();

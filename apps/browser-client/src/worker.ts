@@ -1,20 +1,19 @@
 // The site's compute: every tfjs call happens here, in a module Web Worker, so the page stays
-// responsive while LNTK and training run (architecture.md). Exposed to the page via comlink.
+// responsive while LNTK and training run. Exposed to the page via comlink. Scoring, training
+// and evaluation are core's ModelCompute, the same LocalCompute the Node simulator uses.
 import * as tf from '@tensorflow/tfjs';
 import { expose } from 'comlink';
 import {
   syntheticClient,
   type ClientName,
+  type SampleSource,
   type VqaSample,
   CLIENT_NAMES,
 } from '@focus-fl/core/data';
 import { PRESETS, loadModel, type VqaModel } from '@focus-fl/core/model';
-import { evaluateSource, trainLayers } from '@focus-fl/core/train';
-import { pickSamples } from '@focus-fl/core/importance';
-import type { SampleSource } from '@focus-fl/core/data';
-import { LNTK_SAMPLES, layerScoresFor } from './scores.js';
+import { ModelCompute } from '@focus-fl/core/site';
 import type { NamedArrays } from '@focus-fl/core/tensors';
-import type { BackendInfo, ModelInfo, Progress, Thumb, TrainConfig, WorkerApi } from './api.js';
+import type { BackendInfo, ModelInfo, Progress, Thumb, WorkerApi } from './api.js';
 import { initBackend } from './backend.js';
 import { fetchModel } from './model-cache.js';
 import { importFiles, importSynthetic } from './import/importer.js';
@@ -26,11 +25,14 @@ let backendInfo: BackendInfo | null = null;
 let model: VqaModel | null = null;
 let modelInfo: ModelInfo | null = null;
 /**
- * Local samples as IndexedDB-backed sources: only the keys are in memory; training, LNTK and
- * evaluation read the minibatches they use (a full-size site does not fit in a tab as one
- * tensor). Rebuilt after every import.
+ * Local samples as IndexedDB-backed sources: only the keys are in memory; scoring, training
+ * and evaluation read the minibatches they use, so a full-size site never sits in the tab as
+ * one array or tensor. Rebuilt after every import.
  */
 let data: { train: SampleSource<VqaSample>; test: SampleSource<VqaSample> } | null = null;
+/** The site's compute over `model` and `data`; rebuilt when either changes. */
+let compute: ModelCompute | null = null;
+/** Compressed-DICOM decoders (wasm fetched on first use). */
 const decoders = browserDecoders();
 let cancelRequested = false;
 
@@ -53,22 +55,25 @@ async function idbSource(split: 'train' | 'test'): Promise<SampleSource<VqaSampl
   };
 }
 
-async function local(): Promise<{ train: SampleSource<VqaSample>; test: SampleSource<VqaSample> }> {
-  data ??= { train: await idbSource('train'), test: await idbSource('test') };
-  if (data.train.length === 0) throw new Error('no local training data: import data first');
-  return data;
-}
-
-const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-
 function needModel(): VqaModel {
   if (!model) throw new Error('the base model is not loaded yet');
   return model;
 }
 
-/** Deterministic per-round seed from the coordinator's seed (never Math.random). */
-function roundSeed(seed: number, round: number): number {
-  return (Math.imul(seed ^ 0x9e3779b9, 31) + round * 7919) >>> 0;
+async function local(): Promise<ModelCompute> {
+  const m = needModel();
+  if (!data) {
+    data = { train: await idbSource('train'), test: await idbSource('test') };
+    compute = null;
+  }
+  compute ??= new ModelCompute({ model: m, train: data.train, test: data.test });
+  return compute;
+}
+
+/** Imported or forgotten data: read it again on next use. */
+function dataChanged(): void {
+  data = null;
+  compute = null;
 }
 
 const noProgress: Progress = () => undefined;
@@ -100,7 +105,7 @@ const api: WorkerApi = {
         estimate: navigator.storage?.estimate ? () => navigator.storage.estimate() : undefined,
       });
     } finally {
-      data = null;
+      dataChanged();
     }
   },
 
@@ -115,13 +120,13 @@ const api: WorkerApi = {
     onProgress(0, 1, `generating ${name}`);
     const d = syntheticClient(name as ClientName, opts);
     const r = await importSynthetic(d, name, onProgress);
-    data = null;
+    dataChanged();
     return r;
   },
 
   async forget() {
     await forgetAll();
-    data = null;
+    dataChanged();
   },
 
   async loadModel(url, onProgress = noProgress) {
@@ -137,56 +142,16 @@ const api: WorkerApi = {
     return modelInfo;
   },
 
-  async computeScores(method, round, layers, onProgress: Progress = noProgress) {
-    const m = needModel();
-    const { train } = await local();
-    onProgress(0, 1, method);
-    // Read only the samples the scorer uses (its own seeded pick, core pickSamples).
-    const seed = roundSeed(1, round);
-    const chosen = await train.read(pickSamples(range(train.length), LNTK_SAMPLES, seed));
-    const byLayer = await layerScoresFor(method, m, chosen, seed);
-    onProgress(1, 1, `${method} done`);
-    return layers.map((l) => {
-      const s = byLayer[l];
-      if (s === undefined) throw new Error(`scores: the model has no layer "${l}"`);
-      return s;
-    });
+  async computeScores(request, onProgress: Progress = noProgress) {
+    return (await local()).computeScores(request, onProgress);
   },
 
-  async train(layers, config: TrainConfig, onProgress = noProgress) {
-    const m = needModel();
-    const { train } = await local();
-    // The model must keep the global weights until the next round-start, which sends only the
-    // layers that changed globally: snapshot what training touches and restore it afterwards.
-    const before = m.getParams(m.trainableParamNames(layers));
-    try {
-      const res = await trainLayers(m, train, {
-        layers,
-        steps: config.steps,
-        batchSize: config.batchSize,
-        lr: config.lr,
-        weightDecay: config.weightDecay,
-        seed: roundSeed(config.seed, config.round),
-        onProgress: (p) =>
-          onProgress(p.step, p.steps, `step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)}`),
-      });
-      // Local metrics on (a slice of) the training data after the update: cheap and never
-      // leaves the tab as anything but numbers.
-      const ev = await evaluateSource(m, train, { limit: 128 });
-      return {
-        deltas: res.deltas,
-        metrics: { loss: res.metrics.meanLoss, accuracy: ev.accuracy, perType: ev.perType },
-      };
-    } finally {
-      m.setParams(before);
-    }
+  async train(layers, config, onProgress = noProgress) {
+    return (await local()).train(layers, config, onProgress);
   },
 
   async evaluate() {
-    const m = needModel();
-    const { test } = await local();
-    const ev = await evaluateSource(m, test);
-    return { accuracy: ev.accuracy, loss: ev.loss, numSamples: ev.n, perType: ev.perType };
+    return (await local()).evaluate();
   },
 
   async getParams(names) {

@@ -11,22 +11,19 @@ export {
   type LntkOptions,
   type LntkResult,
 } from './lntk.js';
-export {
-  SCORER_METHODS,
-  isScorerMethod,
-  layerScores,
-  topB,
-  type ScorerMethod,
-  type ScorerOptions,
-} from './scorers.js';
+export * from './methods.js';
+export { layerScores, type ScorerOptions } from './scorers.js';
 export {
   computeLntk,
   fedselectDelta,
+  pickIndices,
   pickSamples,
   scoreLayers,
+  siteScores,
   vqaDifferentiable,
   type ComputeLntkOptions,
   type ScoreLayersOptions,
+  type SiteScoresOptions,
   type ScoredUnit,
   type VqaDifferentiable,
 } from './vqa.js';

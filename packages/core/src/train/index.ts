@@ -8,3 +8,4 @@ export * from './evaluate-source.js';
 export * from './batches.js';
 export * from './shapes-task.js';
 export * from './pretrain.js';
+export * from './memory-budget.js';
