@@ -8,6 +8,8 @@ import { createModel, resolveConfig } from '../src/model/index.js';
 import { initNodeBackend } from '../src/node/index.js';
 import { evaluate, evaluateSource, trainLayers } from '../src/train/index.js';
 import { TOY_ANSWERS, toySamples } from './model-helpers.js';
+import { ModelCompute } from '../src/site/index.js';
+import type { VqaSample } from '../src/data/index.js';
 
 beforeAll(async () => {
   await initNodeBackend('wasm');
@@ -66,6 +68,41 @@ describe('trainLayers from a SampleSource', () => {
       trainLayers(m, bad, { layers: [], steps: 1, batchSize: 4, seed: 1 }),
     ).rejects.toThrow(/IndexedDB read failed/);
     m.dispose();
+  });
+});
+
+describe('ModelCompute over IndexedDB-like sources', () => {
+  it('scores (lntk, fedselect), trains and evaluates exactly as over arrays', async () => {
+    const train = toySamples(60, 1) as unknown as VqaSample[];
+    const test = toySamples(30, 2) as unknown as VqaSample[];
+    const a = createModel(small, { seed: 3, answers: TOY_ANSWERS });
+    const b = createModel(small, { seed: 3, answers: TOY_ANSWERS });
+    const onArrays = new ModelCompute({ model: a, train, test });
+    const trainSrc = counted(
+      train as unknown as SampleLike[],
+    ) as unknown as SampleSource<VqaSample>;
+    const onSources = new ModelCompute({ model: b, train: trainSrc, test: arraySource(test) });
+    const layers = a.layerNames();
+    for (const method of ['lntk', 'fedselect'] as const) {
+      const req = { method, round: 2, seed: 9, layers };
+      expect(await onSources.computeScores(req), method).toEqual(await onArrays.computeScores(req));
+    }
+    // Scoring read the 16 picked samples and fedselect's probe minibatches, never the split.
+    expect(Math.max(...(trainSrc as unknown as { reads: number[] }).reads)).toBeLessThanOrEqual(16);
+    const cfg = { round: 2, steps: 3, batchSize: 8, lr: 1e-3, weightDecay: 0.01, seed: 4 };
+    const ta = await onArrays.train(layers.slice(-1), cfg);
+    const tb = await onSources.train(layers.slice(-1), cfg);
+    expect(tb.metrics).toEqual(ta.metrics);
+    for (const [k, v] of Object.entries(ta.deltas))
+      expect(Buffer.from(tb.deltas[k].data.buffer).equals(Buffer.from(v.data.buffer)), k).toBe(
+        true,
+      );
+    const ea = await onArrays.evaluate();
+    const eb = await onSources.evaluate();
+    expect(eb.accuracy).toBe(ea.accuracy);
+    expect(eb.loss).toBeCloseTo(ea.loss, 5);
+    a.dispose();
+    b.dispose();
   });
 });
 
