@@ -1,10 +1,11 @@
-// A full-size site in one tab (`pnpm bench import-site`, not CI): a 20,000-image MedMNIST+
-// file at 64 px (OCTMNIST layout, 80 MB .npz) is imported through the page (streamed to
-// IndexedDB, resized to the model's 28 px input), then the worker runs one federated round's
-// local work from IndexedDB: LNTK scores, local training (DEFAULT_CONFIG steps x batch) and the
-// held-out evaluation of all 4,000 test images. Tab memory (page + worker, all JS heaps and
-// wasm memories) is sampled every 250 ms with performance.measureUserAgentSpecificMemory();
-// the peak is compared with what holding the samples as one tensor would take.
+// A full-size site in one tab (`pnpm bench import-site`, not CI): a MedMNIST+ file at 64 px
+// (OCTMNIST layout; 5,000 and 20,000 images, 20 and 78 MiB .npz) is imported through the page
+// (streamed to IndexedDB, resized to the model's 28 px input), then the worker runs one
+// federated round's local work from IndexedDB: model load, LNTK scores, local training
+// (DEFAULT_CONFIG steps x batch) and the held-out evaluation of the whole test split. Tab memory
+// (page + worker: JS heaps and wasm memories) is sampled every 250 ms with
+// performance.measureUserAgentSpecificMemory(); the growth of the peak from the small to the
+// large site is compared with what holding the samples as one tensor costs per sample.
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

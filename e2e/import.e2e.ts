@@ -23,6 +23,7 @@ import {
 import { nodeDecoders } from '../apps/browser-client/test/helpers/wasm-node.js';
 import { decodeDicom } from '../apps/browser-client/src/import/dicom.js';
 import type { Page } from 'playwright-core';
+import type { WorkerApi } from '../apps/browser-client/src/api.js';
 
 /** The stored pixels of the first samples, read back through the worker. */
 async function storedThumbs(
@@ -50,10 +51,10 @@ async function storedThumbs(
   }, n);
 }
 
-async function freshPage(browser: Browser, origin: string): Promise<Page> {
+async function freshPage(browser: Browser, origin: string, backend = 'cpu'): Promise<Page> {
   const page = await (await siteContext(browser)).newPage();
   watch(page, 'import');
-  await page.goto(`${origin}/client/?backend=cpu`);
+  await page.goto(`${origin}/client/?backend=${backend}`);
   await page.waitForSelector('body[data-ready="1"]');
   return page;
 }
@@ -244,6 +245,32 @@ describe('site page import', () => {
     // A third import of the same file adds nothing.
     await importAndWait(page, [{ name: 'octmnist.npz', buffer: npz }]);
     expect(Number(await page.evaluate(() => document.body.dataset.samples))).toBe(3 * per);
+  });
+
+  it('the worker scores, trains and evaluates from IndexedDB after an import', async () => {
+    const page = await freshPage(browser, server.origin, 'wasm');
+    const per = 20;
+    await importAndWait(page, [
+      { name: 'pneumoniamnist.npz', buffer: Buffer.from(medmnistNpz('pneumoniamnist', per)) },
+    ]);
+    const r = await page.evaluate(async (origin) => {
+      const w = (window as unknown as { focusSite: { worker: WorkerApi } }).focusSite.worker;
+      const info = await w.loadModel(`${origin}/model/base.safetensors`);
+      const scores = await w.computeScores({ method: 'lntk', round: 1, seed: 1, layers: info.layers });
+      const cfg = { round: 1, steps: 3, batchSize: 8, lr: 1e-3, weightDecay: 0.01, seed: 1 };
+      const t = await w.train(info.layers.slice(-1), cfg);
+      const ev = await w.evaluate();
+      return {
+        scores: scores.scores,
+        deltas: Object.keys(t.deltas).length,
+        loss: t.metrics.loss,
+        n: ev.numSamples,
+      };
+    }, server.origin);
+    expect(r.scores.every((x) => Number.isFinite(x) && x >= 0)).toBe(true);
+    expect(r.deltas).toBeGreaterThan(0);
+    expect(Number.isFinite(r.loss)).toBe(true);
+    expect(r.n).toBe(per); // the official test split is the held-out one
   });
 
   it('keeps tfjs out of the page bundle (it lives in the worker)', () => {
