@@ -65,7 +65,9 @@ async function importAndWait(page: Page, files: { name: string; buffer: Buffer }
     '[data-testid=files]',
     files.map((f) => ({ ...f, mimeType: 'application/octet-stream' })),
   );
-  await page.waitForSelector('body[data-imported]');
+  await page.waitForFunction(() => document.body.dataset.imported || document.body.dataset.error);
+  const err = await page.evaluate(() => document.body.dataset.error);
+  if (err) throw new Error(`import failed in the page: ${err}`);
 }
 
 describe('site page import', () => {
@@ -247,6 +249,43 @@ describe('site page import', () => {
     expect(Number(await page.evaluate(() => document.body.dataset.samples))).toBe(3 * per);
   });
 
+  it('storage running out mid-import keeps what was written and says so', async () => {
+    const page = await freshPage(browser, server.origin);
+    // Chromium's test hook: a 20 MiB quota for this origin. navigator.storage.estimate() does
+    // not see the override (it still reports the real quota), so the up-front check passes and
+    // the write path meets the quota: the fallback the up-front check cannot rule out.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', {
+      origin: server.origin,
+      quotaSize: 20 * 2 ** 20,
+    });
+    const big = (seed: number) => {
+      const rand = mulberry32(seed);
+      const n = 8000;
+      return {
+        images: Uint8Array.from({ length: n * 28 * 28 }, () => Math.floor(rand() * 256)),
+        labels: Uint8Array.from({ length: n }, () => Math.floor(rand() * 4)),
+        count: n,
+        size: 28,
+        channels: 1 as const,
+        labelWidth: 1,
+      };
+    };
+    const tooBig = Buffer.from(writeMedMnistNpz({ train: big(1), val: big(2), test: big(3) }));
+    await importAndWait(page, [{ name: 'octmnist.npz', buffer: tooBig }]);
+    const errors = await page.locator('[data-testid=import-errors] li.error').allTextContents();
+    console.log('[import] quota:', errors);
+    const m = /^browser storage is full after (\d+) new samples; what was imported is kept/.exec(
+      errors[0],
+    );
+    expect(m).not.toBeNull();
+    const kept = Number(m![1]);
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(24_000);
+    expect(Number(await page.evaluate(() => document.body.dataset.imported))).toBe(kept);
+    expect(Number(await page.evaluate(() => document.body.dataset.samples))).toBe(kept);
+  });
+
   it('the worker scores, trains and evaluates from IndexedDB after an import', async () => {
     const page = await freshPage(browser, server.origin, 'wasm');
     const per = 20;
@@ -256,7 +295,12 @@ describe('site page import', () => {
     const r = await page.evaluate(async (origin) => {
       const w = (window as unknown as { focusSite: { worker: WorkerApi } }).focusSite.worker;
       const info = await w.loadModel(`${origin}/model/base.safetensors`);
-      const scores = await w.computeScores({ method: 'lntk', round: 1, seed: 1, layers: info.layers });
+      const scores = await w.computeScores({
+        method: 'lntk',
+        round: 1,
+        seed: 1,
+        layers: info.layers,
+      });
       const cfg = { round: 1, steps: 3, batchSize: 8, lr: 1e-3, weightDecay: 0.01, seed: 1 };
       const t = await w.train(info.layers.slice(-1), cfg);
       const ev = await w.evaluate();

@@ -127,7 +127,8 @@ function wireControls(): void {
       else delete body.dataset.importCancelled;
       body.dataset.imported = String(report.imported);
     } catch (e) {
-      fail(`import failed: ${(e as Error).message}`);
+      const err = e as { name?: string; message?: string };
+      fail(`import failed: ${err.message || err.name || String(e)}`);
     } finally {
       delete body.dataset.importing;
       $('cancel-import').hidden = true;

@@ -340,11 +340,19 @@ export async function importFiles(
       `import cancelled after ${imported} new samples; import the same files again to resume`,
     );
   }
-  if (imported > 0) {
-    const prev = (await getMeta<string[]>('sources')) ?? [];
-    await setMeta('sources', [...prev, ...sources.filter((s) => !prev.includes(s))]);
+  try {
+    if (imported > 0) {
+      const prev = (await getMeta<string[]>('sources')) ?? [];
+      await setMeta('sources', [...prev, ...sources.filter((s) => !prev.includes(s))]);
+    }
+    if (subsets.size) await setMeta('medmnist-subsets', [...subsets]);
+  } catch (e) {
+    if (!isQuotaError(e)) throw e;
+    errors.push({
+      file: '(storage)',
+      message: 'browser storage is full: the import summary could not be saved (the samples are)',
+    });
   }
-  if (subsets.size) await setMeta('medmnist-subsets', [...subsets]);
   const summary = await summarize();
   for (const [client, c] of Object.entries(summary.medmnist)) {
     if (c.missing.length)
