@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeDicom, looksLikeDicom } from '../src/import/dicom.js';
-import { dicom16 } from '../../../e2e/lib/fixtures.js';
+import { dicom16 } from '@focus-fl/testkit/fixtures';
 import { nodeDecoders } from './helpers/wasm-node.js';
 
 const decoders = nodeDecoders();

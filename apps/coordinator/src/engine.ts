@@ -38,20 +38,12 @@ import {
   type CheckedScores,
   type CheckedUpdate,
 } from './round/site-messages.js';
+import type { EnginePhase } from './dashboard-state.js';
 import type { Store } from './store.js';
 
 export type { SiteSession } from './round/sessions.js';
 
-export type EnginePhase =
-  | 'waiting'
-  | 'evaluate'
-  | 'scores'
-  | 'solve'
-  | 'train'
-  | 'aggregate'
-  | 'paused'
-  | 'done'
-  | 'stopped';
+export type { EnginePhase } from './dashboard-state.js';
 
 /** The longest wait between two attempts of an aborted round. */
 export const MAX_BACKOFF_MS = 60_000;
@@ -293,16 +285,7 @@ export class RoundEngine extends EventEmitter {
       `last: ${lastReason}`;
     this.phase = 'paused';
     this.opts.log.error({ round: this.round, reason: this.pausedReason }, 'federation paused');
-    for (const s of this.sessions.all()) {
-      s.send({
-        type: 'round-end',
-        round: this.round,
-        status: 'aborted',
-        accuracy: null,
-        done: false,
-        reason: `federation ${this.pausedReason}`,
-      });
-    }
+    this.tellAborted(`federation ${this.pausedReason}`);
     this.changed();
     this.emit('paused', this.pausedReason);
   }
@@ -378,6 +361,12 @@ export class RoundEngine extends EventEmitter {
   /** Tells every site the round was aborted; returns the reason (for the loop). */
   private abort(reason: string): string {
     this.opts.log.warn({ round: this.round, reason }, 'round aborted');
+    this.tellAborted(reason);
+    this.emit('aborted', this.round, reason);
+    return reason;
+  }
+
+  private tellAborted(reason: string): void {
     for (const s of this.sessions.all()) {
       s.send({
         type: 'round-end',
@@ -388,8 +377,6 @@ export class RoundEngine extends EventEmitter {
         reason,
       });
     }
-    this.emit('aborted', this.round, reason);
-    return reason;
   }
 
   /** One attempt of the current round: null when it completed, else why it was aborted. */

@@ -27,9 +27,9 @@ import { PRESETS } from '@focus-fl/core/model';
 import type { RoundRow } from './store.js';
 import { connectWs } from './ws-transport.js';
 
-export interface SimulateOptions {
+/** The simulated sites: which synthetic clients, their data and their compute. */
+export interface SimSitesOptions {
   clients: number;
-  config: FederationConfig;
   seed: number;
   budget: number;
   scale?: number;
@@ -37,10 +37,14 @@ export interface SimulateOptions {
   maxTest?: number;
   /** Samples each site scores LNTK on (default 16; fewer for a large model, e.g. vilt-b32). */
   lntkSamples?: number;
+  backend?: NodeBackend;
+}
+
+export interface SimulateOptions extends SimSitesOptions {
+  config: FederationConfig;
   dataDir?: string;
   /** Folder of real MedMNIST .npz files; the sites are the clients found there. */
   medmnistDir?: string;
-  backend?: NodeBackend;
   /** Progress lines to stderr. */
   verbose?: boolean;
 }
@@ -63,19 +67,10 @@ export interface SimulateResult {
   bytesDown: number;
 }
 
-export interface RemoteOptions {
+export interface RemoteOptions extends SimSitesOptions {
   /** http(s)://host:port of a running coordinator. */
   url: string;
   adminToken: string;
-  clients: number;
-  seed: number;
-  budget: number;
-  scale?: number;
-  floor?: number;
-  maxTest?: number;
-  /** Samples each site scores LNTK on (default 16; fewer for a large model, e.g. vilt-b32). */
-  lntkSamples?: number;
-  backend?: NodeBackend;
   /** Suffix for the registered site names (a coordinator keeps its sites). */
   suffix?: string;
 }
@@ -123,7 +118,9 @@ export async function simulateRemote(o: RemoteOptions): Promise<SimulateResult> 
     const outcomes = await Promise.all(runs);
     if (outcomes.some((x) => x !== 'done'))
       throw new Error(`some sites failed: ${outcomes.join(', ')}`);
-    const state = (await (await fetch(`${http}/api/state`)).json()) as { rounds: RoundRow[] };
+    const state = (await (
+      await fetch(`${http}/api/state`, { headers: { authorization: `Bearer ${o.adminToken}` } })
+    ).json()) as { rounds: RoundRow[] };
     return summarise(state.rounds);
   } finally {
     for (const s of sites) s.dispose();

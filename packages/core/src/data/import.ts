@@ -1,4 +1,4 @@
-// Real MedMNIST files -> a client's VQA data (the browser's "import data" path; method.md §5).
+// Real MedMNIST files -> a client's VQA data (the browser's "import data" path; docs/method.md §5).
 // Bytes in, triplets out: the caller reads the files (File API, fs) and passes the bytes.
 
 import { mulberry32, shuffleInPlace } from '../random.js';
@@ -52,7 +52,7 @@ export interface ImportedClient extends ClientData {
 
 /**
  * Builds a client's 80/20 VQA data from its MedMNIST .npz files (train, val and test pooled,
- * method.md §5). Any non-empty subset of the client's subsets imports: a chest X-ray site with
+ * docs/method.md §5). Any non-empty subset of the client's subsets imports: a chest X-ray site with
  * only PneumoniaMNIST is a chest_xray client whose question mix is PneumoniaMNIST's.
  * `maxPerSubset` keeps a seeded random subset of each file (browser memory); `size` resamples
  * every image to that side (MedMNIST+ 64/128/224 px files -> the model's input), which also

@@ -1,5 +1,5 @@
 // Local training of a chosen set of trainable layers (plus the always-trained head) with
-// AdamW (method.md §3). Only the selected units get gradients; frozen blocks before the
+// AdamW (docs/method.md §3). Only the selected units get gradients; frozen blocks before the
 // earliest selected one run outside the gradient tape (model.forwardPrefix), so the backward
 // pass stops there and a late-only selection is cheaper than an early one.
 import * as tf from '@tensorflow/tfjs';

@@ -7,7 +7,7 @@ import type { ScoreMethod } from '../protocol.js';
 import type { Strategy } from '../strategy.js';
 import { CLIENT_SCORED, ClientTopBStrategy, type ClientScoredMethod } from './client-only.js';
 import { F3ocusStrategy, type F3ocusOptions } from './f3ocus.js';
-import { FullStrategy, LastStrategy, RandomStrategy } from './fixed.js';
+import { DataFreeStrategy, FullStrategy } from './fixed.js';
 
 export { BaseStrategy } from './base.js';
 export { CLIENT_SCORED, ClientTopBStrategy, type ClientScoredMethod } from './client-only.js';
@@ -17,7 +17,7 @@ export {
   type SelectionSolver,
   type SelectionSolverOptions,
 } from './f3ocus.js';
-export { FullStrategy, LastStrategy, RandomStrategy } from './fixed.js';
+export { DataFreeStrategy, FullStrategy } from './fixed.js';
 
 export type StrategyOptions = F3ocusOptions;
 type Factory = (opts: StrategyOptions) => Strategy;
@@ -29,8 +29,8 @@ const clientScored = Object.fromEntries(
 const FACTORIES = {
   f3ocus: (opts) => new F3ocusStrategy(opts),
   full: () => new FullStrategy(),
-  random: () => new RandomStrategy(),
-  last: () => new LastStrategy(),
+  random: () => new DataFreeStrategy('random'),
+  last: () => new DataFreeStrategy('last'),
   ...clientScored,
 } satisfies Record<string, Factory>;
 
