@@ -24,6 +24,9 @@ interface ChildOut {
   rssAfterLoad: number;
   peakRss: number;
   forwardMs: number;
+  estimatedBlockBytes: number;
+  probedBlockBytes: number;
+  microBatchAllBlocks: number;
 }
 
 function loadIn(file: string, weights: 'int8' | 'fp32'): ChildOut {
@@ -88,6 +91,9 @@ export async function run(): Promise<BenchResult> {
       peakRssFp32MiB: mib(fp32.peakRss),
       forwardMsInt8: int8.forwardMs,
       forwardMsFp32: fp32.forwardMs,
+      probedBlockMiB: mib(int8.probedBlockBytes),
+      estimatedBlockMiB: mib(int8.estimatedBlockBytes),
+      microBatchAllBlocks: int8.microBatchAllBlocks,
     });
   }
   // The acceptance command, with LNTK on 4 samples per site (default 16) and evaluation
