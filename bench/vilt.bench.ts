@@ -5,7 +5,7 @@
 // --steps 2 --batch-size 4 --strategy f3ocus`, in a child process: wall time and peak RSS
 // (VmHWM, Linux). Minutes on a 2-core machine; not part of the test suite.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,5 +145,6 @@ export async function run(): Promise<BenchResult> {
     `simulate (${args.join(' ')}): ${sim.code === 0 ? 'completed' : `FAILED (exit ${sim.code})`} in ${Math.round(sim.seconds)} s, peak RSS ${mib(sim.peakRss)} MiB (both sites and the coordinator in one process).`,
     'Random-init weights (no checkpoint is downloaded here); the wall time is that of a 2-core machine shared with other work.',
   );
+  rmSync(dir, { recursive: true, force: true });
   return { name: 'vilt', rows, notes };
 }
