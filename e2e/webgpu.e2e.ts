@@ -1,14 +1,14 @@
 // WebGPU in a real tab: with --enable-unsafe-webgpu the worker must pick webgpu on its own,
 // and LNTK scores plus a few training steps must match the cpu backend. SwiftShader's WebGPU
-// is exact but ~15x slower here (docs/browser.md), so the run is short: 40 samples, 3 steps.
+// is exact but ~15x slower here (CPU emulation), so the run is short: 40 samples, 3 steps.
 // The base is int8 in memory in both tabs, dequantized per use with plain tfjs ops, so this
 // also checks the int8 path on WebGPU against cpu.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { WorkerApi } from '../apps/browser-client/src/api.js';
-import { launch, siteContext, watch } from './lib/browser.js';
-import { tinyCheckpoint } from './lib/model.js';
-import { serveClient, type StaticServer } from './lib/static.js';
+import { launch, siteContext, watch } from '@focus-fl/testkit/browser';
+import { tinyCheckpoint } from '@focus-fl/testkit/model';
+import { serveClient, type StaticServer } from '@focus-fl/testkit/static';
 
 /**
  * Tolerances: float32 on different kernels (webgpu vs cpu) — same math, sums reordered.

@@ -38,20 +38,12 @@ import {
   type CheckedScores,
   type CheckedUpdate,
 } from './round/site-messages.js';
+import type { EnginePhase } from './dashboard-state.js';
 import type { Store } from './store.js';
 
 export type { SiteSession } from './round/sessions.js';
 
-export type EnginePhase =
-  | 'waiting'
-  | 'evaluate'
-  | 'scores'
-  | 'solve'
-  | 'train'
-  | 'aggregate'
-  | 'paused'
-  | 'done'
-  | 'stopped';
+export type { EnginePhase } from './dashboard-state.js';
 
 /** The longest wait between two attempts of an aborted round. */
 export const MAX_BACKOFF_MS = 60_000;

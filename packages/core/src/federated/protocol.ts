@@ -233,25 +233,6 @@ export type Message = Static<typeof Message>;
 /** The member of the union with the given `type` (DISCO's `Narrow`). */
 export type Narrow<T extends MessageType> = Extract<Message, { type: T }>;
 
-/** Messages a site may send; the coordinator refuses the others. */
-export const CLIENT_MESSAGES: readonly MessageType[] = [
-  'hello',
-  'scores',
-  'update',
-  'evaluation',
-  'error',
-  'bye',
-];
-/** Messages the coordinator may send. */
-export const SERVER_MESSAGES: readonly MessageType[] = [
-  'welcome',
-  'round-start',
-  'assignment',
-  'round-end',
-  'error',
-  'bye',
-];
-
 // One compiled validator per message type: validating the member chosen by `type` gives
 // errors about that member only (a union check reports every member's mismatch).
 const validators = Object.fromEntries(

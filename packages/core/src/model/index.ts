@@ -3,6 +3,8 @@ export * from './config.js';
 export * from './tokenizer.js';
 export type { VqaBatch, HiddenState, EmbedOptions } from './forward.js';
 export * from './params.js';
+export * from './flops.js';
+export { useExplicitMatMulGradient } from './matmul-grad.js';
 export * from './batch.js';
 export * from './vqa-model.js';
 export * from './quantize.js';
