@@ -61,6 +61,8 @@ export interface ModelInfo {
   residentBytes: number;
   /** Bytes the same weights would take all fp32 (the base dequantized at load). */
   fp32Bytes: number;
+  /** How many int8 weights live on the device (webgpu) rather than in host memory. */
+  deviceInt8: number;
 }
 
 export interface SyntheticOptions {

@@ -173,6 +173,7 @@ const api: WorkerApi = {
       preset: model.config.name,
       residentBytes: model.residentBytes().total,
       fp32Bytes: 4 * (model.countParams().trainable + model.countParams().frozen),
+      deviceInt8: Object.values(model.int8Storages()).filter((s) => s === 'device').length,
     };
     return modelInfo;
   },
