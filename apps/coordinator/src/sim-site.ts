@@ -3,8 +3,8 @@
  * worker uses, on a synthetic client's data (train split for scores and training, test split
  * for held-out evaluation). Plugs into the shared SiteClient as its LocalCompute.
  */
-import type { ClientName, VqaSample } from '@focus-fl/core/data';
-import { syntheticClient } from '@focus-fl/core/data';
+import type { ClientData, ClientName, VqaSample } from '@focus-fl/core/data';
+import { CLIENT_NAMES, syntheticClient } from '@focus-fl/core/data';
 import { computeLntk, scoreLayers, type ScorerMethod } from '@focus-fl/core/importance';
 import { loadModel, type VqaModel } from '@focus-fl/core/model';
 import { evaluate, trainLayers } from '@focus-fl/core/train';
@@ -12,7 +12,8 @@ import type { LocalCompute } from '@focus-fl/core/federated';
 import { hashSeed } from './seeds.js';
 
 export interface SimSiteOptions {
-  name: ClientName;
+  /** A synthetic client's name, or any site name when `data` is given. */
+  name: ClientName | string;
   seed: number;
   /** Base checkpoint (as served at /model/base.safetensors). */
   baseBytes: Uint8Array;
@@ -21,10 +22,13 @@ export interface SimSiteOptions {
   /** Cap on held-out samples evaluated per round (speed). */
   maxTest?: number;
   lntkSamples?: number;
+  /** The site's own train/test split instead of the synthetic client `name` (experiment
+   * settings: domain-shifted or label-skewed sites). */
+  data?: ClientData;
 }
 
 export interface SimSite extends LocalCompute {
-  name: ClientName;
+  name: string;
   model: VqaModel;
   train: LocalCompute['train'];
   data: { train: VqaSample[]; test: VqaSample[] };
@@ -33,7 +37,8 @@ export interface SimSite extends LocalCompute {
 }
 
 export function createSimSite(o: SimSiteOptions): SimSite {
-  const data = syntheticClient(o.name, { seed: o.seed, scale: o.scale, floor: o.floor });
+  const data =
+    o.data ?? syntheticClient(clientName(o.name), { seed: o.seed, scale: o.scale, floor: o.floor });
   const test = o.maxTest ? data.test.slice(0, o.maxTest) : data.test;
   const model = loadModel(o.baseBytes);
   const trained: { round: number; layers: string[] }[] = [];
@@ -96,4 +101,13 @@ export function createSimSite(o: SimSiteOptions): SimSite {
       model.dispose();
     },
   };
+}
+
+function clientName(name: string): ClientName {
+  if (!(CLIENT_NAMES as readonly string[]).includes(name)) {
+    throw new Error(
+      `site "${name}" is not a synthetic client (${CLIENT_NAMES.join(', ')}); pass its data`,
+    );
+  }
+  return name as ClientName;
 }

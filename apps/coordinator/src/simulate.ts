@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
-import { CLIENT_NAMES, type ClientName } from '@focus-fl/core/data';
+import { CLIENT_NAMES, type ClientData, type ClientName } from '@focus-fl/core/data';
 import { SiteClient } from '@focus-fl/core/federated';
 import { initNodeBackend, type NodeBackend } from '@focus-fl/core/node';
 import { buildApp } from './app.js';
@@ -37,6 +37,9 @@ export interface SimulateOptions {
   backend?: NodeBackend;
   /** Progress lines to stderr. */
   verbose?: boolean;
+  /** Sites with their own data instead of the first `clients` synthetic clients (experiment
+   * settings); `clients` must equal their number. */
+  sites?: { name: string; data: ClientData }[];
 }
 
 export interface SimulateResult {
@@ -148,8 +151,12 @@ export function summarise(rows: RoundRow[]): SimulateResult {
 
 /** Runs a whole federation in this process; resolves when every site is done. */
 export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
-  if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > CLIENT_NAMES.length) {
-    throw new Error(`--clients must be 1..${CLIENT_NAMES.length}, got ${o.clients}`);
+  const maxClients = o.sites ? o.sites.length : CLIENT_NAMES.length;
+  if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > maxClients) {
+    throw new Error(`--clients must be 1..${maxClients}, got ${o.clients}`);
+  }
+  if (o.sites && o.sites.length !== o.clients) {
+    throw new Error(`sites: ${o.sites.length} given but clients is ${o.clients}`);
   }
   await initNodeBackend(o.backend ?? 'wasm');
   const model = modelSourceFromConfig(o.config);
@@ -159,7 +166,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
     model,
     logger: o.verbose ? { level: 'info', stream: process.stderr } : false,
   });
-  const names = CLIENT_NAMES.slice(0, o.clients) as ClientName[];
+  const names: string[] = o.sites?.map((s) => s.name) ?? CLIENT_NAMES.slice(0, o.clients);
   const sites: SimSite[] = [];
   try {
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -176,6 +183,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
         scale: o.scale,
         floor: o.floor,
         maxTest: o.maxTest,
+        data: o.sites?.[i].data,
       });
       sites.push(site);
       const client = new SiteClient({ token, backend: 'node', compute: site });
