@@ -7,6 +7,8 @@ import type { Strategy } from '../strategy.js';
 import { CLIENT_SCORED, ClientTopBStrategy, type ClientScoredMethod } from './client-only.js';
 import { F3ocusStrategy, type F3ocusOptions } from './f3ocus.js';
 import { FullStrategy, LastStrategy, RandomStrategy } from './fixed.js';
+import { FedRaStrategy } from './fedra.js';
+import { RegularizedSelectionStrategy } from './regularized-selection.js';
 
 export { BaseStrategy } from './base.js';
 export { CLIENT_SCORED, ClientTopBStrategy, type ClientScoredMethod } from './client-only.js';
@@ -17,8 +19,23 @@ export {
   type SelectionSolverOptions,
 } from './f3ocus.js';
 export { FullStrategy, LastStrategy, RandomStrategy } from './fixed.js';
+export { FedRaStrategy, randomAllocation } from './fedra.js';
+export {
+  RegularizedSelectionStrategy,
+  regularizedObjective,
+  regularizedSelection,
+} from './regularized-selection.js';
 
-export const STRATEGY_NAMES = ['f3ocus', 'full', 'random', 'fd', 'last', ...CLIENT_SCORED] as const;
+export const STRATEGY_NAMES = [
+  'f3ocus',
+  'full',
+  'random',
+  'fd',
+  'last',
+  ...CLIENT_SCORED,
+  'fedra',
+  'sun',
+] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 export type StrategyOptions = F3ocusOptions;
@@ -38,6 +55,10 @@ export function createStrategy(name: string, opts: StrategyOptions = {}): Strate
       return new FullStrategy();
     case 'last':
       return new LastStrategy();
+    case 'fedra':
+      return new FedRaStrategy();
+    case 'sun':
+      return new RegularizedSelectionStrategy();
     case 'random':
     case 'fd':
       return new RandomStrategy(name);
