@@ -1,0 +1,3 @@
+export async function writeReport(_d: string): Promise<string[]> {
+  throw new Error('todo');
+}
