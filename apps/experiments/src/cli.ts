@@ -17,7 +17,7 @@ import { runLocal, type RunEvents } from './local.js';
 import { Progress } from './progress.js';
 import { parseRedisUrl, runOnQueue, startWorker } from './queue.js';
 import { writeReport } from './report/report.js';
-import { appendResult, keyOfLine, readResults } from './results.js';
+import { appendNotes, appendResult, keyOfLine, readResults } from './results.js';
 import { DEFAULT_TIMEOUT_MS, expandRuns, loadSpec, type Spec } from './spec.js';
 import { TSX_LOADER } from './tsx-loader.js';
 
@@ -97,8 +97,8 @@ async function cmdRun(argv: string[]): Promise<void> {
   });
   const events: RunEvents = {
     started: () => progress.update({ running: ++running }),
-    finished: (task, line) => {
-      appendResult(out, line, known);
+    finished: (task, { line, notes }) => {
+      if (appendResult(out, line, known)) appendNotes(out, task.key, notes);
       running = Math.max(0, running - 1);
       progress.update({ done: ++done, running }, `${task.key} ${fmtAcc(line.final.accuracy)}`);
     },
@@ -145,7 +145,8 @@ const fmtAcc = (a: number | null) => (a == null ? '-' : `${(100 * a).toFixed(1)}
 function spawnWorker(url: string): ChildProcess {
   const cli = fileURLToPath(import.meta.url);
   return spawn(process.execPath, ['--import', TSX_LOADER, cli, 'worker', '--queue', url], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // An IPC channel only so that the worker notices when this process goes away (Ctrl-C).
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
 }
 
@@ -175,6 +176,8 @@ async function cmdWorker(argv: string[]): Promise<void> {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // Started by `run --queue --workers N`: stop with it.
+    if (process.send) process.once('disconnect', stop);
   });
   await w.close();
 }

@@ -14,84 +14,107 @@ export interface ChildRequest {
   task: RunTask;
 }
 
+/** What a run process learned besides the result line (kept in DIR/run-notes.jsonl). */
+export interface RunNotes {
+  /** f3ocus rounds whose solver missed its hard deadline (client-only top-B used instead). */
+  solverFallbacks: number;
+}
+
+export interface RunOutput {
+  line: ResultLine;
+  notes: RunNotes;
+}
+
 export type ChildReply =
-  | { id: number; ok: true; line?: ResultLine; ready?: boolean }
+  | { id: number; ok: true; output?: RunOutput; ready?: boolean }
   | { id: number; ok: false; error: string };
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 const TSX = TSX_LOADER;
 
-export class RunExecutor {
-  private child: ChildProcess | null = null;
-  private ready: Promise<void> | null = null;
-  private nextId = 0;
-  private pending = new Map<number, { resolve(l: ResultLine): void; reject(e: Error): void }>();
+interface Proc {
+  child: ChildProcess;
+  ready: Promise<void>;
+  pending: Map<number, { resolve(o: RunOutput): void; reject(e: Error): void }>;
+}
 
-  /** The executor's process id (tests kill it to simulate a crash). */
+export class RunExecutor {
+  private proc: Proc | null = null;
+  private nextId = 0;
+
+  /** The run process id (tests kill it to simulate a crash). */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.proc?.child.pid;
   }
 
-  private start(): Promise<void> {
-    if (this.ready) return this.ready;
+  private start(): Proc {
+    if (this.proc) return this.proc;
     const child = fork(CHILD, [], {
       execArgv: ['--import', TSX],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
-    this.child = child;
-    this.ready = new Promise<void>((resolve, reject) => {
+    const pending: Proc['pending'] = new Map();
+    const ready = new Promise<void>((resolve, reject) => {
       child.on('message', (m: ChildReply) => {
         if (m.id === -1) return resolve();
-        const p = this.pending.get(m.id);
+        const p = pending.get(m.id);
         if (!p) return;
-        this.pending.delete(m.id);
-        if (m.ok) p.resolve(m.line!);
+        pending.delete(m.id);
+        if (m.ok) p.resolve(m.output!);
         else p.reject(new Error(m.error));
       });
       child.on('exit', (code, signal) => {
         const err = new Error(`run process exited (${signal ?? `code ${code}`})`);
         reject(err);
-        for (const p of this.pending.values()) p.reject(err);
-        this.pending.clear();
-        if (this.child === child) {
-          this.child = null;
-          this.ready = null;
-        }
+        for (const p of pending.values()) p.reject(err);
+        pending.clear();
+        this.detach(child);
       });
     });
-    return this.ready;
+    ready.catch(() => {}); // observed through run()
+    this.proc = { child, ready, pending };
+    return this.proc;
+  }
+
+  /** Forget a process (dead or being killed): the next run starts a fresh one. */
+  private detach(child: ChildProcess): void {
+    if (this.proc?.child === child) this.proc = null;
   }
 
   /** Runs `task`; rejects on its error, on a crash of the process, or after `timeoutMs`. */
-  async run(task: RunTask, timeoutMs: number): Promise<ResultLine> {
-    await this.start();
+  async run(task: RunTask, timeoutMs: number): Promise<RunOutput> {
+    const proc = this.start();
+    await proc.ready;
     const id = this.nextId++;
-    const child = this.child!;
-    return new Promise<ResultLine>((resolve, reject) => {
+    return new Promise<RunOutput>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.pending.delete(id);
-        child.kill('SIGKILL');
+        proc.pending.delete(id);
+        this.detach(proc.child);
+        proc.child.kill('SIGKILL');
         reject(new Error(`run ${task.key} timed out after ${timeoutMs} ms (process killed)`));
       }, timeoutMs);
-      this.pending.set(id, {
-        resolve: (l) => {
+      proc.pending.set(id, {
+        resolve: (o) => {
           clearTimeout(timer);
-          resolve(l);
+          resolve(o);
         },
         reject: (e) => {
           clearTimeout(timer);
           reject(e);
         },
       });
-      child.send({ id, task } satisfies ChildRequest);
+      proc.child.send({ id, task } satisfies ChildRequest);
     });
   }
 
   async close(): Promise<void> {
-    const child = this.child;
-    if (!child) return;
+    const proc = this.proc;
+    if (!proc) return;
+    this.proc = null;
+    const { child } = proc;
+    if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.disconnect();
+    if (child.connected) child.disconnect();
     const t = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(t);

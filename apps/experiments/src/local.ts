@@ -1,13 +1,12 @@
 /**
  * The embedded scheduler (no --queue): N run processes (executor.ts) take the runs in order.
  */
-import { RunExecutor } from './executor.js';
-import type { ResultLine } from './results.js';
+import { RunExecutor, type RunOutput } from './executor.js';
 import type { RunTask } from './spec.js';
 
 export interface RunEvents {
   started(task: RunTask): void;
-  finished(task: RunTask, line: ResultLine): void;
+  finished(task: RunTask, output: RunOutput): void;
   failed(task: RunTask, error: string): void;
 }
 

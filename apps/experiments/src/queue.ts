@@ -12,9 +12,8 @@
  */
 import { createHash } from 'node:crypto';
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { RunExecutor } from './executor.js';
+import { RunExecutor, type RunOutput } from './executor.js';
 import type { RunEvents } from './local.js';
-import type { ResultLine } from './results.js';
 import type { RunTask } from './spec.js';
 
 export const QUEUE_NAME = 'focus-fl-experiments';
@@ -104,7 +103,7 @@ export async function runOnQueue(
         } else if (state === 'completed') {
           pending.delete(jobId);
           running.delete(jobId);
-          events.finished(task, job.returnvalue as ResultLine);
+          events.finished(task, job.returnvalue as RunOutput);
         } else if (state === 'failed') {
           pending.delete(jobId);
           running.delete(jobId);

@@ -74,3 +74,27 @@ export function appendResult(dir: string, line: ResultLine, known: Set<string>):
   known.add(key);
   return true;
 }
+
+export const NOTES_FILE = 'run-notes.jsonl';
+
+/** DIR/run-notes.jsonl: {"key","solverFallbacks"} per run, beside its result line. */
+export function appendNotes(dir: string, key: string, notes: { solverFallbacks: number }): void {
+  appendFileSync(join(dir, NOTES_FILE), JSON.stringify({ key, ...notes }) + '\n');
+}
+
+/** run key -> notes (later lines win; a truncated last line is ignored). */
+export function readNotes(dir: string): Map<string, { solverFallbacks: number }> {
+  const path = join(dir, NOTES_FILE);
+  const out = new Map<string, { solverFallbacks: number }>();
+  if (!existsSync(path)) return out;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const v = JSON.parse(line) as { key: string; solverFallbacks: number };
+      out.set(v.key, { solverFallbacks: v.solverFallbacks });
+    } catch {
+      // a line cut by a crash: that run's notes are unknown
+    }
+  }
+  return out;
+}

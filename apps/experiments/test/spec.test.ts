@@ -141,7 +141,10 @@ describe('settings', () => {
     const mean = (xs: VqaSample[]) => {
       let sum = 0;
       let n = 0;
-      for (const x of xs) for (const v of x.image) ((sum += Math.abs(v - 128)), n++);
+      for (const x of xs) {
+        for (const v of x.image) sum += Math.abs(v - 128);
+        n += x.image.length;
+      }
       return sum / n;
     };
     // half contrast pulls pixels towards mid-grey

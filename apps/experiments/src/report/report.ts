@@ -6,9 +6,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PRESETS } from '@focus-fl/core/model';
-import { readResults, RESULTS_FILE } from '../results.js';
-import { labelOf, type Setting, type Spec } from '../spec.js';
-import { analyse, groupKey, type Analysis } from './analyse.js';
+import { readNotes, readResults, RESULTS_FILE, type ResultLine } from '../results.js';
+import { labelOf, runKey, type Setting, type Spec } from '../spec.js';
+import { analyse, groupKey, labelOfLine, type Analysis } from './analyse.js';
 import {
   accuracyByRound,
   accuracyVsUplink,
@@ -48,6 +48,7 @@ export function renderMarkdown(
   spec: Spec | null,
   notes: string | null,
   runs: number,
+  fallbacks: string[] = [],
 ): string {
   const out: string[] = [];
   const p = (s = '') => out.push(s);
@@ -223,6 +224,16 @@ export function renderMarkdown(
     p(line.join(' '));
   }
   p();
+  if (fallbacks.length > 0) {
+    p('## F3OCUS solver fallbacks');
+    p();
+    p(
+      'Rounds in which the solver missed its hard deadline and the coordinator used the client-only top-B selection instead (DIR/run-notes.jsonl; a loaded machine makes this more likely):',
+    );
+    p();
+    for (const f of fallbacks) p(`- ${f}`);
+    p();
+  }
   if (notes) {
     p('## Notes');
     p();
@@ -248,7 +259,9 @@ export async function writeReport(dir: string): Promise<string[]> {
     labelOrder: labelOrder(spec),
     numLayers: preset?.numLayers,
   });
-  const files: [string, string][] = [['report.md', renderMarkdown(a, spec, notes, lines.length)]];
+  const files: [string, string][] = [
+    ['report.md', renderMarkdown(a, spec, notes, lines.length, fallbackLines(a, lines, dir))],
+  ];
   for (const s of a.settings) {
     files.push([`accuracy-${s}.svg`, await renderSvg(accuracyByRound(a, s))]);
     if (a.reference) files.push([`paired-${s}.svg`, await renderSvg(pairedDifferences(a, s))]);
@@ -259,4 +272,24 @@ export async function writeReport(dir: string): Promise<string[]> {
   for (const [name, text] of files)
     writeFileSync(join(dir, name), text.endsWith('\n') ? text : text + '\n');
   return files.map(([n]) => n);
+}
+
+/** "setting / label: k of n rounds" for the f3ocus groups, from DIR/run-notes.jsonl. */
+function fallbackLines(a: Analysis, lines: readonly ResultLine[], dir: string): string[] {
+  const notes = readNotes(dir);
+  if (notes.size === 0) return [];
+  const out: string[] = [];
+  for (const s of a.settings) {
+    for (const label of a.labels.filter((l) => l.startsWith('f3ocus'))) {
+      const ls = lines.filter((l) => l.setting === s && labelOfLine(l) === label);
+      if (ls.length === 0) continue;
+      const known = ls.filter((l) => notes.has(runKey(l)));
+      const k = known.reduce((acc, l) => acc + notes.get(runKey(l))!.solverFallbacks, 0);
+      const n = known.reduce((acc, l) => acc + l.rounds.length, 0);
+      out.push(
+        `${s} / ${label}: ${k} of ${n} rounds${known.length < ls.length ? ` (notes for ${known.length} of ${ls.length} runs)` : ''}`,
+      );
+    }
+  }
+  return out;
 }
