@@ -39,7 +39,8 @@ async function runOnPage(page: Page, origin: string): Promise<Run> {
       seed: 5,
     });
     // LNTK after the steps: a zero-initialised head would zero every adapter's Jacobian.
-    const scores: number[] = await w.computeScores('lntk', 1, layers);
+    const scores: number[] = (await w.computeScores({ method: 'lntk', round: 1, seed: 1, layers }))
+      .scores;
     const deltas: Record<string, number[]> = {};
     for (const [k, v] of Object.entries(r.deltas)) {
       deltas[k] = Array.from(v.data);

@@ -1,5 +1,7 @@
 // The worker's comlink API as seen from the page. Type-only: the page never imports tfjs.
-import type { EvalResult, TrainResult } from '@focus-fl/core/federated';
+import type { EvalResult, ScoreRequest, TrainResult } from '@focus-fl/core/federated';
+import type { LocalTrainConfig } from '@focus-fl/core/site';
+import type { LayerScores } from '@focus-fl/core/methods';
 import type { NamedArrays } from '@focus-fl/core/tensors';
 import type { DataSummary } from './storage.js';
 
@@ -44,23 +46,6 @@ export interface ModelInfo {
   preset: string;
 }
 
-export interface TrainConfig {
-  round: number;
-  steps: number;
-  batchSize: number;
-  lr: number;
-  weightDecay: number;
-  seed: number;
-}
-
-export interface SyntheticOptions {
-  seed: number;
-  /** Fraction of the paper's sample count; see core syntheticClient. */
-  scale?: number;
-  /** Minimum samples per client. */
-  floor?: number;
-}
-
 export interface SyntheticOptions {
   seed: number;
   /** Fraction of the paper's sample count; see core syntheticClient. */
@@ -77,13 +62,8 @@ export interface WorkerApi {
   useSynthetic(name: string, opts: SyntheticOptions, onProgress?: Progress): Promise<ImportReport>;
   forget(): Promise<void>;
   loadModel(url: string, onProgress?: Progress): Promise<ModelInfo>;
-  computeScores(
-    method: string,
-    round: number,
-    layers: string[],
-    onProgress?: Progress,
-  ): Promise<number[]>;
-  train(layers: string[], config: TrainConfig, onProgress?: Progress): Promise<TrainResult>;
+  computeScores(request: ScoreRequest, onProgress?: Progress): Promise<LayerScores>;
+  train(layers: string[], config: LocalTrainConfig, onProgress?: Progress): Promise<TrainResult>;
   evaluate(): Promise<EvalResult>;
   setGlobal(params: NamedArrays): Promise<void>;
   /** Current values of the named params (tests compare backends with it). */

@@ -43,7 +43,11 @@ export function modelSourceFromConfig(
     if (config.preset !== 'tiny' && config.preset !== 'vilt-b32') {
       throw new Error(`preset: unknown model preset "${config.preset}"; valid: tiny, vilt-b32`);
     }
-    model = createModel(config.preset, { seed: config.modelSeed, answers: answerVocabulary() });
+    model = createModel(config.preset, {
+      seed: config.modelSeed,
+      answers: answerVocabulary(),
+      weights: 'int8',
+    });
   }
   const vocab = answerVocabulary();
   if (model.answers.join('\n') !== vocab.join('\n')) model.resetHead(vocab, config.modelSeed);

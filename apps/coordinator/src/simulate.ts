@@ -33,6 +33,8 @@ export interface SimulateOptions {
   scale?: number;
   floor?: number;
   maxTest?: number;
+  /** Samples each site scores LNTK on (default 16; fewer for a large model, e.g. vilt-b32). */
+  lntkSamples?: number;
   dataDir?: string;
   backend?: NodeBackend;
   /** Progress lines to stderr. */
@@ -70,6 +72,8 @@ export interface RemoteOptions {
   scale?: number;
   floor?: number;
   maxTest?: number;
+  /** Samples each site scores LNTK on (default 16; fewer for a large model, e.g. vilt-b32). */
+  lntkSamples?: number;
   backend?: NodeBackend;
   /** Suffix for the registered site names (a coordinator keeps its sites). */
   suffix?: string;
@@ -107,6 +111,7 @@ export async function simulateRemote(o: RemoteOptions): Promise<SimulateResult> 
           scale: o.scale,
           floor: o.floor,
           maxTest: o.maxTest,
+          lntkSamples: o.lntkSamples,
         });
         sites.push(site);
         return new SiteClient({ token, backend: 'node', compute: site }).run(() =>
@@ -124,7 +129,9 @@ export async function simulateRemote(o: RemoteOptions): Promise<SimulateResult> 
   }
 }
 
-export function summarise(rows: RoundRow[]): SimulateResult {
+export function summarise(allRows: RoundRow[]): SimulateResult {
+  // Aborted attempts are stored too; the summary is of the rounds that completed.
+  const rows = allRows.filter((r) => r.status === 'completed');
   const base = rows.find((r) => r.round === 0);
   const rounds = rows
     .filter((r) => r.round > 0)
@@ -149,6 +156,14 @@ export function summarise(rows: RoundRow[]): SimulateResult {
   };
 }
 
+/** The federation paused (too many aborted rounds in a row); the message says why. */
+export class FederationPausedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FederationPausedError';
+  }
+}
+
 /** Runs a whole federation in this process; resolves when every site is done. */
 export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   const maxClients = o.sites ? o.sites.length : CLIENT_NAMES.length;
@@ -168,6 +183,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   });
   const names: string[] = o.sites?.map((s) => s.name) ?? CLIENT_NAMES.slice(0, o.clients);
   const sites: SimSite[] = [];
+  const clients: SiteClient[] = [];
   try {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/ws`;
@@ -183,10 +199,12 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
         scale: o.scale,
         floor: o.floor,
         maxTest: o.maxTest,
+        lntkSamples: o.lntkSamples,
         data: o.sites?.[i].data,
       });
       sites.push(site);
       const client = new SiteClient({ token, backend: 'node', compute: site });
+      clients.push(client);
       return client.run(() => connectWs(url));
     });
     if (o.verbose) {
@@ -194,11 +212,19 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
         process.stderr.write(`round ${r}: accuracy ${acc?.toFixed(4)}\n`),
       );
     }
-    const outcomes = await Promise.all(runs);
+    // A federation that pauses (too many aborted rounds in a row) never finishes: stop with
+    // the engine's reason instead of waiting for sites that wait for it.
+    const paused = new Promise<never>((_, reject) =>
+      app.engine.once('paused', (reason: string) =>
+        reject(new FederationPausedError(`federation ${reason}`)),
+      ),
+    );
+    const outcomes = await Promise.race([Promise.all(runs), paused]);
     if (outcomes.some((x) => x !== 'done'))
       throw new Error(`some sites failed: ${outcomes.join(', ')}`);
     return summarise(app.store.rounds());
   } finally {
+    for (const c of clients) c.stop('simulation over');
     await app.close();
     for (const s of sites) s.dispose();
   }
@@ -207,14 +233,17 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
 /**
  * The federation config `pnpm simulate` runs: DEFAULT_CONFIG plus the given overrides, with the
  * model and federation seeded by `seed` and every round waiting for all `clients` (a simulation
- * has no stragglers, so rounds are complete and reproducible).
+ * has no stragglers, so rounds are complete and reproducible). Phase deadlines are an hour:
+ * the simulated sites share one thread, and a vilt-b32 phase of several sites takes minutes.
  */
 export function simulationConfig(
   clients: number,
   seed: number,
   overrides: Partial<FederationConfig> = {},
 ): FederationConfig {
-  return resolveConfig({ seed, modelSeed: seed }, overrides, {
+  const hour = 3_600_000;
+  const deadlines = { scores: hour, train: hour, evaluate: hour };
+  return resolveConfig({ seed, modelSeed: seed, deadlines }, overrides, {
     minClients: clients,
     minCompletionRate: 1,
     quorumGraceMs: 0,
@@ -252,6 +281,7 @@ async function main(): Promise<void> {
       scale: { type: 'string' },
       floor: { type: 'string' },
       'max-test': { type: 'string' },
+      'lntk-samples': { type: 'string' },
       'solver-ms': { type: 'string' },
       preset: { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
@@ -288,6 +318,7 @@ async function main(): Promise<void> {
     scale: num('scale', values.scale),
     floor: num('floor', values.floor),
     maxTest: num('max-test', values['max-test']),
+    lntkSamples: num('lntk-samples', values['lntk-samples']),
     backend: values.backend as NodeBackend,
   };
   let res: SimulateResult;

@@ -10,7 +10,7 @@ import {
   type Message,
 } from '@focus-fl/core/federated';
 import type { FastifyInstance } from 'fastify';
-import { fakeSite, runSite, startCoordinator, testConfig, tmpDir } from './fakes.js';
+import { LAYERS, fakeSite, runSite, startCoordinator, testConfig, tmpDir } from './fakes.js';
 import { connectWs } from '../src/ws-transport.js';
 
 let apps: FastifyInstance[] = [];
@@ -93,7 +93,7 @@ describe('bad input', () => {
       encodeFrame({
         type: 'scores',
         round: 99,
-        scores: [0.25, 0.25, 0.25, 0.25],
+        scores: { layers: LAYERS, scores: [0.25, 0.25, 0.25, 0.25] },
         numSamples: 1,
         ms: 0,
       }),
@@ -136,7 +136,13 @@ describe('bad input', () => {
     );
     await z.until(() => z.got.some((m) => m.type === 'round-start' && m.phase === 'scores'));
     z.ws.send(
-      encodeFrame({ type: 'scores', round: 1, scores: [0, 0, 0, 0], numSamples: 1, ms: 0 }),
+      encodeFrame({
+        type: 'scores',
+        round: 1,
+        scores: { layers: LAYERS, scores: [0, 0, 0, 0] },
+        numSamples: 1,
+        ms: 0,
+      }),
     );
     await z.until(() => z.got.some((m) => m.type === 'error'));
     expect(z.got.find((m) => m.type === 'error')).toMatchObject({ code: 'bad-scores', round: 1 });
@@ -380,7 +386,13 @@ describe('round engine rules', () => {
     r.ws.send(encodeFrame(hello(lateToken)));
     await r.until(() => r.got.some((m) => m.type === 'welcome'));
     r.ws.send(
-      encodeFrame({ type: 'scores', round: 1, scores: [1, 0, 0, 0], numSamples: 5, ms: 0 }),
+      encodeFrame({
+        type: 'scores',
+        round: 1,
+        scores: { layers: LAYERS, scores: [1, 0, 0, 0] },
+        numSamples: 5,
+        ms: 0,
+      }),
     );
     await r.until(() => r.got.some((m) => m.type === 'error'));
     const err = r.got.find((m) => m.type === 'error') as { code: string; message: string };

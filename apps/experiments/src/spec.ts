@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { CLIENT_NAMES } from '@focus-fl/core/data';
-import { CODECS, STRATEGY_NAMES } from '@focus-fl/core/federated';
+import { ACCEPTED_STRATEGY_NAMES, CODECS } from '@focus-fl/core/federated';
 import { ALGORITHMS } from '@focus-fl/solvers';
 
 const Enum = <T extends readonly string[]>(values: T) =>
@@ -69,12 +69,12 @@ export type DomainSiteStyle = Static<typeof DomainSite>;
 
 /** A strategy entry: a registry name, or a labelled variant (a PEFT family for Table 2). */
 const StrategyEntry = Type.Union([
-  Enum(STRATEGY_NAMES),
+  Enum(ACCEPTED_STRATEGY_NAMES),
   Type.Object(
     {
       /** Name in results.jsonl and the report (e.g. "lora"). */
       label: Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,40}$' }),
-      strategy: Enum(STRATEGY_NAMES),
+      strategy: Enum(ACCEPTED_STRATEGY_NAMES),
       /** Trainable units of the model: adapters (default) or LoRA on query/value. */
       peft: Type.Optional(Type.Union([Type.Literal('adapter'), Type.Literal('lora')])),
     },

@@ -7,7 +7,8 @@ import {
   regularizedObjective,
   regularizedSelection,
 } from '../src/federated/strategies/index.js';
-import { topIndices, type RoundContext } from '../src/federated/strategy.js';
+import { topB } from '../src/importance/methods.js';
+import type { RoundContext } from '../src/federated/strategy.js';
 import { mulberry32 } from '../src/random.js';
 
 const layers = (L: number) => Array.from({ length: L }, (_, i) => `block${i}.adapter`);
@@ -92,7 +93,7 @@ describe('Sun et al. regulated selection', () => {
   it('lambda 0 is each client’s top-B', () => {
     const s = draw(5, 6, 2);
     const budgets = [1, 2, 3, 2, 1];
-    expect(regularizedSelection(s, budgets, 0)).toEqual(s.map((x, i) => topIndices(x, budgets[i])));
+    expect(regularizedSelection(s, budgets, 0)).toEqual(s.map((x, i) => topB(x, budgets[i])));
   });
 
   it('ends where no single client can improve the objective (exhaustive check)', () => {
@@ -106,7 +107,7 @@ describe('Sun et al. regulated selection', () => {
       const value = regularizedObjective(s, sel, lambda);
       const start = regularizedObjective(
         s,
-        s.map((x, i) => topIndices(x, budgets[i])),
+        s.map((x, i) => topB(x, budgets[i])),
         lambda,
       );
       expect(value).toBeGreaterThanOrEqual(start - 1e-12);

@@ -6,3 +6,4 @@ export * from './train.js';
 export * from './evaluate.js';
 export * from './shapes-task.js';
 export * from './pretrain.js';
+export * from './memory-budget.js';

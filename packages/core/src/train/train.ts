@@ -9,7 +9,7 @@ import { disposeBatch, encodeBatch, sliceBatch, type SampleLike } from '../model
 import type { VqaBatch } from '../model/forward.js';
 import type { VqaModel } from '../model/vqa-model.js';
 import { AdamW } from './adamw.js';
-import { lossAndGrads } from './grads.js';
+import { microBatchedLossAndGrads } from './grads.js';
 
 export interface TrainProgress {
   step: number;
@@ -34,6 +34,11 @@ export interface TrainOptions {
   onProgress?: (p: TrainProgress) => void | Promise<void>;
   /** Run frozen blocks before the earliest trained one outside the tape (default true). */
   frozenPrefix?: boolean;
+  /**
+   * Samples per forward/backward pass; a step's gradient is accumulated over its micro-batches
+   * (./grads.ts). Default 'auto': sized from the backend's memory limits (./memory-budget.ts).
+   */
+  microBatchSize?: number | 'auto';
 }
 
 export interface TrainMetrics {
@@ -111,7 +116,10 @@ export async function trainLayers(
       cursor += batchSize;
       const batch: VqaBatch = sliceBatch(all, idx);
       const prefix = usePrefix ? model.forwardPrefix(batch, firstBlock) : undefined;
-      const { loss: value, grads } = lossAndGrads(model, batch, names, vars, { prefix });
+      const { loss: value, grads } = microBatchedLossAndGrads(model, batch, names, vars, {
+        prefix,
+        microBatch: opts.microBatchSize,
+      });
       const rate = warm > 0 && step < warm ? (lr * (step + 1)) / warm : lr;
       opt.step(vars, grads, rate);
       const loss = (await value.data())[0];

@@ -13,15 +13,9 @@
  * compute). Here the client keeps the frozen full-depth model and trains the allocated
  * adapters inside it; only the allocation rule and the per-layer masked averaging are FedRA's.
  */
-import { mulberry32 } from '../../random.js';
+import { deriveSeed, mulberry32 } from '../../random.js';
 import type { ScoreMethod } from '../protocol.js';
-import {
-  deriveSeed,
-  effectiveBudget,
-  selectionStats,
-  type RoundContext,
-  type RoundPlan,
-} from '../strategy.js';
+import { effectiveBudget, selectionStats, type RoundContext, type RoundPlan } from '../strategy.js';
 import { BaseStrategy } from './base.js';
 
 /**

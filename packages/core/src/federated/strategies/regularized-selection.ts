@@ -20,13 +20,13 @@
  * lambda defaults to 0.5 / (N - 1), so the regulariser can move a layer's value by at most half
  * the score range. The reference code's `balance` default is 0 (plain top-B).
  */
+import { topB } from '../../importance/methods.js';
 import type { ScoreMethod } from '../protocol.js';
 import {
   alignedScores,
   effectiveBudget,
   namesOf,
   selectionStats,
-  topIndices,
   type RoundContext,
   type RoundPlan,
 } from '../strategy.js';
@@ -67,7 +67,7 @@ export function regularizedSelection(
   if (!(lambda >= 0)) throw new Error(`lambda must be >= 0, got ${lambda}`);
   const N = scores.length;
   const L = scores[0]?.length ?? 0;
-  const sel = scores.map((s, i) => topIndices(s, budgets[i]));
+  const sel = scores.map((s, i) => topB(s, budgets[i]));
   const counts = new Array<number>(L).fill(0);
   for (const idx of sel) for (const l of idx) counts[l]++;
   for (let sweep = 0; sweep < maxSweeps; sweep++) {
@@ -75,7 +75,7 @@ export function regularizedSelection(
     for (let i = 0; i < N; i++) {
       for (const l of sel[i]) counts[l]--;
       const value = scores[i].map((s, l) => s - lambda * (N - 1 - 2 * counts[l]));
-      const best = topIndices(value, budgets[i]);
+      const best = topB(value, budgets[i]);
       const gain =
         best.reduce((a, l) => a + value[l], 0) - sel[i].reduce((a, l) => a + value[l], 0);
       // Move only on a strict gain (ties keep the current choice, so the search terminates).
