@@ -45,7 +45,7 @@ function checkSpecFile(out: string, spec: Spec): void {
     const { name: _n2, description: _d2, ...gridBefore } = before;
     // Adding settings, strategies or seeds extends the grid; anything else changes every run.
     const shared = (s: Omit<Spec, 'name' | 'description'>) => {
-      const { settings: _s, strategies: _st, seeds: _se, algos: _a, ...rest } = s;
+      const { settings: _s, strategies: _st, seeds: _se, algos: _a, headline: _h, ...rest } = s;
       return JSON.stringify(rest);
     };
     if (shared(grid) !== shared(gridBefore)) {

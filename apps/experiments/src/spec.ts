@@ -112,6 +112,17 @@ export const SpecSchema = Type.Object(
     strategies: Type.Array(StrategyEntry, { minItems: 1 }),
     /** Meta-heuristics for the f3ocus entries (default nsga2). */
     algos: Type.Optional(Type.Array(Enum(ALGORITHMS), { minItems: 1 })),
+    /** More seeds for a headline comparison: these strategy labels (f3ocus with the first
+     * algo only) also run with these seeds, in every setting. */
+    headline: Type.Optional(
+      Type.Object(
+        {
+          strategies: Type.Array(Type.String(), { minItems: 1 }),
+          seeds: Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -137,6 +148,14 @@ export function validateSpec(value: unknown, source = 'spec'): Spec {
   if (dup) throw new Error(`invalid ${source}: /strategies lists "${dup}" twice`);
   if (new Set(spec.seeds).size !== spec.seeds.length)
     throw new Error(`invalid ${source}: /seeds has duplicates`);
+  if (spec.headline) {
+    for (const l of spec.headline.strategies)
+      if (!labels.includes(l))
+        throw new Error(`invalid ${source}: /headline/strategies: "${l}" is not in /strategies`);
+    const again = spec.headline.seeds.find((x) => spec.seeds.includes(x));
+    if (again !== undefined)
+      throw new Error(`invalid ${source}: /headline/seeds: seed ${again} is already in /seeds`);
+  }
   return spec;
 }
 
@@ -173,7 +192,10 @@ export interface RunTask {
   peft: 'adapter' | 'lora';
   algo: string | null;
   seed: number;
-  params: Omit<Spec, 'name' | 'description' | 'seeds' | 'settings' | 'strategies' | 'algos'>;
+  params: Omit<
+    Spec,
+    'name' | 'description' | 'seeds' | 'settings' | 'strategies' | 'algos' | 'headline'
+  >;
 }
 
 export function runKey(r: {
@@ -185,21 +207,40 @@ export function runKey(r: {
   return `${r.setting}/${r.strategy}/${r.algo ?? '-'}/${r.seed}`;
 }
 
-/** Every run of the grid, in spec order: settings, strategies (x algos), seeds. */
+/** Every run of the grid, in spec order: settings, strategies (x algos), seeds; then the
+ * headline's extra seeds. */
 export function expandRuns(spec: Spec): RunTask[] {
-  const { name: _n, description: _d, seeds, settings, strategies, algos, ...params } = spec;
+  const {
+    name: _n,
+    description: _d,
+    seeds,
+    settings,
+    strategies,
+    algos,
+    headline,
+    ...params
+  } = spec;
   const out: RunTask[] = [];
   for (const [setting, settingDef] of Object.entries(settings)) {
-    for (const entry of strategies) {
+    const add = (entry: StrategyEntryT, runAlgos: (string | null)[], runSeeds: number[]) => {
       const registryStrategy = typeof entry === 'string' ? entry : entry.strategy;
-      const label = labelOf(entry);
       const peft = typeof entry === 'string' ? 'adapter' : (entry.peft ?? 'adapter');
-      const runAlgos = registryStrategy === 'f3ocus' ? (algos ?? ['nsga2']) : [null];
       for (const algo of runAlgos) {
-        for (const seed of seeds) {
-          const r = { setting, strategy: label, algo, seed };
+        for (const seed of runSeeds) {
+          const r = { setting, strategy: labelOf(entry), algo, seed };
           out.push({ ...r, key: runKey(r), settingDef, registryStrategy, peft, params });
         }
+      }
+    };
+    const algosOf = (entry: StrategyEntryT) =>
+      (typeof entry === 'string' ? entry : entry.strategy) === 'f3ocus'
+        ? (algos ?? ['nsga2'])
+        : [null];
+    for (const entry of strategies) add(entry, algosOf(entry), seeds);
+    if (headline) {
+      for (const entry of strategies) {
+        if (headline.strategies.includes(labelOf(entry)))
+          add(entry, algosOf(entry).slice(0, 1), headline.seeds);
       }
     }
   }

@@ -63,6 +63,26 @@ describe('spec', () => {
     });
   });
 
+  it('headline: extra seeds for the listed strategies only (f3ocus with its first algo)', () => {
+    const runs = expandRuns(
+      validateSpec({
+        ...base,
+        algos: ['nsga2', 'sa'],
+        strategies: ['lntk', 'f3ocus', 'fd'],
+        headline: { strategies: ['f3ocus', 'lntk'], seeds: [7, 8] },
+      }),
+    );
+    const extra = runs.filter((r) => r.seed >= 7).map((r) => r.key);
+    expect(extra).toEqual(['a/lntk/-/7', 'a/lntk/-/8', 'a/f3ocus/nsga2/7', 'a/f3ocus/nsga2/8']);
+    expect(runs).toHaveLength(3 * (1 + 2 + 1) + 4);
+    expect(() => validateSpec({ ...base, headline: { strategies: ['fd'], seeds: [9] } })).toThrow(
+      /\/headline\/strategies: "fd" is not in \/strategies/,
+    );
+    expect(() => validateSpec({ ...base, headline: { strategies: ['lntk'], seeds: [1] } })).toThrow(
+      /seed 1 is already in \/seeds/,
+    );
+  });
+
   it('bad specs fail naming the field', () => {
     expect(() => validateSpec({ ...base, strategies: ['fedavg'] })).toThrow(
       /invalid spec: \/strategies\/0/,

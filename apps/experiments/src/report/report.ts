@@ -62,7 +62,7 @@ export function renderMarkdown(
     p(
       `Preset \`${spec.preset}\`, ${spec.rounds} rounds x ${spec.steps} local steps` +
         `${spec.batchSize ? ` (batch ${spec.batchSize})` : ''}, budget L_i,max = ${spec.budget}` +
-        `, seeds ${spec.seeds.join(', ')}. ${runs} runs in ${RESULTS_FILE}. Accuracy = global held-out accuracy` +
+        `, seeds ${spec.seeds.join(', ')}${spec.headline ? ` (${spec.headline.strategies.join(', ')} also ${spec.headline.seeds.join(', ')})` : ''}. ${runs} runs in ${RESULTS_FILE}. Accuracy = global held-out accuracy` +
         ` (sample-weighted mean of the sites' test accuracies) after the last round.`,
     );
     p();
