@@ -9,6 +9,7 @@ import { PRESETS } from '@focus-fl/core/model';
 import { readNotes, readResults, RESULTS_FILE, type ResultLine } from '../results.js';
 import { labelOf, runKey, type Setting, type Spec } from '../spec.js';
 import { analyse, groupKey, labelOfLine, type Analysis } from './analyse.js';
+import { settingReferences, type References } from './references.js';
 import {
   accuracyByRound,
   accuracyVsUplink,
@@ -49,6 +50,7 @@ export function renderMarkdown(
   notes: string | null,
   runs: number,
   fallbacks: string[] = [],
+  refs: Map<string, References> = new Map(),
 ): string {
   const out: string[] = [];
   const p = (s = '') => out.push(s);
@@ -89,8 +91,18 @@ export function renderMarkdown(
     });
     p(`| ${label} | ${cells.join(' | ')} |`);
   }
+  if (refs.size > 0) {
+    const row = (name: string, f: (r: References) => number) =>
+      p(
+        `| *${name}* | ${a.settings.map((s) => (refs.has(s) ? `*${pct1(f(refs.get(s)!))}*` : '')).join(' | ')} |`,
+      );
+    row('reference: majority answer', (r) => r.majority);
+    row('reference: answer prior per question', (r) => r.questionPrior);
+  }
   p();
-  p('Bold: highest mean in the column.');
+  p(
+    "Bold: highest mean in the column. References (italic; same held-out sets, mean over the seeds): the pooled training set's most frequent answer, and its most frequent answer for each question text — what a model that ignores the image reaches.",
+  );
   p();
 
   p(`## Paired differences ${a.reference ?? 'F3OCUS'} − X (points, 95 % t-interval over seeds)`);
@@ -260,7 +272,17 @@ export async function writeReport(dir: string): Promise<string[]> {
     numLayers: preset?.numLayers,
   });
   const files: [string, string][] = [
-    ['report.md', renderMarkdown(a, spec, notes, lines.length, fallbackLines(a, lines, dir))],
+    [
+      'report.md',
+      renderMarkdown(
+        a,
+        spec,
+        notes,
+        lines.length,
+        fallbackLines(a, lines, dir),
+        references(a, lines, spec),
+      ),
+    ],
   ];
   for (const s of a.settings) {
     files.push([`accuracy-${s}.svg`, await renderSvg(accuracyByRound(a, s))]);
@@ -290,6 +312,24 @@ function fallbackLines(a: Analysis, lines: readonly ResultLine[], dir: string): 
         `${s} / ${label}: ${k} of ${n} rounds${known.length < ls.length ? ` (notes for ${known.length} of ${ls.length} runs)` : ''}`,
       );
     }
+  }
+  return out;
+}
+
+function references(
+  a: Analysis,
+  lines: readonly ResultLine[],
+  spec: Spec | null,
+): Map<string, References> {
+  const out = new Map<string, References>();
+  if (!spec) return out;
+  for (const s of a.settings) {
+    const def = spec.settings[s];
+    if (!def) continue;
+    const seeds = [...new Set(lines.filter((l) => l.setting === s).map((l) => l.seed))].sort(
+      (x, y) => x - y,
+    );
+    out.set(s, settingReferences(spec, def, seeds));
   }
   return out;
 }
