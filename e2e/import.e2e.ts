@@ -3,13 +3,13 @@
 // survives a reload; "forget data" clears it. No coordinator needed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { launch, siteContext, watch } from './lib/browser.js';
-import { dicom16, grayPng, medmnistNpz } from './lib/fixtures.js';
-import { tinyCheckpoint } from './lib/model.js';
-import { serveClient, type StaticServer } from './lib/static.js';
+import { launch, siteContext, watch } from '@focus-fl/testkit/browser';
+import { dicom16, grayPng, medmnistNpz } from '@focus-fl/testkit/fixtures';
+import { tinyCheckpoint } from '@focus-fl/testkit/model';
+import { serveClient, type StaticServer } from '@focus-fl/testkit/static';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLIENT_DIST } from './lib/paths.js';
+import { CLIENT_DIST } from '@focus-fl/testkit/paths';
 
 describe('site page import', () => {
   let server: StaticServer;

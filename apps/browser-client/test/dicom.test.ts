@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeDicom, looksLikeDicom } from '../src/import/dicom.js';
-import { dicom16 } from '../../../e2e/lib/fixtures.js';
+import { dicom16 } from '@focus-fl/testkit/fixtures';
 
 describe('DICOM import', () => {
   it('decodes an explicit-VR-LE 16-bit MONOCHROME2 file to 8-bit with min..max windowing', () => {

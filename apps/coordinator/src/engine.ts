@@ -38,20 +38,12 @@ import {
   type CheckedScores,
   type CheckedUpdate,
 } from './round/site-messages.js';
+import type { EnginePhase } from './dashboard-state.js';
 import type { Store } from './store.js';
 
 export type { SiteSession } from './round/sessions.js';
 
-export type EnginePhase =
-  | 'waiting'
-  | 'evaluate'
-  | 'scores'
-  | 'solve'
-  | 'train'
-  | 'aggregate'
-  | 'paused'
-  | 'done'
-  | 'stopped';
+export type { EnginePhase } from './dashboard-state.js';
 
 /** The longest wait between two attempts of an aborted round. */
 export const MAX_BACKOFF_MS = 60_000;
@@ -186,6 +178,9 @@ export class RoundEngine extends EventEmitter {
     return c.got.has(site) ? 'submitted' : this.phase === 'train' ? 'training' : this.phase;
   }
 
+  /** Each site's last reported step time and memory (dashboard; set from its updates). */
+  readonly siteCosts = new Map<string, { stepMs: number | null; memoryBytes: number | null }>();
+
   countBytes(dir: 'up' | 'down', n: number): void {
     this.bytes[dir] += n;
   }
@@ -245,8 +240,15 @@ export class RoundEngine extends EventEmitter {
           layers: this.layers,
           scoreMethod: this.opts.planner.scoreMethod,
         });
-      case 'update':
-        return checkUpdate(msg, { global: this.global, assigned: this.assignments[s.site] ?? [] });
+      case 'update': {
+        const u = checkUpdate(msg, {
+          global: this.global,
+          assigned: this.assignments[s.site] ?? [],
+        });
+        const { stepMs, memoryBytes } = msg.metrics;
+        this.siteCosts.set(s.site, { stepMs: stepMs ?? null, memoryBytes: memoryBytes ?? null });
+        return u;
+      }
       case 'evaluation':
         return checkEvaluation(msg);
     }
@@ -293,16 +295,7 @@ export class RoundEngine extends EventEmitter {
       `last: ${lastReason}`;
     this.phase = 'paused';
     this.opts.log.error({ round: this.round, reason: this.pausedReason }, 'federation paused');
-    for (const s of this.sessions.all()) {
-      s.send({
-        type: 'round-end',
-        round: this.round,
-        status: 'aborted',
-        accuracy: null,
-        done: false,
-        reason: `federation ${this.pausedReason}`,
-      });
-    }
+    this.tellAborted(`federation ${this.pausedReason}`);
     this.changed();
     this.emit('paused', this.pausedReason);
   }
@@ -378,6 +371,12 @@ export class RoundEngine extends EventEmitter {
   /** Tells every site the round was aborted; returns the reason (for the loop). */
   private abort(reason: string): string {
     this.opts.log.warn({ round: this.round, reason }, 'round aborted');
+    this.tellAborted(reason);
+    this.emit('aborted', this.round, reason);
+    return reason;
+  }
+
+  private tellAborted(reason: string): void {
     for (const s of this.sessions.all()) {
       s.send({
         type: 'round-end',
@@ -388,8 +387,6 @@ export class RoundEngine extends EventEmitter {
         reason,
       });
     }
-    this.emit('aborted', this.round, reason);
-    return reason;
   }
 
   /** One attempt of the current round: null when it completed, else why it was aborted. */

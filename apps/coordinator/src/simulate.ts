@@ -1,9 +1,11 @@
 /**
- * `pnpm simulate --clients 9 --rounds R --strategy f3ocus --algo nsga2 --seed S [--json]`
+ * `pnpm simulate --clients 9 --rounds R --strategy f3ocus --algo nsga2 --seed S [--json]
+ *                [--parallel N]`
  *
  * Starts a coordinator in-process (or connects to a running one: --url http://host:port
  * --admin-token T; the federation config is then the server's) and runs N Node
- * sites on the synthetic clients (CLIENT_NAMES order) through the real ws protocol. Prints a
+ * sites on the synthetic clients (CLIENT_NAMES order) through the real ws protocol, in N worker
+ * threads (--parallel, default one per core; 1 = on the main thread). Prints a
  * per-round table, or with --json one object (stable interface):
  *   {"rounds":[{"round","accuracy","perClient","bytesUp","bytesDown","selection"}],
  *    "final":{"baseAccuracy","accuracy","perClient"},"bytesUp","bytesDown"}
@@ -21,13 +23,14 @@ import { initNodeBackend, type NodeBackend } from '@focus-fl/core/node';
 import { buildApp } from './app.js';
 import { resolveConfig, type FederationConfig } from './config.js';
 import { modelSourceFromConfig } from './model-source.js';
-import { createSimSite, type SimSite } from './sim-site.js';
+import { createSimSite, type SimSite, type SimSiteOptions } from './sim-site.js';
+import { defaultParallel, runSitesInThreads, type SiteThreads } from './sim-threads.js';
 import type { RoundRow } from './store.js';
 import { connectWs } from './ws-transport.js';
 
-export interface SimulateOptions {
+/** The simulated sites: which synthetic clients, their data and their compute. */
+export interface SimSitesOptions {
   clients: number;
-  config: FederationConfig;
   seed: number;
   budget: number;
   scale?: number;
@@ -35,8 +38,18 @@ export interface SimulateOptions {
   maxTest?: number;
   /** Samples each site scores LNTK on (default 16; fewer for a large model, e.g. vilt-b32). */
   lntkSamples?: number;
-  dataDir?: string;
   backend?: NodeBackend;
+}
+
+export interface SimulateOptions extends SimSitesOptions {
+  config: FederationConfig;
+  dataDir?: string;
+  /**
+   * Threads running the sites (sim-threads.ts): 1 = all on the main thread beside the
+   * coordinator; N > 1 = N worker threads with a tfjs backend each. Default: one per core, at
+   * most one per site. The results do not depend on it.
+   */
+  parallel?: number;
   /** Progress lines to stderr. */
   verbose?: boolean;
   /** Sites with their own data instead of the first `clients` synthetic clients (experiment
@@ -62,19 +75,10 @@ export interface SimulateResult {
   bytesDown: number;
 }
 
-export interface RemoteOptions {
+export interface RemoteOptions extends SimSitesOptions {
   /** http(s)://host:port of a running coordinator. */
   url: string;
   adminToken: string;
-  clients: number;
-  seed: number;
-  budget: number;
-  scale?: number;
-  floor?: number;
-  maxTest?: number;
-  /** Samples each site scores LNTK on (default 16; fewer for a large model, e.g. vilt-b32). */
-  lntkSamples?: number;
-  backend?: NodeBackend;
   /** Suffix for the registered site names (a coordinator keeps its sites). */
   suffix?: string;
 }
@@ -122,7 +126,9 @@ export async function simulateRemote(o: RemoteOptions): Promise<SimulateResult> 
     const outcomes = await Promise.all(runs);
     if (outcomes.some((x) => x !== 'done'))
       throw new Error(`some sites failed: ${outcomes.join(', ')}`);
-    const state = (await (await fetch(`${http}/api/state`)).json()) as { rounds: RoundRow[] };
+    const state = (await (
+      await fetch(`${http}/api/state`, { headers: { authorization: `Bearer ${o.adminToken}` } })
+    ).json()) as { rounds: RoundRow[] };
     return summarise(state.rounds);
   } finally {
     for (const s of sites) s.dispose();
@@ -173,6 +179,8 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   if (o.sites && o.sites.length !== o.clients) {
     throw new Error(`sites: ${o.sites.length} given but clients is ${o.clients}`);
   }
+  if (o.parallel !== undefined && (!Number.isInteger(o.parallel) || o.parallel < 1))
+    throw new Error(`--parallel must be a positive integer, got ${o.parallel}`);
   await initNodeBackend(o.backend ?? 'wasm');
   const model = modelSourceFromConfig(o.config);
   const app = await buildApp({
@@ -184,32 +192,45 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   const names: string[] = o.sites?.map((s) => s.name) ?? CLIENT_NAMES.slice(0, o.clients);
   const sites: SimSite[] = [];
   const clients: SiteClient[] = [];
+  let siteThreads: SiteThreads | undefined;
   try {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/ws`;
-    const runs = names.map((name, i) => {
+    const specs = names.map((name, i) => {
       const token = app.store.getSite(name)
         ? null
         : app.store.addSite(name, o.config.budgets[name] ?? o.budget);
       if (!token) throw new Error(`site ${name} already registered in this data dir`);
-      const site = createSimSite({
+      const options: Omit<SimSiteOptions, 'baseBytes'> = {
         name,
         seed: o.seed * 1009 + i,
-        baseBytes: model.baseBytes!,
         scale: o.scale,
         floor: o.floor,
         maxTest: o.maxTest,
         lntkSamples: o.lntkSamples,
         data: o.sites?.[i].data,
-      });
-      sites.push(site);
-      const client = new SiteClient({ token, backend: 'node', compute: site });
-      clients.push(client);
-      return client.run(() => connectWs(url));
+      };
+      return { token, options };
     });
     if (o.verbose) {
       app.engine.on('round', (r: number, acc: number | null) =>
         process.stderr.write(`round ${r}: accuracy ${acc?.toFixed(4)}\n`),
+      );
+    }
+    const threads = o.parallel ?? defaultParallel(names.length);
+    let runs: Promise<string[]>;
+    if (threads > 1) {
+      siteThreads = runSitesInThreads(url, o.backend ?? 'wasm', model.baseBytes!, specs, threads);
+      runs = siteThreads.outcomes;
+    } else {
+      runs = Promise.all(
+        specs.map(({ token, options }) => {
+          const site = createSimSite({ ...options, baseBytes: model.baseBytes! });
+          sites.push(site);
+          const client = new SiteClient({ token, backend: 'node', compute: site });
+          clients.push(client);
+          return client.run(() => connectWs(url));
+        }),
       );
     }
     // A federation that pauses (too many aborted rounds in a row) never finishes: stop with
@@ -219,12 +240,13 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
         reject(new FederationPausedError(`federation ${reason}`)),
       ),
     );
-    const outcomes = await Promise.race([Promise.all(runs), paused]);
+    const outcomes = await Promise.race([runs, paused]);
     if (outcomes.some((x) => x !== 'done'))
       throw new Error(`some sites failed: ${outcomes.join(', ')}`);
     return summarise(app.store.rounds());
   } finally {
     for (const c of clients) c.stop('simulation over');
+    await siteThreads?.terminate();
     await app.close();
     for (const s of sites) s.dispose();
   }
@@ -285,6 +307,7 @@ async function main(): Promise<void> {
       'solver-ms': { type: 'string' },
       preset: { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
+      parallel: { type: 'string' },
       'data-dir': { type: 'string' },
       url: { type: 'string' },
       'admin-token': { type: 'string' },
@@ -331,6 +354,7 @@ async function main(): Promise<void> {
       ...common,
       config,
       dataDir: values['data-dir'],
+      parallel: num('parallel', values.parallel),
       verbose: values.verbose,
     });
   }

@@ -51,6 +51,7 @@ export async function executeRun(task: RunTask): Promise<ResultLine> {
       maxTest: p.maxTest,
       dataDir,
       sites: sites.sites,
+      parallel: p.parallel,
     });
     const trainMs = trainMsByRound(dataDir);
     return {

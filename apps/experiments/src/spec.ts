@@ -105,6 +105,8 @@ export const SpecSchema = Type.Object(
     /** F3OCUS solver time per round (the coordinator's budget: f3ocus runs are therefore not
      * bit-reproducible, unlike the other strategies). */
     solverMaxMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Threads running a run's sites (the simulator's --parallel; default one per core). */
+    parallel: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
     /** A run that takes longer fails (e.g. a strategy whose rounds keep aborting). */
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1000 })),
     seeds: Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1 }),

@@ -39,7 +39,7 @@ const countTypes = (samples: VqaSample[]): Map<QuestionType, number> => {
   return m;
 };
 
-describe('question-type mix (method.md §5)', () => {
+describe('question-type mix (docs/method.md §5)', () => {
   it('renormalises the paper mix over the types a subset supports', () => {
     for (const s of SUBSET_NAMES) {
       const mix = questionMix(s);

@@ -26,7 +26,7 @@ function hashPath(s: string): number {
   return h >>> 0;
 }
 
-/** 80/20 split (method.md §5) decided per image, so all questions on one image share a split. */
+/** 80/20 split (docs/method.md §5) decided per image, so all questions on one image share a split. */
 function splitOf(key: string): 'train' | 'test' {
   return mulberry32(hashPath(key))() < 0.8 ? 'train' : 'test';
 }

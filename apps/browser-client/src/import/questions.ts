@@ -21,7 +21,7 @@ export interface ParsedQuestions {
   skipped: string[];
 }
 
-/** SLAKE content_type -> Ultra-MedVQA question type (method.md §5). */
+/** SLAKE content_type -> Ultra-MedVQA question type (docs/method.md §5). */
 const SLAKE_TYPES: Record<string, QType> = {
   organ: 'anatomy',
   position: 'anatomy',

@@ -1,4 +1,4 @@
-// Real MedMNIST files -> a client's VQA data (the browser's "import data" path; method.md §5).
+// Real MedMNIST files -> a client's VQA data (the browser's "import data" path; docs/method.md §5).
 // Bytes in, triplets out: the caller reads the files (File API, fs) and passes the bytes.
 
 import { mulberry32, shuffleInPlace } from '../random.js';
@@ -43,7 +43,7 @@ export interface MedMnistFileInput {
 
 /**
  * Builds a client's 80/20 VQA data from its MedMNIST .npz files (train, val and test pooled,
- * method.md §5). `maxPerSubset` keeps a seeded random subset of each file (browser memory).
+ * docs/method.md §5). `maxPerSubset` keeps a seeded random subset of each file (browser memory).
  */
 export function clientFromMedMnistFiles(
   client: ClientName,

@@ -1,4 +1,4 @@
-// Public API of core/data (docs/interfaces.md "Data"; method.md §5). Browser-safe.
+// Public API of core/data (docs/interfaces.md "Data"; docs/method.md §5). Browser-safe.
 export * from './types.js';
 export * from './medmnist.js';
 export * from './vqa.js';

@@ -1,4 +1,4 @@
-// MedMNIST-format arrays -> Ultra-MedVQA triplets (method.md §5): one question per image,
+// MedMNIST-format arrays -> Ultra-MedVQA triplets (docs/method.md §5): one question per image,
 // its type drawn from the paper's mix (renormalised over the types a subset supports), then
 // one of several templates and phrasings of that type. Answers are lowercase and always in
 // `answerVocabulary()`.
@@ -17,7 +17,7 @@ import {
 import type { ClientData, MedMnistArrays, QuestionType, VqaSample } from './types.js';
 import { QUESTION_TYPES } from './types.js';
 
-/** Question-type mix of Ultra-MedVQA (method.md §5). */
+/** Question-type mix of Ultra-MedVQA (docs/method.md §5). */
 export const QUESTION_MIX: Readonly<Record<QuestionType, number>> = {
   diagnosis: 0.39,
   anatomy: 0.2,
@@ -375,7 +375,7 @@ export function arraysToVqa(subset: SubsetName, arrays: MedMnistArrays, seed: nu
   return out;
 }
 
-/** Seeded random split; `testFraction` of the samples go to test (method.md §5: 80/20). */
+/** Seeded random split; `testFraction` of the samples go to test (docs/method.md §5: 80/20). */
 export function splitTrainTest(samples: VqaSample[], seed: number, testFraction = 0.2): ClientData {
   if (!(testFraction >= 0 && testFraction < 1)) {
     throw new Error(`testFraction must be in [0, 1), got ${testFraction}`);
@@ -397,7 +397,7 @@ export function hashString(s: string): number {
 
 /**
  * A client's triplets from its subsets' arrays (all MedMNIST splits pooled), shuffled and
- * split 80/20 (method.md §5). Every subset of the client must be given, at one image size.
+ * split 80/20 (docs/method.md §5). Every subset of the client must be given, at one image size.
  */
 export function clientFromArrays(
   client: ClientName,
@@ -447,7 +447,7 @@ function argmaxCount(counts: Map<string, number>): string {
   return best;
 }
 
-/** Majority-answer baselines (issue 4 acceptance compares fine-tuning against them). */
+/** Majority-answer baselines (docs/method.md §7: every learning claim is compared to them). */
 export function majorityBaseline(train: VqaSample[], test: VqaSample[] = train): MajorityBaseline {
   if (train.length === 0) throw new Error('majorityBaseline: train is empty');
   const counts = new Map<string, number>();

@@ -11,12 +11,12 @@ import {
 } from './differentiable.js';
 import { hessianVectorProduct } from './hvp.js';
 import { type LntkOptions, lntkOf } from './lntk.js';
-import { SCORER_METHODS, type ScorerMethod, depthScores, randomScores } from './methods.js';
+import { SCORER_METHODS, type ScorerMethod, dataFreeScores } from './methods.js';
 
 export { SCORER_METHODS, isScorerMethod, topB, type ScorerMethod } from './methods.js';
 
 /**
- * The layer scorers of Table 1 (method.md §4). Every scorer returns one number per layer of
+ * The layer scorers of Table 1 (docs/method.md §4). Every scorer returns one number per layer of
  * `model.layers` (same order); a client then takes its top-B layers (topB).
  *
  * Parameter scores become a layer score by SUMMING over the layer's parameters (`reduce:
@@ -71,10 +71,9 @@ export function layerScores(
 
   switch (method) {
     case 'last':
-      return depthScores(layers.length);
     case 'random':
-      // Federated dropout: a seeded random draw each call (round seed -> new layers).
-      return randomScores(layers.length, seed);
+      // Depth, or federated dropout's seeded draw (round seed -> new layers).
+      return dataFreeScores(method, layers.length, seed);
     case 'magnitude': {
       const th = valueArrays(model, names);
       return perLayer((n, i) => Math.abs(th[n][i]));

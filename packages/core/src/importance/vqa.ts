@@ -14,7 +14,7 @@ import { type ScorerOptions, layerScores } from './scorers.js';
 /**
  * Which weights stand for trainable layer `block{i}.adapter` when scoring:
  * - `adapter` (default): the adapter's own parameters (down/up kernels and biases).
- * - `block`: the "model layer" variant (issue 5): block i's own frozen weights (attention
+ * - `block`: the "model layer" variant: block i's own frozen weights (attention
  *   q/k/v/o and MLP kernels and biases). Well defined at init whatever the adapter init, and
  *   measures how much the output depends on block i; the adapter of that block is then
  *   selected as its stand-in.
@@ -159,14 +159,14 @@ export function pickSamples<T>(samples: readonly T[], n: number, seed: number): 
 }
 
 export interface ComputeLntkOptions extends LntkOptions {
-  /** Samples used (n in method.md §1). Default 16. */
+  /** Samples used (n in docs/method.md §1). Default 16. */
   numSamples?: number;
   /** Default 'adapter'. */
   unit?: ScoredUnit;
 }
 
 /**
- * LNTK scores of a client (method.md §1, docs/interfaces.md). Defaults: n = 16, the centred
+ * LNTK scores of a client (docs/method.md §1, docs/interfaces.md). Defaults: n = 16, the centred
  * true-answer-logit kernel, and `probe: 'zero-kernels'` so that zero-initialised adapter
  * up-projections (round 1) do not silence the down-projections (see ./README.md). Trained
  * adapters have no all-zero matrix, so the probe then changes nothing.
@@ -199,7 +199,7 @@ export interface ScoreLayersOptions extends ScorerOptions {
 }
 
 /**
- * One score per layer of model.layerNames() by a baseline scorer (method.md §4) on a seeded
+ * One score per layer of model.layerNames() by a baseline scorer (docs/method.md §4) on a seeded
  * subset of `samples` (default 16). FedSelect needs `opts.delta` (see fedselectDelta).
  */
 export function scoreLayers(

@@ -1,14 +1,14 @@
 /**
  * Strategies that need no site scores: the server decides alone (Table 1 and 2 of the paper;
- * docs/method.md "Baselines").
+ * docs/method.md §4).
  * - full: every adapter layer ("all adapters" in Table 2).
  * - last: the last L_i,max layers (Table 1 "Last").
  * - random: L_i,max layers drawn uniformly per site and round, seeded (Table 1 "FD",
  *   federated dropout; `fd` is accepted as an alias where a stable interface needs it).
- * `last` and `random` apply importance's data-free rules (`depthScores`, `randomScores`) with
- * the same top-B as every other scorer.
+ * `last` and `random` apply importance's data-free rules (`dataFreeScores`) with the same
+ * top-B as every other scorer.
  */
-import { depthScores, randomScores, topB } from '../../importance/methods.js';
+import { dataFreeScores, topB, type DataFreeMethod } from '../../importance/methods.js';
 import { deriveSeed } from '../../random.js';
 import type { ScoreMethod } from '../protocol.js';
 import {
@@ -31,31 +31,22 @@ export class FullStrategy extends BaseStrategy {
   }
 }
 
-export class LastStrategy extends BaseStrategy {
-  readonly name = 'last';
+/**
+ * `last` or `random`: each site trains the top L_i,max layers of the rule's scores, computed
+ * on the server (the random draw is seeded per round and site).
+ */
+export class DataFreeStrategy extends BaseStrategy {
   readonly scoreMethod: ScoreMethod = 'none';
 
-  protected decide(ctx: RoundContext): RoundPlan {
-    const L = ctx.layers.length;
-    const assignments = Object.fromEntries(
-      ctx.clients.map((c) => [
-        c.name,
-        namesOf(ctx.layers, topB(depthScores(L), effectiveBudget(c, L))),
-      ]),
-    );
-    return { assignments, info: { ...selectionStats(assignments, ctx.layers) } };
+  constructor(readonly name: DataFreeMethod) {
+    super();
   }
-}
-
-export class RandomStrategy extends BaseStrategy {
-  readonly name = 'random';
-  readonly scoreMethod: ScoreMethod = 'none';
 
   protected decide(ctx: RoundContext): RoundPlan {
     const L = ctx.layers.length;
     const assignments = Object.fromEntries(
       ctx.clients.map((c) => {
-        const scores = randomScores(L, deriveSeed(ctx.seed, ctx.round, c.name));
+        const scores = dataFreeScores(this.name, L, deriveSeed(ctx.seed, ctx.round, c.name));
         return [c.name, namesOf(ctx.layers, topB(scores, effectiveBudget(c, L)))];
       }),
     );

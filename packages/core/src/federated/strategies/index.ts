@@ -7,7 +7,7 @@ import type { ScoreMethod } from '../protocol.js';
 import type { Strategy } from '../strategy.js';
 import { CLIENT_SCORED, ClientTopBStrategy, type ClientScoredMethod } from './client-only.js';
 import { F3ocusStrategy, type F3ocusOptions } from './f3ocus.js';
-import { FullStrategy, LastStrategy, RandomStrategy } from './fixed.js';
+import { DataFreeStrategy, FullStrategy } from './fixed.js';
 import { FedRaStrategy } from './fedra.js';
 import { RegularizedSelectionStrategy } from './regularized-selection.js';
 
@@ -19,7 +19,7 @@ export {
   type SelectionSolver,
   type SelectionSolverOptions,
 } from './f3ocus.js';
-export { FullStrategy, LastStrategy, RandomStrategy } from './fixed.js';
+export { DataFreeStrategy, FullStrategy } from './fixed.js';
 export { FedRaStrategy, randomAllocation } from './fedra.js';
 export {
   RegularizedSelectionStrategy,
@@ -37,8 +37,8 @@ const clientScored = Object.fromEntries(
 const FACTORIES = {
   f3ocus: (opts) => new F3ocusStrategy(opts),
   full: () => new FullStrategy(),
-  random: () => new RandomStrategy(),
-  last: () => new LastStrategy(),
+  random: () => new DataFreeStrategy('random'),
+  last: () => new DataFreeStrategy('last'),
   ...clientScored,
   fedra: () => new FedRaStrategy(),
   sun: () => new RegularizedSelectionStrategy(),

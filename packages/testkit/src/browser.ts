@@ -1,5 +1,5 @@
 // Launching Debian's Chromium through playwright-core (never `playwright install`), with the
-// flags from docs/browser.md: software WebGL on lavapipe, and SwiftShader WebGPU on request.
+// flags for this headless machine: software WebGL on lavapipe, and SwiftShader WebGPU on request.
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { existsSync } from 'node:fs';
 
