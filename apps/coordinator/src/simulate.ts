@@ -56,6 +56,9 @@ export interface SimulateOptions extends SimSitesOptions {
   medmnistDir?: string;
   /** Progress lines to stderr. */
   verbose?: boolean;
+  /** Sites with their own data instead of the first `clients` synthetic clients (experiment
+   * settings); `clients` must equal their number. */
+  sites?: { name: string; data: ClientData }[];
 }
 
 export interface SimulateResult {
@@ -173,14 +176,20 @@ export class FederationPausedError extends Error {
 
 /** Runs a whole federation in this process; resolves when every site is done. */
 export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
-  if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > CLIENT_NAMES.length) {
-    throw new Error(`--clients must be 1..${CLIENT_NAMES.length}, got ${o.clients}`);
+  const maxClients = o.sites ? o.sites.length : CLIENT_NAMES.length;
+  if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > maxClients) {
+    throw new Error(`--clients must be 1..${maxClients}, got ${o.clients}`);
+  }
+  if (o.sites && o.sites.length !== o.clients) {
+    throw new Error(`sites: ${o.sites.length} given but clients is ${o.clients}`);
   }
   if (o.parallel !== undefined && (!Number.isInteger(o.parallel) || o.parallel < 1))
     throw new Error(`--parallel must be a positive integer, got ${o.parallel}`);
   await initNodeBackend(o.backend ?? 'wasm');
   const real = o.medmnistDir ? medmnistClients(o.medmnistDir, o) : undefined;
-  const names = real ? [...real.keys()] : (CLIENT_NAMES.slice(0, o.clients) as ClientName[]);
+  const names: string[] = real
+    ? [...real.keys()]
+    : (o.sites?.map((s) => s.name) ?? CLIENT_NAMES.slice(0, o.clients));
   // A folder may hold fewer clients than --clients: the quorum is the sites that exist.
   const config = real
     ? { ...o.config, minClients: Math.min(o.config.minClients, names.length) }
@@ -209,8 +218,8 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
         scale: o.scale,
         floor: o.floor,
         maxTest: o.maxTest,
-        data: real?.get(name),
         lntkSamples: o.lntkSamples,
+        data: real?.get(name as ClientName) ?? o.sites?.[i].data,
       };
       return { token, options };
     });
