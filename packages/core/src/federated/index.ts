@@ -5,3 +5,4 @@ export * from './protocol.js';
 export * from './site-client.js';
 export * from './strategy.js';
 export * from './strategies/index.js';
+export * from './server-optimizer.js';

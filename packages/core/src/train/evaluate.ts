@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { disposeBatch, encodeBatch, type SampleLike } from '../model/batch.js';
 import type { VqaModel } from '../model/vqa-model.js';
+import { answerMaskBias, type AnswerMaskRule } from './answer-mask.js';
 
 export interface EvalResult {
   accuracy: number;
@@ -14,7 +15,11 @@ export interface EvalResult {
 export async function evaluate(
   model: VqaModel,
   samples: readonly SampleLike[],
-  opts: { batchSize?: number } = {},
+  opts: {
+    batchSize?: number;
+    /** The prediction rule matching training's `answerMask` (answer-mask.ts); default 'none'. */
+    answerMask?: AnswerMaskRule;
+  } = {},
 ): Promise<EvalResult> {
   if (samples.length === 0) throw new Error('evaluate: samples is empty');
   const bs = opts.batchSize ?? 64;
@@ -28,8 +33,15 @@ export async function evaluate(
       answers: model.answers,
       allowUnknownAnswers: true,
     });
+    // The mask is taken from the question type only (never from the answer being scored).
+    const bias = answerMaskBias(
+      chunk.map((s) => ({ questionType: s.questionType })),
+      model.answers,
+      opts.answerMask,
+    );
     const [predT, lossT] = tf.tidy(() => {
-      const logits = model.apply({}, batch);
+      const raw = model.apply({}, batch);
+      const logits = bias ? raw.add(bias) : raw;
       const oh = tf.oneHot(batch.labels, logits.shape[1]);
       return [logits.argMax(1), tf.neg(tf.sum(tf.mul(oh, tf.logSoftmax(logits))))];
     });
@@ -37,6 +49,7 @@ export async function evaluate(
     const labels = await batch.labels.data();
     lossSum += (await lossT.data())[0];
     tf.dispose([predT, lossT]);
+    bias?.dispose();
     disposeBatch(batch);
     chunk.forEach((s, j) => {
       const ok = labels[j] >= 0 && pred[j] === labels[j];

@@ -13,12 +13,16 @@ export function lossAndGrads(
   batch: VqaBatch,
   names: readonly string[],
   values: Record<string, tf.Tensor> = {},
-  opts: ApplyOptions = {},
+  opts: ApplyOptions & {
+    /** Added to the logits before the loss (question-type answer mask, answer-mask.ts). */
+    logitBias?: tf.Tensor2D;
+  } = {},
 ): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
   const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => {
     const over: Record<string, tf.Tensor> = {};
     names.forEach((n, i) => (over[n] = xs[i]));
-    return crossEntropy(model.apply(over, batch, opts), batch.labels);
+    const logits = model.apply(over, batch, opts);
+    return crossEntropy(opts.logitBias ? logits.add(opts.logitBias) : logits, batch.labels);
   })(names.map((n) => values[n] ?? model.tensor(n)));
   const named: Record<string, tf.Tensor> = {};
   names.forEach((n, i) => (named[n] = grads[i]));

@@ -9,7 +9,16 @@ import { disposeBatch, encodeBatch, sliceBatch, type SampleLike } from '../model
 import type { VqaBatch } from '../model/forward.js';
 import type { VqaModel } from '../model/vqa-model.js';
 import { AdamW } from './adamw.js';
+import { answerMaskBias } from './answer-mask.js';
 import { lossAndGrads } from './grads.js';
+import {
+  SgdMomentum,
+  learningRateAt,
+  validateLocalRecipe,
+  withProximal,
+  type LocalOptimizer,
+  type LocalRecipe,
+} from './local-recipe.js';
 
 export interface TrainProgress {
   step: number;
@@ -18,7 +27,7 @@ export interface TrainProgress {
   loss: number;
 }
 
-export interface TrainOptions {
+export interface TrainOptions extends LocalRecipe {
   /** Trainable layers to update (names from model.layerNames()); the head is always trained. */
   layers: readonly string[];
   /** Exactly one of steps / epochs. */
@@ -72,6 +81,7 @@ export async function trainLayers(
   checkPositiveInt('steps', opts.steps);
   checkPositiveInt('epochs', opts.epochs);
   checkPositiveInt('batchSize', opts.batchSize);
+  validateLocalRecipe(opts);
   if (!Number.isFinite(opts.seed)) throw new Error('trainLayers: seed must be a finite number');
   const batchSize = Math.min(opts.batchSize ?? 32, samples.length);
   const perEpoch = Math.ceil(samples.length / batchSize);
@@ -90,7 +100,14 @@ export async function trainLayers(
   const usePrefix = (opts.frozenPrefix ?? true) && firstBlock > 0;
 
   const all = encodeBatch(samples, { config: model.config, answers: model.answers });
-  const opt = new AdamW({ lr, weightDecay: opts.weightDecay ?? 0.01 });
+  const allBias = answerMaskBias(samples, model.answers, opts.answerMask);
+  const opt: LocalOptimizer =
+    opts.optimizer === 'sgdm'
+      ? new SgdMomentum({ momentum: opts.momentum ?? 0.9, weightDecay: opts.weightDecay ?? 0.01 })
+      : new AdamW({ lr, weightDecay: opts.weightDecay ?? 0.01 });
+  const proxMu = opts.proxMu ?? 0;
+  const anchors: Record<string, tf.Tensor> = {};
+  if (proxMu > 0) for (const n of names) anchors[n] = model.tensor(n).clone();
   const rand = mulberry32(opts.seed);
   let order: number[] = [];
   let cursor = 0;
@@ -111,9 +128,14 @@ export async function trainLayers(
       cursor += batchSize;
       const batch: VqaBatch = sliceBatch(all, idx);
       const prefix = usePrefix ? model.forwardPrefix(batch, firstBlock) : undefined;
-      const { loss: value, grads } = lossAndGrads(model, batch, names, vars, { prefix });
-      const rate = warm > 0 && step < warm ? (lr * (step + 1)) / warm : lr;
-      opt.step(vars, grads, rate);
+      const logitBias = allBias
+        ? tf.tidy(() => tf.gather(allBias, tf.tensor1d(idx, 'int32')) as tf.Tensor2D)
+        : undefined;
+      const out = lossAndGrads(model, batch, names, vars, { prefix, logitBias });
+      logitBias?.dispose();
+      const value = out.loss;
+      const grads = withProximal(out.grads, vars, anchors, proxMu);
+      opt.step(vars, grads, learningRateAt(step, steps, lr, warm, opts.schedule));
       const loss = (await value.data())[0];
       tf.dispose([value, ...Object.values(grads)]);
       if (prefix) tf.dispose([prefix.state.x, prefix.state.bias]);
@@ -153,6 +175,8 @@ export async function trainLayers(
     };
   } finally {
     opt.dispose();
+    tf.dispose(Object.values(anchors));
+    allBias?.dispose();
     tf.dispose(varList);
     disposeBatch(all);
   }
