@@ -24,6 +24,7 @@ import {
   type VqaModel,
 } from '../../packages/core/src/model/index.js';
 import { layerOf, type NamedArrays } from '../../packages/core/src/tensors/named.js';
+import type { FederationConfig } from '../../apps/coordinator/src/config.js';
 import {
   answerMaskBias,
   trainLayers,
@@ -84,6 +85,7 @@ export async function predictAnswers(
   samples: readonly VqaSample[],
   batchSize = 64,
   answerMask: AnswerMaskRule = 'none',
+  siteAnswers?: readonly string[],
 ): Promise<string[]> {
   const out: string[] = [];
   const k = model.answers.length;
@@ -98,6 +100,7 @@ export async function predictAnswers(
       chunk.map((s) => ({ questionType: s.questionType })),
       model.answers,
       answerMask,
+      { siteAnswers },
     );
     const offset = bias ? bias.dataSync() : new Float32Array(chunk.length * k);
     bias?.dispose();
@@ -126,7 +129,13 @@ export async function evaluateSites(
   let correct = 0;
   let n = 0;
   for (const s of sites) {
-    const pred = await predictAnswers(model, s.test, 64, answerMask);
+    const pred = await predictAnswers(
+      model,
+      s.test,
+      64,
+      answerMask,
+      s.train.map((x) => x.answer),
+    );
     const own = new Set(s.train.map((x) => x.answer));
     const per: Record<string, { accuracy: number; n: number }> = {};
     let ok = 0;
@@ -317,4 +326,40 @@ export function summarize(xs: readonly number[]): Summary {
 /** Half-width of the 95 % normal interval of one accuracy measured on n samples. */
 export function binomialHalfWidth(p: number, n: number): number {
   return 1.96 * Math.sqrt((p * (1 - p)) / n);
+}
+
+/** The federation a coordinator config runs (local recipe and server optimiser included). */
+export function federationRunOf(
+  config: Pick<
+    FederationConfig,
+    | 'rounds'
+    | 'steps'
+    | 'batchSize'
+    | 'lr'
+    | 'weightDecay'
+    | 'strategy'
+    | 'defaultBudget'
+    | 'localOptimizer'
+    | 'momentum'
+    | 'proxMu'
+    | 'answerMask'
+    | 'serverOptimizer'
+  >,
+): FederationRun {
+  return {
+    rounds: config.rounds,
+    steps: config.steps,
+    batchSize: config.batchSize,
+    lr: config.lr,
+    weightDecay: config.weightDecay,
+    strategy: config.strategy,
+    budget: config.defaultBudget,
+    server: config.serverOptimizer,
+    local: {
+      optimizer: config.localOptimizer,
+      momentum: config.momentum,
+      proxMu: config.proxMu,
+      answerMask: config.answerMask,
+    },
+  };
 }

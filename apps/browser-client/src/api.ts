@@ -1,5 +1,5 @@
 // The worker's comlink API as seen from the page. Type-only: the page never imports tfjs.
-import type { EvalResult, TrainResult } from '@focus-fl/core/federated';
+import type { EvalResult, RoundConfig, TrainResult } from '@focus-fl/core/federated';
 import type { NamedArrays } from '@focus-fl/core/tensors';
 import type { DataSummary } from './storage.js';
 
@@ -44,7 +44,9 @@ export interface ModelInfo {
   preset: string;
 }
 
-export interface TrainConfig {
+export interface TrainConfig extends Partial<
+  Pick<RoundConfig, 'localOptimizer' | 'momentum' | 'proxMu' | 'answerMask'>
+> {
   round: number;
   steps: number;
   batchSize: number;
@@ -84,7 +86,8 @@ export interface WorkerApi {
     onProgress?: Progress,
   ): Promise<number[]>;
   train(layers: string[], config: TrainConfig, onProgress?: Progress): Promise<TrainResult>;
-  evaluate(): Promise<EvalResult>;
+  /** `config.answerMask`: the round's prediction rule (core federated/local-options.ts). */
+  evaluate(config?: Pick<RoundConfig, 'answerMask'>): Promise<EvalResult>;
   setGlobal(params: NamedArrays): Promise<void>;
   /** Current values of the named params (tests compare backends with it). */
   getParams(names: string[]): Promise<NamedArrays>;

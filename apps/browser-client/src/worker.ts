@@ -10,6 +10,7 @@ import {
 } from '@focus-fl/core/data';
 import { loadModel, type VqaModel } from '@focus-fl/core/model';
 import { evaluate, trainLayers } from '@focus-fl/core/train';
+import { localEvalOptions, localTrainOptions, type RoundConfig } from '@focus-fl/core/federated';
 import { layerScoresFor } from './scores.js';
 import type { NamedArrays } from '@focus-fl/core/tensors';
 import type { BackendInfo, ModelInfo, Progress, Thumb, TrainConfig, WorkerApi } from './api.js';
@@ -135,12 +136,17 @@ const api: WorkerApi = {
         lr: config.lr,
         weightDecay: config.weightDecay,
         seed: roundSeed(config.seed, config.round),
+        ...localTrainOptions(config),
         onProgress: (p) =>
           onProgress(p.step, p.steps, `step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)}`),
       });
       // Local metrics on (a slice of) the training data after the update: cheap and never
       // leaves the tab as anything but numbers.
-      const ev = await evaluate(m, train.slice(0, 128));
+      const ev = await evaluate(
+        m,
+        train.slice(0, 128),
+        localEvalOptions(config, () => train.map((s) => s.answer)),
+      );
       return {
         deltas: res.deltas,
         metrics: { loss: res.metrics.meanLoss, accuracy: ev.accuracy, perType: ev.perType },
@@ -150,10 +156,14 @@ const api: WorkerApi = {
     }
   },
 
-  async evaluate() {
+  async evaluate(config?: Pick<RoundConfig, 'answerMask'>) {
     const m = needModel();
-    const { test } = await local();
-    const ev = await evaluate(m, test);
+    const { train, test } = await local();
+    const ev = await evaluate(
+      m,
+      test,
+      localEvalOptions(config, () => train.map((s) => s.answer)),
+    );
     return { accuracy: ev.accuracy, loss: ev.loss, numSamples: ev.n, perType: ev.perType };
   },
 

@@ -5,7 +5,13 @@
 import { readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { CODECS, STRATEGY_NAMES } from '@focus-fl/core/federated';
+import {
+  ANSWER_MASKS,
+  CODECS,
+  LOCAL_OPTIMIZERS,
+  SERVER_OPTIMIZERS,
+  STRATEGY_NAMES,
+} from '@focus-fl/core/federated';
 
 const Enum = <T extends readonly string[]>(values: T) =>
   Type.Unsafe<T[number]>(Type.Enum([...values]));
@@ -30,6 +36,28 @@ export const FederationConfigSchema = Type.Object(
     batchSize: Type.Integer({ minimum: 1 }),
     lr: Type.Number({ exclusiveMinimum: 0 }),
     weightDecay: Type.Number({ minimum: 0 }),
+    /** Local optimiser (docs/federated-recipe.md): 'sgdm' (SGD + momentum) or 'adamw'. */
+    localOptimizer: Enum(LOCAL_OPTIMIZERS),
+    /** Momentum of the local 'sgdm' optimiser. */
+    momentum: Type.Number({ minimum: 0, exclusiveMaximum: 1 }),
+    /** FedProx proximal weight μ (0 = off). */
+    proxMu: Type.Number({ minimum: 0 }),
+    /** Softmax over the answers of the question's type, in training and evaluation. */
+    answerMask: Enum(ANSWER_MASKS),
+    /**
+     * Server optimiser on the aggregated per-layer delta (Reddi et al., ICLR 2021): name, and
+     * its learning rate / betas / τ (defaults per optimiser in core server-optimizer.ts).
+     */
+    serverOptimizer: Type.Object(
+      {
+        name: Enum(SERVER_OPTIMIZERS),
+        lr: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+        beta1: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1 })),
+        beta2: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1 })),
+        tau: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+      },
+      { additionalProperties: false },
+    ),
     codec: Enum(CODECS),
     /** Budget for sites registered without one (layers per round). */
     defaultBudget: Type.Integer({ minimum: 1 }),
@@ -69,8 +97,13 @@ export const DEFAULT_CONFIG: FederationConfig = {
   // was faster in round 2 but oscillated between rounds (head drift across label-skewed sites).
   steps: 30,
   batchSize: 16,
-  lr: 3e-3,
+  lr: 0.1,
   weightDecay: 0.01,
+  localOptimizer: 'sgdm',
+  momentum: 0.9,
+  proxMu: 0,
+  answerMask: 'question-type',
+  serverOptimizer: { name: 'fedadam', lr: 0.1 },
   codec: 'fp16',
   defaultBudget: 2,
   budgets: {},
@@ -90,8 +123,11 @@ export function resolveConfig(...parts: Partial<FederationConfig>[]): Federation
   for (const p of parts) {
     for (const [k, v] of Object.entries(p)) {
       if (v === undefined) continue;
-      if (k === 'deadlines' && v && typeof v === 'object') {
-        merged.deadlines = { ...(merged.deadlines as object), ...v };
+      if ((k === 'deadlines' || k === 'serverOptimizer') && v && typeof v === 'object') {
+        // A different optimiser name starts from its own defaults, not the old one's fields.
+        const old = merged[k] as Record<string, unknown>;
+        const sameName = k !== 'serverOptimizer' || !('name' in v) || v.name === old.name;
+        merged[k] = sameName ? { ...old, ...v } : { ...v };
       } else merged[k] = v;
     }
   }

@@ -7,6 +7,7 @@
  * loop keeps serving frames while it searches.
  */
 import {
+  createServerOptimizer,
   createStrategy,
   type AggregateResult,
   type RoundFailure,
@@ -47,7 +48,8 @@ export interface Planner {
 }
 
 export function createPlanner(
-  config: Pick<FederationConfig, 'strategy' | 'algo' | 'seed' | 'solverMaxMs' | 'pick'>,
+  config: Pick<FederationConfig, 'strategy' | 'algo' | 'seed' | 'solverMaxMs' | 'pick'> &
+    Partial<Pick<FederationConfig, 'serverOptimizer'>>,
   solver: SelectionSolver = runSolver,
 ): Planner {
   const strategy: Strategy = createStrategy(config.strategy, {
@@ -56,6 +58,7 @@ export function createPlanner(
     ...(config.pick ? { pick: config.pick as never } : {}),
     solver,
   });
+  const server = createServerOptimizer(config.serverOptimizer ?? { name: 'fedavg' });
   return {
     name: strategy.name,
     scoreMethod: strategy.scoreMethod,
@@ -81,7 +84,10 @@ export function createPlanner(
       };
     },
     aggregate(round, global, assignments, results, failures) {
-      return strategy.aggregateRound({ round, global, assignments }, results, failures);
+      const agg = strategy.aggregateRound({ round, global, assignments }, results, failures);
+      // The server optimiser steps on the masked aggregation's per-layer delta; its state
+      // lives as long as this planner (a restarted coordinator starts it afresh).
+      return { ...agg, params: server.step(global, agg) };
     },
   };
 }

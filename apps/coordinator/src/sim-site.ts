@@ -8,7 +8,7 @@ import { syntheticClient } from '@focus-fl/core/data';
 import { computeLntk, scoreLayers, type ScorerMethod } from '@focus-fl/core/importance';
 import { loadModel, type VqaModel } from '@focus-fl/core/model';
 import { evaluate, trainLayers } from '@focus-fl/core/train';
-import type { LocalCompute } from '@focus-fl/core/federated';
+import { localEvalOptions, localTrainOptions, type LocalCompute } from '@focus-fl/core/federated';
 import { hashSeed } from './seeds.js';
 
 export interface SimSiteOptions {
@@ -37,6 +37,7 @@ export function createSimSite(o: SimSiteOptions): SimSite {
   const test = o.maxTest ? data.test.slice(0, o.maxTest) : data.test;
   const model = loadModel(o.baseBytes);
   const trained: { round: number; layers: string[] }[] = [];
+  const trainAnswers = () => data.train.map((s) => s.answer);
   const seedFor = (round: number, what: string) => hashSeed(o.seed, round, `${o.name}:${what}`);
   return {
     name: o.name,
@@ -77,16 +78,21 @@ export function createSimSite(o: SimSiteOptions): SimSite {
         lr: cfg.lr,
         weightDecay: cfg.weightDecay,
         seed: seedFor(cfg.round, 'train'),
+        ...localTrainOptions(cfg),
       });
-      const ev = await evaluate(model, data.train.slice(0, 64));
+      const ev = await evaluate(
+        model,
+        data.train.slice(0, 64),
+        localEvalOptions(cfg, trainAnswers),
+      );
       model.setParams(before);
       return {
         deltas: res.deltas,
         metrics: { loss: res.metrics.meanLoss, accuracy: ev.accuracy, perType: ev.perType },
       };
     },
-    async evaluate() {
-      const ev = await evaluate(model, test);
+    async evaluate(cfg) {
+      const ev = await evaluate(model, test, localEvalOptions(cfg, trainAnswers));
       return { accuracy: ev.accuracy, loss: ev.loss, numSamples: ev.n, perType: ev.perType };
     },
     setGlobal(params) {

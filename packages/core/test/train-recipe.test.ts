@@ -119,8 +119,26 @@ describe('question-type answer mask', () => {
     expect(b).toEqual(a);
   });
 
+  it("rule 'site' also masks the answers the site's training split never has", () => {
+    const site = data.train.map((s) => s.answer);
+    const have = new Set(site);
+    const sets = answersByQuestionType();
+    const bias = answerMaskBias(data.train, vocab, 'site', { siteAnswers: site })!;
+    const rows = bias.arraySync();
+    data.train.forEach((s, i) => {
+      vocab.forEach((a, j) => {
+        expect(rows[i][j]).toBe(sets[s.questionType].has(a) && have.has(a) ? 0 : MASKED_LOGIT);
+      });
+    });
+    bias.dispose();
+    // A chest X-ray site's modality questions have exactly one allowed answer.
+    const modality = data.train.findIndex((s) => s.questionType === 'modality');
+    expect(rows[modality].filter((v) => v === 0).length).toBe(1);
+    expect(() => answerMaskBias(data.train, vocab, 'site')).toThrow(/needs the site's answers/);
+  });
+
   it('rejects unknown rules and recipe fields naming them', async () => {
-    expect(() => answerMaskBias([], vocab, 'site' as never)).toThrow(/answer mask must be one of/);
+    expect(() => answerMaskBias([], vocab, 'client' as never)).toThrow(/answer mask must be one of/);
     const m = createModel(resolveConfig('tiny', { numLayers: 1 }), { seed: 1, answers: vocab });
     const s = data.train.slice(0, 4);
     await expect(

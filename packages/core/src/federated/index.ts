@@ -6,3 +6,4 @@ export * from './site-client.js';
 export * from './strategy.js';
 export * from './strategies/index.js';
 export * from './server-optimizer.js';
+export * from './local-options.js';

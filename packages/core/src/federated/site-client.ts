@@ -58,8 +58,11 @@ export interface LocalCompute {
   /** One score per layer, in the order of `layers` (the coordinator's welcome.layers). */
   computeScores(method: ScoreMethod, round: number, layers: string[]): Promise<number[]>;
   train(layers: string[], config: RoundConfig & { round: number }): Promise<TrainResult>;
-  /** Held-out evaluation of the current (global) weights. */
-  evaluate(): Promise<EvalResult>;
+  /**
+   * Held-out evaluation of the current (global) weights; `config` is the round's (its
+   * `answerMask` is the prediction rule, federated/local-options.ts).
+   */
+  evaluate(config?: RoundConfig): Promise<EvalResult>;
   /** Overwrite the named global params (adapters + head) in the local model. */
   setGlobal(params: NamedArrays): Promise<void> | void;
 }
@@ -308,7 +311,7 @@ export class SiteClient {
       });
     } else {
       this.setStatus({ phase: 'evaluating', round: msg.round });
-      const m = await this.opts.compute.evaluate();
+      const m = await this.opts.compute.evaluate(msg.config);
       if (epoch !== this.epoch) return;
       this.send({ type: 'evaluation', round: msg.round, metrics: m });
       this.setStatus({ phase: 'waiting', lastAccuracy: m.accuracy });

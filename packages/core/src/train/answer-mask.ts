@@ -1,16 +1,17 @@
-// Question-type answer masking (docs/federated-recipe.md): the answers that can be right for a
-// question are known from its type (method.md's question types; the synthetic templates list
-// every answer a type can have). The head's softmax, in training and at prediction, then runs
-// over those answers only, e.g. a modality question chooses among the modalities. Every
-// client applies the same rule to every sample, so the rule matches between local training,
-// evaluation and the global model (unlike a per-client restricted softmax).
+// Answer masking (docs/federated-recipe.md). The head's softmax, in training and at prediction
+// alike, runs over a subset of the answers:
+// - 'question-type': the answers the question's type can have (the synthetic templates list
+//   every answer of a type), e.g. a modality question chooses among the modalities. A global
+//   rule: every site applies it the same way.
+// - 'site': those answers, restricted further to the ones the site's own training split has
+//   (FedRS's restricted softmax, Li & Zhan, KDD 2021, with the matching prediction rule): a
+//   site never predicts an answer it has never seen. The site's answer set stays on the site.
 import * as tf from '@tensorflow/tfjs';
 import { SUBSET_NAMES } from '../data/medmnist.js';
 import { QUESTION_TYPES, type QuestionType } from '../data/types.js';
 import { templatesOf } from '../data/vqa.js';
 
-export const ANSWER_MASKS = ['none', 'question-type'] as const;
-export type AnswerMaskRule = (typeof ANSWER_MASKS)[number];
+import { ANSWER_MASKS, type AnswerMaskRule } from './recipe-names.js';
 
 /** Logit offset of a masked answer: exp(-1e4) underflows to 0 in float32, no NaN. */
 export const MASKED_LOGIT = -1e4;
@@ -31,6 +32,11 @@ export function answersByQuestionType(): Readonly<Record<QuestionType, ReadonlyS
   return byType;
 }
 
+export interface AnswerMaskOptions {
+  /** Answers of the site's training split (rule 'site'); never taken from scored labels. */
+  siteAnswers?: Iterable<string>;
+}
+
 export interface MaskableSample {
   questionType: string;
   /** When present (training) and outside its type's answers, that sample is left unmasked. */
@@ -47,11 +53,18 @@ export function answerMaskBias(
   samples: readonly MaskableSample[],
   answers: readonly string[],
   rule: AnswerMaskRule = 'none',
+  opts: AnswerMaskOptions = {},
 ): tf.Tensor2D | null {
   if (!(ANSWER_MASKS as readonly string[]).includes(rule)) {
     throw new Error(`answer mask must be one of ${ANSWER_MASKS.join(', ')}, got "${String(rule)}"`);
   }
   if (rule === 'none') return null;
+  let site: Set<string> | undefined;
+  if (rule === 'site') {
+    if (!opts.siteAnswers)
+      throw new Error("answer mask 'site' needs the site's answers (siteAnswers)");
+    site = new Set(opts.siteAnswers);
+  }
   const sets = answersByQuestionType();
   const A = answers.length;
   const rows = new Map<string, Float32Array>();
@@ -61,7 +74,9 @@ export function answerMaskBias(
     let r = rows.get(type);
     if (!r) {
       r = new Float32Array(A);
-      answers.forEach((a, j) => (r![j] = allowed.has(a) ? 0 : MASKED_LOGIT));
+      answers.forEach(
+        (a, j) => (r![j] = allowed.has(a) && (!site || site.has(a)) ? 0 : MASKED_LOGIT),
+      );
       rows.set(type, r);
     }
     return r;

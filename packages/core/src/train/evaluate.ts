@@ -2,7 +2,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { disposeBatch, encodeBatch, type SampleLike } from '../model/batch.js';
 import type { VqaModel } from '../model/vqa-model.js';
-import { answerMaskBias, type AnswerMaskRule } from './answer-mask.js';
+import { answerMaskBias } from './answer-mask.js';
+import type { AnswerMaskRule } from './recipe-names.js';
 
 export interface EvalResult {
   accuracy: number;
@@ -19,10 +20,13 @@ export async function evaluate(
     batchSize?: number;
     /** The prediction rule matching training's `answerMask` (answer-mask.ts); default 'none'. */
     answerMask?: AnswerMaskRule;
+    /** Rule 'site': the answers of the site's training split (not of `samples`). */
+    siteAnswers?: Iterable<string>;
   } = {},
 ): Promise<EvalResult> {
   if (samples.length === 0) throw new Error('evaluate: samples is empty');
   const bs = opts.batchSize ?? 64;
+  const siteAnswers = opts.siteAnswers ? [...opts.siteAnswers] : undefined;
   let correct = 0;
   let lossSum = 0;
   const per: Record<string, { correct: number; n: number }> = {};
@@ -38,10 +42,11 @@ export async function evaluate(
       chunk.map((s) => ({ questionType: s.questionType })),
       model.answers,
       opts.answerMask,
+      { siteAnswers },
     );
     const [predT, lossT] = tf.tidy(() => {
       const raw = model.apply({}, batch);
-      const logits = bias ? raw.add(bias) : raw;
+      const logits: tf.Tensor2D = bias ? raw.add(bias) : raw;
       const oh = tf.oneHot(batch.labels, logits.shape[1]);
       return [logits.argMax(1), tf.neg(tf.sum(tf.mul(oh, tf.logSoftmax(logits))))];
     });

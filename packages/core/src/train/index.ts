@@ -4,7 +4,12 @@ export * from './loss.js';
 export * from './grads.js';
 export * from './train.js';
 export * from './local-recipe.js';
-export * from './answer-mask.js';
+export {
+  MASKED_LOGIT,
+  answerMaskBias,
+  answersByQuestionType,
+  type MaskableSample,
+} from './answer-mask.js';
 export * from './evaluate.js';
 export * from './shapes-task.js';
 export * from './pretrain.js';

@@ -3,12 +3,23 @@
 // proximal term (Li et al., MLSys 2020). Kept apart from train.ts so each piece can be tested
 // on its own.
 import * as tf from '@tensorflow/tfjs';
-import { ANSWER_MASKS, type AnswerMaskRule } from './answer-mask.js';
+import {
+  ANSWER_MASKS,
+  LOCAL_OPTIMIZERS,
+  LR_SCHEDULES,
+  type AnswerMaskRule,
+  type LocalOptimizerName,
+  type LrSchedule,
+} from './recipe-names.js';
 
-export const LOCAL_OPTIMIZERS = ['adamw', 'sgdm'] as const;
-export type LocalOptimizerName = (typeof LOCAL_OPTIMIZERS)[number];
-export const LR_SCHEDULES = ['constant', 'cosine'] as const;
-export type LrSchedule = (typeof LR_SCHEDULES)[number];
+export {
+  ANSWER_MASKS,
+  LOCAL_OPTIMIZERS,
+  LR_SCHEDULES,
+  type AnswerMaskRule,
+  type LocalOptimizerName,
+  type LrSchedule,
+};
 
 export interface LocalRecipe {
   /** 'adamw' (default) or 'sgdm': SGD with heavy-ball momentum and decoupled weight decay. */

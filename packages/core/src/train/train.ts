@@ -100,7 +100,10 @@ export async function trainLayers(
   const usePrefix = (opts.frozenPrefix ?? true) && firstBlock > 0;
 
   const all = encodeBatch(samples, { config: model.config, answers: model.answers });
-  const allBias = answerMaskBias(samples, model.answers, opts.answerMask);
+  // Rule 'site': the site's answers are those of its own training samples.
+  const allBias = answerMaskBias(samples, model.answers, opts.answerMask, {
+    siteAnswers: opts.answerMask === 'site' ? samples.map((s) => s.answer) : undefined,
+  });
   const opt: LocalOptimizer =
     opts.optimizer === 'sgdm'
       ? new SgdMomentum({ momentum: opts.momentum ?? 0.9, weightDecay: opts.weightDecay ?? 0.01 })
