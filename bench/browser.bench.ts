@@ -49,7 +49,7 @@ export async function run(): Promise<BenchResult> {
         await w.train(all, { ...cfg, seed: 2 });
         const step = performance.now() - t;
         t = performance.now();
-        await w.computeScores('lntk', 1, all);
+        await w.computeScores({ method: 'lntk', round: 1, seed: 1, layers: all });
         const lntk = performance.now() - t;
         return { coldStep, step, lntk, isolated: self.crossOriginIsolated };
       }, server.origin);

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { decodeFrame, decodeUpdate, encodedSize, type Message } from '@focus-fl/core/federated';
 import { syntheticClient, type ClientName } from '@focus-fl/core/data';
+import { HEAD_LAYER } from '@focus-fl/core/tensors';
 import { launch, siteContext, watch } from './lib/browser.js';
 import { startCoordinator, type Coordinator } from './lib/coordinator.js';
 import { ARTIFACTS } from './lib/paths.js';
@@ -190,11 +191,11 @@ describe('federation in browser tabs', () => {
       for (const u of updates) {
         const names = Object.keys(decodeUpdate(u.deltas.bytes));
         const layers = [...new Set(names.map((n) => n.split('/')[0]))]
-          .filter((l) => l !== 'head')
+          .filter((l) => l !== HEAD_LAYER)
           .sort();
         const assigned = assignments.find((a) => a.round === u.round)!.layers;
         expect(layers).toEqual([...assigned].sort());
-        expect(names.some((n) => n.startsWith('head/'))).toBe(true);
+        expect(names.some((n) => n.startsWith(`${HEAD_LAYER}/`))).toBe(true);
         expect(assigned.length).toBeLessThanOrEqual(t.site.budget);
         const stored = state.rounds.find((r) => r.round === u.round)?.selection[t.site.name];
         if (stored) expect([...stored].sort()).toEqual(layers);

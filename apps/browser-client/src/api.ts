@@ -1,5 +1,12 @@
 // The worker's comlink API as seen from the page. Type-only: the page never imports tfjs.
-import type { EvalResult, RoundConfig, TrainResult } from '@focus-fl/core/federated';
+import type {
+  EvalResult,
+  RoundConfig,
+  ScoreRequest,
+  TrainResult,
+} from '@focus-fl/core/federated';
+import type { LocalTrainConfig } from '@focus-fl/core/site';
+import type { LayerScores } from '@focus-fl/core/methods';
 import type { NamedArrays } from '@focus-fl/core/tensors';
 import type { DataSummary } from './storage.js';
 
@@ -42,25 +49,10 @@ export interface ModelInfo {
   bytes: number;
   layers: string[];
   preset: string;
-}
-
-export interface TrainConfig extends Partial<
-  Pick<RoundConfig, 'localOptimizer' | 'momentum' | 'proxMu' | 'answerMask'>
-> {
-  round: number;
-  steps: number;
-  batchSize: number;
-  lr: number;
-  weightDecay: number;
-  seed: number;
-}
-
-export interface SyntheticOptions {
-  seed: number;
-  /** Fraction of the paper's sample count; see core syntheticClient. */
-  scale?: number;
-  /** Minimum samples per client. */
-  floor?: number;
+  /** Bytes the weights take in memory (frozen base int8 + fp32 scales, the rest fp32). */
+  residentBytes: number;
+  /** Bytes the same weights would take all fp32 (the base dequantized at load). */
+  fp32Bytes: number;
 }
 
 export interface SyntheticOptions {
@@ -79,13 +71,8 @@ export interface WorkerApi {
   useSynthetic(name: string, opts: SyntheticOptions, onProgress?: Progress): Promise<ImportReport>;
   forget(): Promise<void>;
   loadModel(url: string, onProgress?: Progress): Promise<ModelInfo>;
-  computeScores(
-    method: string,
-    round: number,
-    layers: string[],
-    onProgress?: Progress,
-  ): Promise<number[]>;
-  train(layers: string[], config: TrainConfig, onProgress?: Progress): Promise<TrainResult>;
+  computeScores(request: ScoreRequest, onProgress?: Progress): Promise<LayerScores>;
+  train(layers: string[], config: LocalTrainConfig, onProgress?: Progress): Promise<TrainResult>;
   /** `config.answerMask`: the round's prediction rule (core federated/local-options.ts). */
   evaluate(config?: Pick<RoundConfig, 'answerMask'>): Promise<EvalResult>;
   setGlobal(params: NamedArrays): Promise<void>;

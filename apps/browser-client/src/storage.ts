@@ -2,18 +2,14 @@
 // import summary and the federation state that lets a reload rejoin. Writes are batched in one
 // transaction (browser.md: 200 images in 30 ms vs 180 ms one-by-one).
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { SampleLike } from '@focus-fl/core/model';
 
 export type Split = 'train' | 'test';
 
-export interface StoredSample {
+/** A sample as stored in IndexedDB: the model's sample shape plus where it came from. */
+export interface StoredSample extends SampleLike {
   id?: number;
   split: Split;
-  image: Uint8Array;
-  size: number;
-  channels: 1 | 3;
-  question: string;
-  answer: string;
-  questionType: string;
   /** File (or npz key) the sample came from, for messages and thumbnails. */
   source: string;
 }

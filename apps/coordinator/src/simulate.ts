@@ -29,16 +29,22 @@ import { createSimSite, type SimSite } from './sim-site.js';
 import type { RoundRow } from './store.js';
 import { connectWs } from './ws-transport.js';
 
-export interface SimulateOptions {
+/** The simulated sites: which synthetic clients, their data and their compute. */
+export interface SimSitesOptions {
   clients: number;
-  config: FederationConfig;
   seed: number;
   budget: number;
   scale?: number;
   floor?: number;
   maxTest?: number;
-  dataDir?: string;
+  /** Samples each site scores LNTK on (default 16; fewer for a large model, e.g. vilt-b32). */
+  lntkSamples?: number;
   backend?: NodeBackend;
+}
+
+export interface SimulateOptions extends SimSitesOptions {
+  config: FederationConfig;
+  dataDir?: string;
   /** Progress lines to stderr. */
   verbose?: boolean;
 }
@@ -61,17 +67,10 @@ export interface SimulateResult {
   bytesDown: number;
 }
 
-export interface RemoteOptions {
+export interface RemoteOptions extends SimSitesOptions {
   /** http(s)://host:port of a running coordinator. */
   url: string;
   adminToken: string;
-  clients: number;
-  seed: number;
-  budget: number;
-  scale?: number;
-  floor?: number;
-  maxTest?: number;
-  backend?: NodeBackend;
   /** Suffix for the registered site names (a coordinator keeps its sites). */
   suffix?: string;
 }
@@ -108,6 +107,7 @@ export async function simulateRemote(o: RemoteOptions): Promise<SimulateResult> 
           scale: o.scale,
           floor: o.floor,
           maxTest: o.maxTest,
+          lntkSamples: o.lntkSamples,
         });
         sites.push(site);
         return new SiteClient({ token, backend: 'node', compute: site }).run(() =>
@@ -125,7 +125,9 @@ export async function simulateRemote(o: RemoteOptions): Promise<SimulateResult> 
   }
 }
 
-export function summarise(rows: RoundRow[]): SimulateResult {
+export function summarise(allRows: RoundRow[]): SimulateResult {
+  // Aborted attempts are stored too; the summary is of the rounds that completed.
+  const rows = allRows.filter((r) => r.status === 'completed');
   const base = rows.find((r) => r.round === 0);
   const rounds = rows
     .filter((r) => r.round > 0)
@@ -150,6 +152,14 @@ export function summarise(rows: RoundRow[]): SimulateResult {
   };
 }
 
+/** The federation paused (too many aborted rounds in a row); the message says why. */
+export class FederationPausedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FederationPausedError';
+  }
+}
+
 /** Runs a whole federation in this process; resolves when every site is done. */
 export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > CLIENT_NAMES.length) {
@@ -165,6 +175,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   });
   const names = CLIENT_NAMES.slice(0, o.clients) as ClientName[];
   const sites: SimSite[] = [];
+  const clients: SiteClient[] = [];
   try {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/ws`;
@@ -180,9 +191,11 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
         scale: o.scale,
         floor: o.floor,
         maxTest: o.maxTest,
+        lntkSamples: o.lntkSamples,
       });
       sites.push(site);
       const client = new SiteClient({ token, backend: 'node', compute: site });
+      clients.push(client);
       return client.run(() => connectWs(url));
     });
     if (o.verbose) {
@@ -190,11 +203,19 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
         process.stderr.write(`round ${r}: accuracy ${acc?.toFixed(4)}\n`),
       );
     }
-    const outcomes = await Promise.all(runs);
+    // A federation that pauses (too many aborted rounds in a row) never finishes: stop with
+    // the engine's reason instead of waiting for sites that wait for it.
+    const paused = new Promise<never>((_, reject) =>
+      app.engine.once('paused', (reason: string) =>
+        reject(new FederationPausedError(`federation ${reason}`)),
+      ),
+    );
+    const outcomes = await Promise.race([Promise.all(runs), paused]);
     if (outcomes.some((x) => x !== 'done'))
       throw new Error(`some sites failed: ${outcomes.join(', ')}`);
     return summarise(app.store.rounds());
   } finally {
+    for (const c of clients) c.stop('simulation over');
     await app.close();
     for (const s of sites) s.dispose();
   }
@@ -203,14 +224,17 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
 /**
  * The federation config `pnpm simulate` runs: DEFAULT_CONFIG plus the given overrides, with the
  * model and federation seeded by `seed` and every round waiting for all `clients` (a simulation
- * has no stragglers, so rounds are complete and reproducible).
+ * has no stragglers, so rounds are complete and reproducible). Phase deadlines are an hour:
+ * the simulated sites share one thread, and a vilt-b32 phase of several sites takes minutes.
  */
 export function simulationConfig(
   clients: number,
   seed: number,
   overrides: Partial<FederationConfig> = {},
 ): FederationConfig {
-  return resolveConfig({ seed, modelSeed: seed }, overrides, {
+  const hour = 3_600_000;
+  const deadlines = { scores: hour, train: hour, evaluate: hour };
+  return resolveConfig({ seed, modelSeed: seed, deadlines }, overrides, {
     minClients: clients,
     minCompletionRate: 1,
     quorumGraceMs: 0,
@@ -266,6 +290,7 @@ async function main(): Promise<void> {
       scale: { type: 'string' },
       floor: { type: 'string' },
       'max-test': { type: 'string' },
+      'lntk-samples': { type: 'string' },
       'solver-ms': { type: 'string' },
       preset: { type: 'string' },
       // The federated recipe (docs/federated-recipe.md); defaults from DEFAULT_CONFIG.
@@ -317,6 +342,7 @@ async function main(): Promise<void> {
     scale: num('scale', values.scale),
     floor: num('floor', values.floor),
     maxTest: num('max-test', values['max-test']),
+    lntkSamples: num('lntk-samples', values['lntk-samples']),
     backend: values.backend as NodeBackend,
   };
   let res: SimulateResult;

@@ -16,6 +16,7 @@ import {
   type Message,
 } from '@focus-fl/core/federated';
 import type { Logger, RoundEngine, SiteSession } from './engine.js';
+import { siteBudget } from './config.js';
 import type { Store } from './store.js';
 
 export const MAX_BAD_FRAMES = 3;
@@ -137,7 +138,7 @@ export function handleSiteSocket(socket: WebSocket, ctx: SocketContext): void {
       return;
     }
     ctx.store.touchSite(site.name, msg.backend);
-    const budget = ctx.engine.cfg.budgets[site.name] ?? site.budget;
+    const budget = siteBudget(ctx.engine.cfg, site);
     const s: SiteSession & { open: boolean } = {
       site: site.name,
       budget,

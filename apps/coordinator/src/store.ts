@@ -35,6 +35,10 @@ export interface RoundRow {
   selected: number | null;
   perClient: Record<string, number>;
   selection: Record<string, string[]>;
+  /** Why the last aborted attempt of this round failed (null: never aborted). */
+  reason: string | null;
+  /** Aborted attempts of this round. */
+  aborts: number;
 }
 
 export interface CompletedRound {
@@ -86,6 +90,13 @@ export class Store {
       CREATE TABLE IF NOT EXISTS checkpoints (
         version INTEGER PRIMARY KEY, changed TEXT NOT NULL, params BLOB NOT NULL);
     `);
+    // Columns added after the first release: an older data dir gets them on open.
+    const cols = new Set(
+      (this.db.prepare('PRAGMA table_info(rounds)').all() as { name: string }[]).map((c) => c.name),
+    );
+    if (!cols.has('reason')) this.db.exec('ALTER TABLE rounds ADD COLUMN reason TEXT');
+    if (!cols.has('aborts'))
+      this.db.exec('ALTER TABLE rounds ADD COLUMN aborts INTEGER NOT NULL DEFAULT 0');
   }
 
   close(): void {
@@ -225,6 +236,24 @@ export class Store {
     tx();
   }
 
+  /**
+   * An aborted attempt of round `round` (not yet completed): stored with its reason and
+   * counted; a later completion of the same round keeps the count.
+   */
+  abortRound(round: number, reason: string, bytes: { up: number; down: number }): void {
+    this.db
+      .prepare(
+        `INSERT INTO rounds (round, status, ended_at, bytes_up, bytes_down, reason, aborts)
+         VALUES (?, 'aborted', ?, ?, ?, ?, 1)
+         ON CONFLICT(round) DO UPDATE SET ended_at = excluded.ended_at, reason = excluded.reason,
+           aborts = rounds.aborts + 1,
+           bytes_up = rounds.bytes_up + excluded.bytes_up,
+           bytes_down = rounds.bytes_down + excluded.bytes_down
+         WHERE rounds.status = 'aborted'`,
+      )
+      .run(round, Date.now(), bytes.up, bytes.down, reason);
+  }
+
   /** Global evaluation of round `round` (0 = base model) plus per-site reports. */
   saveEvaluation(
     round: number,
@@ -292,6 +321,8 @@ export class Store {
         selected: (r.selected as number | null) ?? null,
         perClient,
         selection: this.selections(round),
+        reason: (r.reason as string | null) ?? null,
+        aborts: (r.aborts as number | null) ?? 0,
       };
     });
   }

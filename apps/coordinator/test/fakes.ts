@@ -59,7 +59,10 @@ export function fakeSite(seed: number, samples = 50): FakeSite {
     trained: [],
     trainDelay: 0,
     numSamples: () => samples,
-    computeScores: async (_m, _r, layers) => layers.map((_, i) => (i + 1 + rand() * 0.1) / 10.5),
+    computeScores: async ({ layers }) => ({
+      layers,
+      scores: layers.map((_, i) => (i + 1 + rand() * 0.1) / 10.5),
+    }),
     async train(layers, cfg) {
       site.trained.push({ round: cfg.round, layers: [...layers] });
       if (site.trainDelay) await new Promise((r) => setTimeout(r, site.trainDelay));

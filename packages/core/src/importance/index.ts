@@ -11,22 +11,18 @@ export {
   type LntkOptions,
   type LntkResult,
 } from './lntk.js';
-export {
-  SCORER_METHODS,
-  isScorerMethod,
-  layerScores,
-  topB,
-  type ScorerMethod,
-  type ScorerOptions,
-} from './scorers.js';
+export * from './methods.js';
+export { layerScores, type ScorerOptions } from './scorers.js';
 export {
   computeLntk,
   fedselectDelta,
   pickSamples,
   scoreLayers,
+  siteScores,
   vqaDifferentiable,
   type ComputeLntkOptions,
   type ScoreLayersOptions,
+  type SiteScoresOptions,
   type ScoredUnit,
   type VqaDifferentiable,
 } from './vqa.js';

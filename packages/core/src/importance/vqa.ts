@@ -4,16 +4,12 @@ import { classify, runBlocks, type VqaBatch } from '../model/forward.js';
 import type { Prefix, VqaModel } from '../model/vqa-model.js';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import type { NamedArrays } from '../tensors/named.js';
+import { autoMicroBatchSize } from '../train/memory-budget.js';
 import { trainLayers } from '../train/train.js';
 import type { Differentiable } from './differentiable.js';
 import { type LntkOptions, type LntkResult, lntkOf } from './lntk.js';
-import {
-  type ScorerMethod,
-  type ScorerOptions,
-  isScorerMethod,
-  layerScores,
-  SCORER_METHODS,
-} from './scorers.js';
+import { type LayerScores, type ScorerMethod, isScorerMethod, SCORER_METHODS } from './methods.js';
+import { type ScorerOptions, layerScores } from './scorers.js';
 
 /**
  * Which weights stand for trainable layer `block{i}.adapter` when scoring:
@@ -110,7 +106,7 @@ export function vqaDifferentiable(
       unit === 'adapter' && model.config.peft === 'adapter'
         ? (p, idx, tap) => {
             const c = model.config;
-            const lookup = (name: string) => p[name] ?? model.tensor(name);
+            const lookup = model.lookup(p);
             const pre = prefixOf(idx);
             const s = runBlocks(c, lookup, pre.state, pre.fromBlock, c.numLayers, tap);
             return classify(c, lookup, s.x);
@@ -139,6 +135,8 @@ export function vqaDifferentiable(
       prefixes.clear();
       if (ones) disposeBatch(ones);
       if (absAll) tf.dispose(Object.values(absAll));
+      // fp32 copies of int8 weights taken for `block` scoring or Synflow.
+      model.releaseDequantized();
     },
   };
 }
@@ -183,7 +181,12 @@ export function computeLntk(
   const chosen = pickSamples(samples, opts.numSamples ?? 16, seed);
   const d = vqaDifferentiable(model, chosen, { unit: opts.unit });
   try {
-    const r = lntkOf(d, { probe: 'zero-kernels', ...opts, seed });
+    const r = lntkOf(d, {
+      probe: 'zero-kernels',
+      ...opts,
+      seed,
+      chunkSize: opts.chunkSize ?? autoMicroBatchSize(model.config, model.config.numLayers),
+    });
     return { ...r, elapsedMs: performance.now() - started };
   } finally {
     d.dispose();
@@ -245,4 +248,40 @@ export async function fedselectDelta(
   } finally {
     model.setParams(before);
   }
+}
+
+export interface SiteScoresOptions {
+  seed: number;
+  /** Samples scored (n; default 16, the LNTK default). */
+  numSamples?: number;
+  /** FedSelect's probe training (default 5 steps, see fedselectDelta). */
+  fedselectSteps?: number;
+}
+
+/**
+ * A site's named layer scores by any scorer method: what the site sends in its `scores`
+ * message. FedSelect first runs its short local probe training (fedselectDelta: every adapter
+ * plus the head, weights restored afterwards) and scores |theta after - theta before|, as the
+ * FedSelect paper does; every other method scores the current weights directly.
+ */
+export async function siteScores(
+  method: ScorerMethod,
+  model: VqaModel,
+  samples: readonly SampleLike[],
+  opts: SiteScoresOptions,
+): Promise<LayerScores> {
+  if (method === 'lntk') {
+    const r = computeLntk(model, samples, { numSamples: opts.numSamples, seed: opts.seed });
+    return { layers: r.layers, scores: r.scores };
+  }
+  const delta =
+    method === 'fedselect'
+      ? await fedselectDelta(model, samples, { seed: opts.seed, steps: opts.fedselectSteps })
+      : undefined;
+  const scores = scoreLayers(method, model, samples, {
+    seed: opts.seed,
+    numSamples: opts.numSamples,
+    delta,
+  });
+  return { layers: model.layerNames(), scores };
 }

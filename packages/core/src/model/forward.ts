@@ -4,7 +4,11 @@ import * as tf from '@tensorflow/tfjs';
 import { numPatches, type ModelConfig } from './config.js';
 import { blockName, trainableLayerNames } from './params.js';
 
-export type ParamLookup = (name: string) => tf.Tensor;
+export type ParamLookup = ((name: string) => tf.Tensor) & {
+  /** Rows `ids` of a 2-D table; when absent, tf.gather on the whole table (vqa-model.ts
+   * gathers int8 tables row by row instead of dequantizing all of them). */
+  gather?: (name: string, ids: tf.Tensor1D) => tf.Tensor;
+};
 
 /** Encoded inputs (see batch.ts). */
 export interface VqaBatch {
@@ -79,13 +83,15 @@ export function embed(
   const types = p('type_embed/table');
 
   // Text: word + position -> LayerNorm (BertEmbeddings) + modality type 0.
-  const table = p('text_embed/word');
   let words: tf.Tensor;
   if (opts.embedding === 'onehot') {
+    const table = p('text_embed/word');
     const oh = tf.oneHot(batch.tokens.reshape([n * T]), table.shape[0]);
     words = tf.matMul(oh, table as tf.Tensor2D).reshape([n, T, H]);
   } else {
-    words = tf.gather(table, batch.tokens.reshape([n * T])).reshape([n, T, H]);
+    const ids = batch.tokens.reshape([n * T]) as tf.Tensor1D;
+    const rows = p.gather ? p.gather('text_embed/word', ids) : tf.gather(p('text_embed/word'), ids);
+    words = rows.reshape([n, T, H]);
   }
   let text = words.add(p('text_embed/position'));
   text = layerNorm(text, p('text_embed/ln_gamma'), p('text_embed/ln_beta'), c.layerNormEps);

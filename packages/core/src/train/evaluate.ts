@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { disposeBatch, encodeBatch, type SampleLike } from '../model/batch.js';
 import type { VqaModel } from '../model/vqa-model.js';
 import { answerMaskBias } from './answer-mask.js';
+import { autoMicroBatchSize, backendLimits } from './memory-budget.js';
 import type { AnswerMaskRule } from './recipe-names.js';
 
 export interface EvalResult {
@@ -25,7 +26,14 @@ export async function evaluate(
   } = {},
 ): Promise<EvalResult> {
   if (samples.length === 0) throw new Error('evaluate: samples is empty');
-  const bs = opts.batchSize ?? 64;
+  if (opts.batchSize !== undefined && (!Number.isInteger(opts.batchSize) || opts.batchSize < 1))
+    throw new Error(`evaluate: batchSize must be a positive integer, got ${opts.batchSize}`);
+  // Blocks run one tidy each (model.forwardPrefix), so a chunk holds one block's
+  // activations at a time: chunks of at most 64, fewer when the backend's memory holds fewer
+  // (./memory-budget.ts).
+  const bs =
+    opts.batchSize ??
+    Math.min(64, autoMicroBatchSize(model.config, 1, backendLimits(), { backward: false }));
   const siteAnswers = opts.siteAnswers ? [...opts.siteAnswers] : undefined;
   let correct = 0;
   let lossSum = 0;
@@ -37,6 +45,7 @@ export async function evaluate(
       answers: model.answers,
       allowUnknownAnswers: true,
     });
+    const prefix = model.forwardPrefix(batch, model.config.numLayers);
     // The mask is taken from the question type only (never from the answer being scored).
     const bias = answerMaskBias(
       chunk.map((s) => ({ questionType: s.questionType })),
@@ -45,7 +54,7 @@ export async function evaluate(
       { siteAnswers },
     );
     const [predT, lossT] = tf.tidy(() => {
-      const raw = model.apply({}, batch);
+      const raw = model.apply({}, batch, { prefix });
       const logits: tf.Tensor2D = bias ? raw.add(bias) : raw;
       const oh = tf.oneHot(batch.labels, logits.shape[1]);
       return [logits.argMax(1), tf.neg(tf.sum(tf.mul(oh, tf.logSoftmax(logits))))];
@@ -53,7 +62,7 @@ export async function evaluate(
     const pred = await predT.data();
     const labels = await batch.labels.data();
     lossSum += (await lossT.data())[0];
-    tf.dispose([predT, lossT]);
+    tf.dispose([predT, lossT, prefix.state.x, prefix.state.bias]);
     bias?.dispose();
     disposeBatch(batch);
     chunk.forEach((s, j) => {

@@ -13,3 +13,4 @@ export {
 export * from './evaluate.js';
 export * from './shapes-task.js';
 export * from './pretrain.js';
+export * from './memory-budget.js';

@@ -10,7 +10,7 @@ import type { VqaBatch } from '../model/forward.js';
 import type { VqaModel } from '../model/vqa-model.js';
 import { AdamW } from './adamw.js';
 import { answerMaskBias } from './answer-mask.js';
-import { lossAndGrads } from './grads.js';
+import { microBatchedLossAndGrads } from './grads.js';
 import {
   SgdMomentum,
   learningRateAt,
@@ -43,6 +43,11 @@ export interface TrainOptions extends LocalRecipe {
   onProgress?: (p: TrainProgress) => void | Promise<void>;
   /** Run frozen blocks before the earliest trained one outside the tape (default true). */
   frozenPrefix?: boolean;
+  /**
+   * Samples per forward/backward pass; a step's gradient is accumulated over its micro-batches
+   * (./grads.ts). Default 'auto': sized from the backend's memory limits (./memory-budget.ts).
+   */
+  microBatchSize?: number | 'auto';
 }
 
 export interface TrainMetrics {
@@ -134,7 +139,11 @@ export async function trainLayers(
       const logitBias = allBias
         ? tf.tidy(() => tf.gather(allBias, tf.tensor1d(idx, 'int32')) as tf.Tensor2D)
         : undefined;
-      const out = lossAndGrads(model, batch, names, vars, { prefix, logitBias });
+      const out = microBatchedLossAndGrads(model, batch, names, vars, {
+        prefix,
+        microBatch: opts.microBatchSize,
+        logitBias,
+      });
       logitBias?.dispose();
       const value = out.loss;
       const grads = withProximal(out.grads, vars, anchors, proxMu);
