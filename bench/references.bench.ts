@@ -9,9 +9,14 @@
 // Env: REFERENCES_CLIENTS (default "4,9"), REFERENCES_SEEDS (default "0,1,2"),
 // REFERENCES_ROWS (comma-separated row ids, default all), REFERENCES_TEST (held-out samples per
 // site, default 300), REFERENCES_JOBS (parallel jobs, default 1), REFERENCES_NAME (results file
-// name, default "references").
+// name, default "references"), REFERENCES_DIR (folder of the jobs' outputs, kept: a job whose
+// output is there is not run again, so a long run resumes), REFERENCES_COLLECT=1 (only
+// summarise the outputs already in REFERENCES_DIR), REFERENCES_SKIP (jobs not to start, as
+// "clients:row:seed,...", e.g. ones another process is running).
+// Jobs run by row priority (the federation and its pooled reference first), then by seed, so a
+// run stopped early has the headline rows for every seed.
 import { execFile, execSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +31,18 @@ const SEEDS = list(process.env.REFERENCES_SEEDS, '0,1,2').map(Number);
 const ROWS = process.env.REFERENCES_ROWS ? new Set(list(process.env.REFERENCES_ROWS, '')) : null;
 const TEST = Number(process.env.REFERENCES_TEST ?? 300);
 const JOBS = Math.max(1, Number(process.env.REFERENCES_JOBS ?? 1));
+const DIR = process.env.REFERENCES_DIR;
+const COLLECT = process.env.REFERENCES_COLLECT === '1';
+const SKIP = new Set(list(process.env.REFERENCES_SKIP, ''));
+/** Run order of the rows (the rest follow in ROW_DEFS order). */
+const PRIORITY = [
+  'majority',
+  'recipe-full',
+  'pooled-same',
+  'recipe-f3ocus',
+  'alone',
+  'pooled-same-rule',
+];
 
 const R = DEFAULT_CONFIG.rounds;
 const K = DEFAULT_CONFIG.steps;
@@ -124,8 +141,18 @@ interface Job {
   result?: SeedResult;
 }
 
+const outputOf = (job: Job, dir: string) =>
+  join(dir, `${job.clients}-${job.row.id}-${job.seed}.json`);
+
+function readJob(job: Job, dir: string): boolean {
+  const out = outputOf(job, dir);
+  if (!existsSync(out)) return false;
+  job.result = (JSON.parse(readFileSync(out, 'utf8')) as { results: SeedResult[] }).results[0];
+  return true;
+}
+
 function runJob(job: Job, dir: string): Promise<void> {
-  const out = join(dir, `${job.clients}-${job.row.id}-${job.seed}.json`);
+  const out = outputOf(job, dir);
   const args = [
     'exec',
     'tsx',
@@ -154,12 +181,18 @@ function runJob(job: Job, dir: string): Promise<void> {
 }
 
 async function runAll(jobs: Job[]): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'focus-fl-references-'));
+  const dir = DIR ?? mkdtempSync(join(tmpdir(), 'focus-fl-references-'));
+  mkdirSync(dir, { recursive: true });
+  const todo = jobs.filter(
+    (j) => !readJob(j, dir) && !COLLECT && !SKIP.has(`${j.clients}:${j.row.id}:${j.seed}`),
+  );
   let next = 0;
   const worker = async () => {
-    while (next < jobs.length) await runJob(jobs[next++], dir);
+    while (next < todo.length) await runJob(todo[next++], dir);
   };
   await Promise.all(Array.from({ length: JOBS }, worker));
+  // Outputs another process wrote meanwhile (REFERENCES_SKIP) count too.
+  for (const j of jobs) if (!j.result) readJob(j, dir);
 }
 
 const pct = (x: number) => +(100 * x).toFixed(2);
@@ -178,15 +211,22 @@ function assetHash(): string {
 }
 
 export async function run(): Promise<BenchResult> {
-  const jobs: Job[] = [];
+  const rank = (id: string) => {
+    const i = PRIORITY.indexOf(id);
+    return i < 0 ? PRIORITY.length + ROW_DEFS.findIndex((r) => r.id === id) : i;
+  };
+  const ordered = [...ROW_DEFS].sort((a, b) => rank(a.id) - rank(b.id));
+  const all: Job[] = [];
   for (const clients of CLIENTS)
-    for (const seed of SEEDS)
-      for (const row of ROW_DEFS) {
+    for (const row of ordered)
+      for (const seed of SEEDS) {
         if (ROWS && !ROWS.has(row.id)) continue;
         if (row.clients && !row.clients.includes(clients)) continue;
-        jobs.push({ clients, row, seed });
+        all.push({ clients, row, seed });
       }
-  await runAll(jobs);
+  await runAll(all);
+  // Rows are summarised over the seeds that have an output (all of them unless stopped early).
+  const jobs = all.filter((j) => j.result);
 
   const rows: Record<string, unknown>[] = [];
   for (const clients of CLIENTS) {
@@ -203,6 +243,7 @@ export async function run(): Promise<BenchResult> {
       const row: Record<string, unknown> = {
         sites: clients,
         row: def.id,
+        seeds: outs.map((o) => o.seed).join(','),
         'acc % (mean ± ci95)': pm(summarize(outs.map((o) => o.accuracy))),
         sd: pct(summarize(outs.map((o) => o.accuracy)).sd),
         'per site %': names

@@ -13,10 +13,10 @@ import {
   aggregateMaskedDetailed,
   createServerOptimizer,
   createStrategy,
-  deriveSeed,
   type ServerOptimizerConfig,
 } from '../../packages/core/src/federated/index.js';
 import { computeLntk } from '../../packages/core/src/importance/index.js';
+import { deriveSeed } from '../../packages/core/src/random.js';
 import {
   disposeBatch,
   encodeBatch,

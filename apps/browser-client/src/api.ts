@@ -1,10 +1,5 @@
 // The worker's comlink API as seen from the page. Type-only: the page never imports tfjs.
-import type {
-  EvalResult,
-  RoundConfig,
-  ScoreRequest,
-  TrainResult,
-} from '@focus-fl/core/federated';
+import type { EvalResult, RoundConfig, ScoreRequest, TrainResult } from '@focus-fl/core/federated';
 import type { LocalTrainConfig } from '@focus-fl/core/site';
 import type { LayerScores } from '@focus-fl/core/methods';
 import type { NamedArrays } from '@focus-fl/core/tensors';
