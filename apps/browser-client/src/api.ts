@@ -1,5 +1,5 @@
 // The worker's comlink API as seen from the page. Type-only: the page never imports tfjs.
-import type { EvalResult, ScoreRequest, TrainResult } from '@focus-fl/core/federated';
+import type { EvalResult, RoundConfig, ScoreRequest, TrainResult } from '@focus-fl/core/federated';
 import type { LocalTrainConfig } from '@focus-fl/core/site';
 import type { LayerScores } from '@focus-fl/core/methods';
 import type { NamedArrays } from '@focus-fl/core/tensors';
@@ -85,7 +85,8 @@ export interface WorkerApi {
   loadModel(url: string, onProgress?: Progress): Promise<ModelInfo>;
   computeScores(request: ScoreRequest, onProgress?: Progress): Promise<LayerScores>;
   train(layers: string[], config: LocalTrainConfig, onProgress?: Progress): Promise<TrainResult>;
-  evaluate(): Promise<EvalResult>;
+  /** `config.answerMask`: the round's prediction rule (core federated/local-options.ts). */
+  evaluate(config?: Pick<RoundConfig, 'answerMask'>): Promise<EvalResult>;
   setGlobal(params: NamedArrays): Promise<void>;
   /** Current values of the named params (tests compare backends with it). */
   getParams(names: string[]): Promise<NamedArrays>;

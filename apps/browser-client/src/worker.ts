@@ -186,8 +186,8 @@ const api: WorkerApi = {
     return (await local()).train(layers, config, onProgress);
   },
 
-  async evaluate() {
-    return (await local()).evaluate();
+  async evaluate(config) {
+    return (await local()).evaluate(config);
   },
 
   async getParams(names) {
