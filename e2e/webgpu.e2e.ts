@@ -1,6 +1,8 @@
 // WebGPU in a real tab: with --enable-unsafe-webgpu the worker must pick webgpu on its own,
 // and LNTK scores plus a few training steps must match the cpu backend. SwiftShader's WebGPU
 // is exact but ~15x slower here (CPU emulation), so the run is short: 40 samples, 3 steps.
+// The base is int8 in memory in both tabs, dequantized per use with plain tfjs ops, so this
+// also checks the int8 path on WebGPU against cpu.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { WorkerApi } from '../apps/browser-client/src/api.js';
@@ -22,6 +24,8 @@ interface Run {
   scores: number[];
   loss: number;
   deltas: Record<string, number[]>;
+  /** Weights in memory (frozen base kept int8, dequantized per use) / the same all fp32. */
+  memoryRatio: number;
 }
 
 async function runOnPage(page: Page, origin: string): Promise<Run> {
@@ -45,7 +49,13 @@ async function runOnPage(page: Page, origin: string): Promise<Run> {
     for (const [k, v] of Object.entries(r.deltas)) {
       deltas[k] = Array.from(v.data);
     }
-    return { backend: document.body.dataset.backend ?? '', scores, loss: r.metrics.loss, deltas };
+    return {
+      backend: document.body.dataset.backend ?? '',
+      scores,
+      loss: r.metrics.loss,
+      deltas,
+      memoryRatio: info.residentBytes / info.fp32Bytes,
+    };
   }, origin);
 }
 
@@ -81,6 +91,10 @@ describe('WebGPU worker', () => {
     const cpu = await runOnPage(pages[1], server.origin);
     console.log(`[webgpu] webgpu run ${t1 - t0} ms, cpu run ${Date.now() - t1} ms`);
     expect(gpu.backend).toBe('webgpu');
+    // Both tabs train with the base int8 in memory (core model/README.md): <= 40 % of fp32.
+    console.log(`[webgpu] weights in memory / fp32: ${gpu.memoryRatio.toFixed(3)}`);
+    expect(gpu.memoryRatio).toBeLessThanOrEqual(0.4);
+    expect(cpu.memoryRatio).toBe(gpu.memoryRatio);
 
     const scoreDiff = Math.max(...gpu.scores.map((s, i) => Math.abs(s - cpu.scores[i])));
     expect(cpu.scores.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);

@@ -44,6 +44,10 @@ export interface ModelInfo {
   bytes: number;
   layers: string[];
   preset: string;
+  /** Bytes the weights take in memory (frozen base int8 + fp32 scales, the rest fp32). */
+  residentBytes: number;
+  /** Bytes the same weights would take all fp32 (the base dequantized at load). */
+  fp32Bytes: number;
 }
 
 export interface SyntheticOptions {

@@ -99,8 +99,19 @@ async function join(): Promise<void> {
       if (info) {
         record.modelCached = info.cached;
         body.dataset.model = info.cached ? 'cached' : 'downloaded';
-        setProgress('model', 1, 1, `${fmtBytes(info.bytes)} ${info.cached ? '(cache)' : ''}`);
-      } else setProgress('model', done, total, fmtBytes(done));
+        setProgress(
+          'model',
+          1,
+          1,
+          `${fmtBytes(info.bytes)} ${info.cached ? '(cache)' : ''} · ${fmtBytes(info.residentBytes)} in memory (fp32: ${fmtBytes(info.fp32Bytes)})`,
+        );
+      } else
+        setProgress(
+          'model',
+          done,
+          total,
+          done === 0 ? `${fmtBytes(total)} to download` : `${fmtBytes(done)} / ${fmtBytes(total)}`,
+        );
     },
     lntk: (done, total, label) => setProgress('lntk', done, total, label),
     train: (done, total, label) => setProgress('train', done, total, label),

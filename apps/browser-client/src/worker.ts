@@ -10,6 +10,7 @@ import {
   CLIENT_NAMES,
 } from '@focus-fl/core/data';
 import { loadModel, type VqaModel } from '@focus-fl/core/model';
+import { probeActivationBytes } from '@focus-fl/core/train';
 import { ModelCompute } from '@focus-fl/core/site';
 import type { NamedArrays } from '@focus-fl/core/tensors';
 import type { BackendInfo, ModelInfo, Progress, Thumb, WorkerApi } from './api.js';
@@ -106,11 +107,16 @@ const api: WorkerApi = {
     if (model && modelInfo) return modelInfo;
     const { bytes, cached } = await fetchModel(url, onProgress);
     model = loadModel(bytes);
+    // Measure what a pass takes on this tab's backend once, so micro-batches, LNTK and
+    // evaluation chunks fit its memory (core/train/memory-budget.ts).
+    await probeActivationBytes(model);
     modelInfo = {
       cached,
       bytes: bytes.byteLength,
       layers: model.layerNames(),
       preset: model.config.name,
+      residentBytes: model.residentBytes().total,
+      fp32Bytes: 4 * (model.countParams().trainable + model.countParams().frozen),
     };
     return modelInfo;
   },

@@ -7,7 +7,7 @@ import type { ClientName, VqaSample } from '@focus-fl/core/data';
 import { syntheticClient } from '@focus-fl/core/data';
 import { loadModel, type VqaModel } from '@focus-fl/core/model';
 import type { LocalCompute } from '@focus-fl/core/federated';
-import { ModelCompute } from '@focus-fl/core/site';
+import { LOCAL_METRIC_SAMPLES, ModelCompute } from '@focus-fl/core/site';
 
 export interface SimSiteOptions {
   name: ClientName;
@@ -17,7 +17,7 @@ export interface SimSiteOptions {
   baseBytes: Uint8Array;
   scale?: number;
   floor?: number;
-  /** Cap on held-out samples evaluated per round (speed). */
+  /** Cap on held-out samples evaluated per round, and on the local-metric slice (speed). */
   maxTest?: number;
   lntkSamples?: number;
 }
@@ -35,7 +35,13 @@ export function createSimSite(o: SimSiteOptions): SimSite {
   const data = syntheticClient(o.name, { seed: o.seed, scale: o.scale, floor: o.floor });
   const test = o.maxTest ? data.test.slice(0, o.maxTest) : data.test;
   const model = loadModel(o.baseBytes);
-  const compute = new ModelCompute({ model, train: data.train, test, lntkSamples: o.lntkSamples });
+  const compute = new ModelCompute({
+    model,
+    train: data.train,
+    test,
+    lntkSamples: o.lntkSamples,
+    metricSamples: o.maxTest ? Math.min(o.maxTest, LOCAL_METRIC_SAMPLES) : undefined,
+  });
   const trained: { round: number; layers: string[] }[] = [];
   return {
     name: o.name,

@@ -7,9 +7,12 @@ import {
   activationFloatsPerSample,
   autoMicroBatchSize,
   backendLimits,
+  forgetActivationBytes,
   DEFAULT_BUDGET_BYTES,
   evaluate,
   lossAndGrads,
+  measuredActivationBytes,
+  probeActivationBytes,
   microBatchedLossAndGrads,
   setBackendLimits,
   trainLayers,
@@ -19,7 +22,10 @@ import { TOY_ANSWERS, toySamples } from './model-helpers.js';
 beforeAll(async () => {
   await initNodeBackend('wasm');
 });
-afterEach(() => setBackendLimits(undefined));
+afterEach(() => {
+  setBackendLimits(undefined);
+  forgetActivationBytes();
+});
 
 /** Tiny model with live (non-zero) adapter up-projections so every gradient is non-trivial. */
 function liveModel() {
@@ -146,6 +152,34 @@ describe('evaluation in chunks', () => {
 });
 
 describe('memory budget', () => {
+  it('the probe measures what a pass takes: it predicts a 6-block pass within a factor 1.5', async () => {
+    const m = liveModel();
+    const perBlock = await probeActivationBytes(m);
+    expect(measuredActivationBytes(m.config)).toBe(perBlock);
+    const names = m.trainableParamNames(['block0.adapter']);
+    const peak = async (n: number) => {
+      const batch = encodeBatch(toySamples(n, 1), m);
+      const info = await tf.profile(() => {
+        const r = lossAndGrads(m, batch, names);
+        tf.dispose([r.loss, ...Object.values(r.grads)]);
+      });
+      disposeBatch(batch);
+      return info.peakBytes;
+    };
+    await peak(1);
+    const perSampleAll = ((await peak(5)) - (await peak(1))) / 4;
+    const ratio = perSampleAll / (6 * perBlock);
+    console.log(
+      `probe: ${perBlock} B per sample-block; 6-block pass ${perSampleAll} B per sample (ratio ${ratio.toFixed(2)}); estimate ${4 * activationFloatsPerSample(m.config).perBlock}`,
+    );
+    expect(ratio).toBeGreaterThan(1 / 1.5);
+    expect(ratio).toBeLessThan(1.5);
+    // autoMicroBatchSize now uses the measured figure.
+    const limits = { backend: 'wasm', budgetBytes: 10.5 * 6 * perBlock, maxBufferBytes: Infinity };
+    expect(autoMicroBatchSize(m.config, 6, limits)).toBe(10);
+    m.dispose();
+  });
+
   it('fits micro-batches to the budget and to the largest bindable buffer', () => {
     const m = createModel('tiny', { seed: 0, answers: TOY_ANSWERS });
     const { perBlock, largestTensor } = activationFloatsPerSample(m.config);
@@ -183,6 +217,8 @@ describe('memory budget', () => {
     const vilt = resolveConfig('vilt-b32');
     const limits = { backend: 'wasm', budgetBytes: DEFAULT_BUDGET_BYTES, maxBufferBytes: Infinity };
     expect(autoMicroBatchSize(vilt, 12, limits)).toBe(1);
-    expect(autoMicroBatchSize(vilt, 2, limits)).toBeGreaterThanOrEqual(4);
+    expect(autoMicroBatchSize(vilt, 2, limits)).toBe(2);
+    // Inference (one block at a time, no tape) takes chunks of several samples.
+    expect(autoMicroBatchSize(vilt, 1, limits, { backward: false })).toBeGreaterThanOrEqual(8);
   });
 });

@@ -296,11 +296,13 @@ export class VqaModel {
 
   /** Logits as a plain array [n * numAnswers] (inference; disposes its tensors). */
   async predictLogits(batch: VqaBatch): Promise<Float32Array> {
-    const y = tf.tidy(() => this.apply({}, batch));
+    // Block by block (forwardPrefix): one block's weights and activations alive at a time.
+    const pre = this.forwardPrefix(batch, this.config.numLayers);
+    const y = tf.tidy(() => this.apply({}, batch, { prefix: pre }));
     try {
       return new Float32Array(await y.data());
     } finally {
-      y.dispose();
+      tf.dispose([y, pre.state.x, pre.state.bias]);
     }
   }
 

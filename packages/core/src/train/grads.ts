@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { VqaBatch } from '../model/forward.js';
 import type { ApplyOptions, Prefix, VqaModel } from '../model/vqa-model.js';
 import { crossEntropy } from './loss.js';
-import { autoMicroBatchSize } from './memory-budget.js';
+import { autoMicroBatchSize, recordActivationBytes } from './memory-budget.js';
 
 /**
  * Mean cross-entropy on `batch` and its gradient w.r.t. the named tensors only (`values`
@@ -116,4 +116,40 @@ export function microBatchedLossAndGrads(
     tf.dispose([loss, ...Object.values(grads)]);
     throw e;
   }
+}
+
+/**
+ * Measures the tape cost of one block: the engine's peak bytes (tf.profile) of a forward and
+ * backward pass through the last block (its adapter and the head trained) at 1 and at 2
+ * samples of a constant batch; the difference is one sample's cost. Recorded for
+ * autoMicroBatchSize (./memory-budget.ts), which then sizes micro-batches, LNTK and evaluation
+ * chunks from it instead of the estimate. Costs about three one-block passes.
+ */
+export async function probeActivationBytes(model: VqaModel): Promise<number> {
+  const c = model.config;
+  const last = model.layerNames()[c.numLayers - 1];
+  const names = model.trainableParamNames([last]);
+  const peakAt = async (n: number): Promise<number> => {
+    const batch: VqaBatch = {
+      images: tf.zeros([n, c.imageSize, c.imageSize, 3]),
+      tokens: tf.ones([n, c.maxTextLen], 'int32'),
+      mask: tf.ones([n, c.maxTextLen]),
+      labels: tf.zeros([n], 'int32'),
+    };
+    const prefix = model.forwardPrefix(batch, c.numLayers - 1);
+    try {
+      const info = await tf.profile(() => {
+        const r = lossAndGrads(model, batch, names, {}, { prefix });
+        tf.dispose([r.loss, ...Object.values(r.grads)]);
+      });
+      return info.peakBytes;
+    } finally {
+      tf.dispose([batch.images, batch.tokens, batch.mask, batch.labels]);
+      tf.dispose([prefix.state.x, prefix.state.bias]);
+    }
+  };
+  await peakAt(1); // warm-up: kernels and caches allocate once
+  const perSample = Math.max(1, (await peakAt(2)) - (await peakAt(1)));
+  recordActivationBytes(c, perSample);
+  return perSample;
 }

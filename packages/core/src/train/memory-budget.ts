@@ -26,6 +26,33 @@ const WASM_SHARE = 0.4;
 export const DEFAULT_BUDGET_BYTES = 512 * 1024 * 1024;
 
 let forced: Partial<BackendLimits> | undefined;
+/** Probed bytes per sample per taped block (./grads.ts probeActivationBytes), by backend+geometry. */
+const measured = new Map<string, number>();
+
+function geometryKey(c: ModelConfig): string {
+  return [tf.getBackend(), c.imageSize, c.patchSize, c.hidden, c.numHeads, c.mlpDim, c.maxTextLen]
+    .map(String)
+    .join('|');
+}
+
+/** Records a measured tape cost (bytes per sample per block) that autoMicroBatchSize then uses. */
+export function recordActivationBytes(c: ModelConfig, bytesPerSampleBlock: number): void {
+  if (!(bytesPerSampleBlock > 0) || !Number.isFinite(bytesPerSampleBlock))
+    throw new Error(
+      `recordActivationBytes: expected a positive byte count, got ${bytesPerSampleBlock}`,
+    );
+  measured.set(geometryKey(c), bytesPerSampleBlock);
+}
+
+/** Forgets every recorded probe (tests). */
+export function forgetActivationBytes(): void {
+  measured.clear();
+}
+
+/** The measured cost for this geometry on the current backend, if probed. */
+export function measuredActivationBytes(c: ModelConfig): number | undefined {
+  return measured.get(geometryKey(c));
+}
 
 /** Overrides the detected limits (tests, benchmarks, a site that measured its own); undefined resets. */
 export function setBackendLimits(limits: Partial<BackendLimits> | undefined): void {
@@ -58,20 +85,23 @@ export function backendLimits(): BackendLimits {
 /**
  * Estimated float32 values kept per sample per transformer block by a pass under a gradient
  * tape: ~20 L x H (LayerNorms, q/k/v/o, residuals), 4 heads x L^2 (scores, scaled, masked,
- * softmax), 6 L x mlpDim (the MLP input and the erf GELU's intermediates); times 2 for the
- * backward pass's gradients of the same shapes alive at its peak.
+ * softmax), 6 L x mlpDim (the MLP input and the erf GELU's intermediates); times 4: twice for
+ * the backward pass's gradients of the same shapes alive at its peak, and twice again because
+ * probeActivationBytes (./grads.ts) measured 2.1 x the doubled count on tiny (wasm): tfjs
+ * keeps more intermediates (broadcasts, reshapes, saved inputs) than the count above.
  */
 export function activationFloatsPerSample(c: ModelConfig): {
   perBlock: number;
   largestTensor: number;
 } {
   const L = c.maxTextLen + numPatches(c) + 1;
-  const perBlock = 2 * (20 * L * c.hidden + 4 * c.numHeads * L * L + 6 * L * c.mlpDim);
+  const perBlock = 4 * (20 * L * c.hidden + 4 * c.numHeads * L * L + 6 * L * c.mlpDim);
   return { perBlock, largestTensor: Math.max(c.numHeads * L * L, L * c.mlpDim) };
 }
 
 /**
- * Largest number of samples (>= 1) whose pass through `blocks` blocks fits the limits. With
+ * Largest number of samples (>= 1) whose pass through `blocks` blocks fits the limits, from
+ * the probed cost when one was recorded for this geometry and backend, else the estimate. With
  * `backward: false` (inference inside one tf.tidy, which keeps every intermediate until it
  * ends) the forward's half of the estimate.
  */
@@ -82,7 +112,8 @@ export function autoMicroBatchSize(
   opts: { backward?: boolean } = {},
 ): number {
   const { perBlock, largestTensor } = activationFloatsPerSample(c);
-  const perSample = (4 * perBlock * Math.max(1, blocks)) / (opts.backward === false ? 2 : 1);
+  const perBlockBytes = measuredActivationBytes(c) ?? 4 * perBlock;
+  const perSample = (perBlockBytes * Math.max(1, blocks)) / (opts.backward === false ? 2 : 1);
   const byBudget = Math.floor(limits.budgetBytes / perSample);
   const byBuffer = Math.floor(limits.maxBufferBytes / (4 * largestTensor));
   return Math.max(1, Math.min(byBudget, byBuffer));
