@@ -19,7 +19,7 @@ import { CLIENT_NAMES, type ClientName } from '@focus-fl/core/data';
 import { SiteClient } from '@focus-fl/core/federated';
 import { initNodeBackend, type NodeBackend } from '@focus-fl/core/node';
 import { buildApp } from './app.js';
-import { resolveConfig, type FederationConfig } from './config.js';
+import { resolveConfig, siteBudget, type FederationConfig } from './config.js';
 import { modelSourceFromConfig } from './model-source.js';
 import { createSimSite, type SimSite } from './sim-site.js';
 import type { RoundRow } from './store.js';
@@ -180,7 +180,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
     const runs = names.map((name, i) => {
       const token = app.store.getSite(name)
         ? null
-        : app.store.addSite(name, o.config.budgets[name] ?? o.budget);
+        : app.store.addSite(name, siteBudget(o.config, { name, budget: o.budget }));
       if (!token) throw new Error(`site ${name} already registered in this data dir`);
       const site = createSimSite({
         name,
