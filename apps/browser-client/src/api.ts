@@ -37,6 +37,8 @@ export interface ImportReport {
   /** Non-fatal remarks (rows skipped, answers outside the vocabulary, …). */
   notes: string[];
   summary: DataSummary;
+  /** True when the user cancelled; importing the same files again resumes. */
+  cancelled?: boolean;
 }
 
 export interface Thumb {
@@ -74,6 +76,8 @@ export interface WorkerApi {
   summary(): Promise<DataSummary>;
   thumbnails(n: number): Promise<Thumb[]>;
   importFiles(files: File[], onProgress?: Progress): Promise<ImportReport>;
+  /** Stops a running importFiles after its current batch (committed; resumable). */
+  cancelImport(): Promise<void>;
   useSynthetic(name: string, opts: SyntheticOptions, onProgress?: Progress): Promise<ImportReport>;
   forget(): Promise<void>;
   loadModel(url: string, onProgress?: Progress): Promise<ModelInfo>;

@@ -3,7 +3,7 @@
  * test split for held-out evaluation) on the core model, computed by core's ModelCompute —
  * the same LocalCompute the browser worker uses — and plugged into the shared SiteClient.
  */
-import type { ClientName, VqaSample } from '@focus-fl/core/data';
+import type { ClientData, ClientName, VqaSample } from '@focus-fl/core/data';
 import { syntheticClient } from '@focus-fl/core/data';
 import { loadModel, type VqaModel } from '@focus-fl/core/model';
 import type { LocalCompute } from '@focus-fl/core/federated';
@@ -20,6 +20,8 @@ export interface SimSiteOptions {
   /** Cap on held-out samples evaluated per round, and on the local-metric slice (speed). */
   maxTest?: number;
   lntkSamples?: number;
+  /** The site's own data (e.g. real MedMNIST files); default: the synthetic client's. */
+  data?: ClientData;
 }
 
 export interface SimSite extends LocalCompute {
@@ -32,7 +34,7 @@ export interface SimSite extends LocalCompute {
 }
 
 export function createSimSite(o: SimSiteOptions): SimSite {
-  const data = syntheticClient(o.name, { seed: o.seed, scale: o.scale, floor: o.floor });
+  const data = o.data ?? syntheticClient(o.name, { seed: o.seed, scale: o.scale, floor: o.floor });
   const test = o.maxTest ? data.test.slice(0, o.maxTest) : data.test;
   const model = loadModel(o.baseBytes);
   const compute = new ModelCompute({

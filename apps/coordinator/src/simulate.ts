@@ -17,14 +17,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
-import { CLIENT_NAMES, type ClientName } from '@focus-fl/core/data';
+import { CLIENT_NAMES, type ClientData, type ClientName } from '@focus-fl/core/data';
 import { SiteClient } from '@focus-fl/core/federated';
 import { initNodeBackend, type NodeBackend } from '@focus-fl/core/node';
 import { buildApp } from './app.js';
 import { resolveConfig, siteBudget, type FederationConfig } from './config.js';
 import { modelSourceFromConfig } from './model-source.js';
+import { loadMedMnistDir } from './medmnist-dir.js';
 import { createSimSite, type SimSite, type SimSiteOptions } from './sim-site.js';
 import { defaultParallel, runSitesInThreads, type SiteThreads } from './sim-threads.js';
+import { PRESETS } from '@focus-fl/core/model';
 import type { RoundRow } from './store.js';
 import { connectWs } from './ws-transport.js';
 
@@ -50,6 +52,8 @@ export interface SimulateOptions extends SimSitesOptions {
    * most one per site. The results do not depend on it.
    */
   parallel?: number;
+  /** Folder of real MedMNIST .npz files; the sites are the clients found there. */
+  medmnistDir?: string;
   /** Progress lines to stderr. */
   verbose?: boolean;
 }
@@ -175,14 +179,19 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   if (o.parallel !== undefined && (!Number.isInteger(o.parallel) || o.parallel < 1))
     throw new Error(`--parallel must be a positive integer, got ${o.parallel}`);
   await initNodeBackend(o.backend ?? 'wasm');
-  const model = modelSourceFromConfig(o.config);
+  const real = o.medmnistDir ? medmnistClients(o.medmnistDir, o) : undefined;
+  const names = real ? [...real.keys()] : (CLIENT_NAMES.slice(0, o.clients) as ClientName[]);
+  // A folder may hold fewer clients than --clients: the quorum is the sites that exist.
+  const config = real
+    ? { ...o.config, minClients: Math.min(o.config.minClients, names.length) }
+    : o.config;
+  const model = modelSourceFromConfig(config);
   const app = await buildApp({
-    config: o.config,
+    config,
     dataDir: o.dataDir ?? mkdtempSync(join(tmpdir(), 'focus-fl-sim-')),
     model,
     logger: o.verbose ? { level: 'info', stream: process.stderr } : false,
   });
-  const names = CLIENT_NAMES.slice(0, o.clients) as ClientName[];
   const sites: SimSite[] = [];
   const clients: SiteClient[] = [];
   let siteThreads: SiteThreads | undefined;
@@ -200,6 +209,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
         scale: o.scale,
         floor: o.floor,
         maxTest: o.maxTest,
+        data: real?.get(name),
         lntkSamples: o.lntkSamples,
       };
       return { token, options };
@@ -242,6 +252,28 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
     await app.close();
     for (const s of sites) s.dispose();
   }
+}
+
+/**
+ * The first `o.clients` clients with files in `dir` (partial clients included), their images
+ * resized to the preset's input side; skipped files are reported on stderr.
+ */
+function medmnistClients(
+  dir: string,
+  o: Pick<SimulateOptions, 'clients' | 'seed' | 'config'>,
+): Map<ClientName, ClientData> {
+  const preset = (PRESETS as Record<string, { imageSize: number } | undefined>)[o.config.preset];
+  const loaded = loadMedMnistDir(dir, { seed: o.seed, size: preset?.imageSize });
+  for (const line of loaded.skipped) process.stderr.write(`skipped ${line}\n`);
+  const out = new Map<ClientName, ClientData>();
+  for (const [name, d] of [...loaded.clients].slice(0, o.clients)) {
+    if (d.missing.length)
+      process.stderr.write(
+        `${name}: partial site with ${d.subsets.join(', ')} (no ${d.missing.join(', ')})\n`,
+      );
+    out.set(name, d);
+  }
+  return out;
 }
 
 /**
@@ -301,6 +333,7 @@ async function main(): Promise<void> {
       backend: { type: 'string', default: 'wasm' },
       parallel: { type: 'string' },
       'data-dir': { type: 'string' },
+      'medmnist-dir': { type: 'string' },
       url: { type: 'string' },
       'admin-token': { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -347,11 +380,17 @@ async function main(): Promise<void> {
       config,
       dataDir: values['data-dir'],
       parallel: num('parallel', values.parallel),
+      medmnistDir: values['medmnist-dir'],
       verbose: values.verbose,
     });
   }
   if (values.json) process.stdout.write(JSON.stringify(res) + '\n');
-  else console.log(table(res, CLIENT_NAMES.slice(0, clients) as string[]));
+  else {
+    const names = values['medmnist-dir']
+      ? Object.keys(res.final.perClient)
+      : (CLIENT_NAMES.slice(0, clients) as string[]);
+    console.log(table(res, names));
+  }
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {

@@ -13,6 +13,8 @@
  * restores what it touched in a `finally`, on success and on failure alike.
  */
 import type { VqaSample } from '../data/types.js';
+import { isSampleSource, type SampleSource } from '../data/sample-source.js';
+import { evaluateSource } from '../train/evaluate-source.js';
 import type {
   EvalResult,
   LocalCompute,
@@ -47,18 +49,19 @@ export type LocalTrainConfig = Pick<
 
 export interface ModelComputeOptions {
   model: VqaModel;
-  /** Local training split (scores, training, local metrics). */
-  train: readonly VqaSample[];
-  /** Local held-out split (global evaluation). */
-  test: readonly VqaSample[];
+  /** Local training split (scores, training, local metrics): an array, or a store-backed
+   * source (the browser's IndexedDB) from which only the used minibatches are read. */
+  train: readonly VqaSample[] | SampleSource<VqaSample>;
+  /** Local held-out split (global evaluation), evaluated chunk by chunk when a source. */
+  test: readonly VqaSample[] | SampleSource<VqaSample>;
   lntkSamples?: number;
   metricSamples?: number;
 }
 
 export class ModelCompute implements LocalCompute {
   readonly model: VqaModel;
-  private readonly trainSet: readonly VqaSample[];
-  private readonly testSet: readonly VqaSample[];
+  private readonly trainSet: readonly VqaSample[] | SampleSource<VqaSample>;
+  private readonly testSet: readonly VqaSample[] | SampleSource<VqaSample>;
   private readonly lntkSamples: number;
   private readonly metricSamples: number;
 
@@ -121,7 +124,9 @@ export class ModelCompute implements LocalCompute {
           : undefined,
       });
       // Local metrics on a slice of the training data after the update.
-      const ev = await evaluate(m, this.trainSet.slice(0, this.metricSamples));
+      const ev = isSampleSource(this.trainSet)
+        ? await evaluateSource(m, this.trainSet, { limit: this.metricSamples })
+        : await evaluate(m, this.trainSet.slice(0, this.metricSamples));
       return {
         deltas: res.deltas,
         metrics: {
@@ -138,7 +143,9 @@ export class ModelCompute implements LocalCompute {
   }
 
   async evaluate(): Promise<EvalResult> {
-    const ev = await evaluate(this.model, this.testSet);
+    const ev = isSampleSource(this.testSet)
+      ? await evaluateSource(this.model, this.testSet)
+      : await evaluate(this.model, this.testSet);
     return { accuracy: ev.accuracy, loss: ev.loss, numSamples: ev.n, perType: ev.perType };
   }
 

@@ -6,6 +6,8 @@ export * from './train.js';
 export * from './step-batches.js';
 export * from './speed.js';
 export * from './evaluate.js';
+export * from './evaluate-source.js';
+export * from './batches.js';
 export * from './shapes-task.js';
 export * from './pretrain.js';
 export * from './memory-budget.js';

@@ -6,11 +6,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import type { NamedArrays } from '../tensors/named.js';
-import { disposeBatch, encodeBatch, type SampleLike } from '../model/batch.js';
+import { type SampleLike } from '../model/batch.js';
+import type { SampleSource } from '../data/sample-source.js';
 import type { VqaModel } from '../model/vqa-model.js';
 import { AdamW } from './adamw.js';
 import { microBatchedLossAndGrads } from './grads.js';
-import { stepBatchSource } from './step-batches.js';
+import { openStepBatches, type StepBatches } from './step-batches.js';
 
 export interface TrainProgress {
   step: number;
@@ -77,7 +78,7 @@ function checkPositiveInt(name: string, v: number | undefined): void {
 
 export async function trainLayers(
   model: VqaModel,
-  samples: readonly SampleLike[],
+  samples: readonly SampleLike[] | SampleSource<SampleLike>,
   opts: TrainOptions,
 ): Promise<TrainResult> {
   if (samples.length === 0) throw new Error('trainLayers: samples is empty');
@@ -108,8 +109,7 @@ export async function trainLayers(
   if (!(cacheBytes >= 0))
     throw new Error(`trainLayers: prefixCacheBytes must be >= 0, got ${cacheBytes}`);
 
-  const all = encodeBatch(samples, { config: model.config, answers: model.answers });
-  let source: ReturnType<typeof stepBatchSource> | undefined;
+  let source: StepBatches | undefined;
   const opt = new AdamW({ lr, weightDecay: opts.weightDecay ?? 0.01 });
   const rand = mulberry32(opts.seed);
   let order: number[] = [];
@@ -118,7 +118,7 @@ export async function trainLayers(
   const losses: number[] = [];
   const t0 = performance.now();
   try {
-    source = stepBatchSource(model, all, {
+    source = openStepBatches(model, samples, {
       fromBlock: usePrefix ? firstBlock : 0,
       cacheBytes,
     });
@@ -133,7 +133,7 @@ export async function trainLayers(
       }
       const idx = order.slice(cursor, cursor + batchSize);
       cursor += batchSize;
-      const mb = source.take(idx);
+      const mb = await source.take(idx, order.slice(cursor, cursor + batchSize));
       let loss: number;
       try {
         const { loss: value, grads } = microBatchedLossAndGrads(model, mb.batch, names, vars, {
@@ -185,6 +185,5 @@ export async function trainLayers(
     opt.dispose();
     tf.dispose(varList);
     source?.dispose();
-    disposeBatch(all);
   }
 }
