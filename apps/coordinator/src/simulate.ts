@@ -25,7 +25,7 @@ import { CLIENT_NAMES, type ClientData, type ClientName } from '@focus-fl/core/d
 import { SiteClient } from '@focus-fl/core/federated';
 import { initNodeBackend, type NodeBackend } from '@focus-fl/core/node';
 import { buildApp } from './app.js';
-import { resolveConfig, type FederationConfig } from './config.js';
+import { resolveConfig, siteBudget, type FederationConfig } from './config.js';
 import { modelSourceFromConfig } from './model-source.js';
 import { loadMedMnistDir } from './medmnist-dir.js';
 import { createSimSite, type SimSite, type SimSiteOptions } from './sim-site.js';
@@ -214,7 +214,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
     const specs = names.map((name, i) => {
       const token = app.store.getSite(name)
         ? null
-        : app.store.addSite(name, o.config.budgets[name] ?? o.budget);
+        : app.store.addSite(name, siteBudget(o.config, { name, budget: o.budget }));
       if (!token) throw new Error(`site ${name} already registered in this data dir`);
       const options: Omit<SimSiteOptions, 'baseBytes'> = {
         name,
