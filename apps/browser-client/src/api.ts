@@ -8,11 +8,22 @@ import type { DataSummary } from './storage.js';
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
+export interface BackendProbe {
+  backend: BackendName;
+  /** Median ms of a training step of the probe model; null when it failed or ran too long. */
+  stepMs: number | null;
+  note?: string;
+}
+
 export interface BackendInfo {
   backend: BackendName;
   /** Backends tried before it and why they were passed over. */
   skipped: string[];
   crossOriginIsolated: boolean;
+  /** `auto` only: the measured step time of every backend that works here (backend.ts). */
+  probes?: BackendProbe[];
+  /** Measured step ms of the chosen backend (auto), for the page to show. */
+  stepMs?: number;
 }
 
 export interface ImportError {

@@ -207,9 +207,14 @@ async function start(): Promise<void> {
     const wasmBase = new URL(`${import.meta.env.BASE_URL}wasm/`, location.origin).toString();
     const info = await worker.init({ backend: forced ?? undefined, wasmBase });
     backend = info.backend;
-    $('backend').textContent = info.backend;
-    $('backend').title = info.skipped.join('\n');
+    const step = info.stepMs === undefined ? '' : ` · ${info.stepMs.toFixed(0)} ms/step`;
+    $('backend').textContent = `${info.backend}${step}`;
+    const probes = (info.probes ?? []).map(
+      (p) => `${p.backend}: ${p.stepMs === null ? p.note : `${p.stepMs.toFixed(0)} ms/step`}`,
+    );
+    $('backend').title = [...probes, ...info.skipped].join('\n');
     body.dataset.backend = info.backend;
+    if (info.stepMs !== undefined) body.dataset.stepMs = info.stepMs.toFixed(1);
   } catch (e) {
     $('backend').textContent = 'none';
     return fail((e as Error).message);

@@ -10,9 +10,16 @@ import {
   type VqaSample,
   CLIENT_NAMES,
 } from '@focus-fl/core/data';
-import { PRESETS, loadModel, type VqaModel } from '@focus-fl/core/model';
+import {
+  PRESETS,
+  createModel,
+  loadModel,
+  type SampleLike,
+  type VqaModel,
+} from '@focus-fl/core/model';
 import { probeActivationBytes } from '@focus-fl/core/train';
 import { ModelCompute } from '@focus-fl/core/site';
+import { probeStepMs } from '@focus-fl/core/train';
 import type { NamedArrays } from '@focus-fl/core/tensors';
 import type { BackendInfo, ModelInfo, Progress, Thumb, WorkerApi } from './api.js';
 import { initBackend } from './backend.js';
@@ -79,9 +86,31 @@ function dataChanged(): void {
 
 const noProgress: Progress = () => undefined;
 
+/**
+ * The backend probe (backend.ts): two timed training steps (batch 8, every adapter + head) of a
+ * seeded `tiny` model on synthetic 28 px samples, so it needs neither the served model nor
+ * local data and runs before either is there.
+ */
+async function probeBackend(stop: () => boolean): Promise<number> {
+  const m = createModel('tiny', { seed: 0 });
+  const samples: SampleLike[] = Array.from({ length: 8 }, (_, i) => ({
+    image: new Uint8Array(28 * 28).map((_, j) => (j * 31 + i * 17) % 256),
+    size: 28,
+    channels: 1,
+    question: 'is there a lesion in the upper left region?',
+    answer: m.answers[i % m.answers.length],
+    questionType: 'probe',
+  }));
+  try {
+    return await probeStepMs(m, samples, { batchSize: 8, steps: 2, stop });
+  } finally {
+    m.dispose();
+  }
+}
+
 const api: WorkerApi = {
   async init({ backend, wasmBase }) {
-    backendInfo ??= await initBackend(backend, wasmBase);
+    backendInfo ??= await initBackend(backend, wasmBase, probeBackend);
     return backendInfo;
   },
 

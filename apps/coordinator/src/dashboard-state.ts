@@ -29,6 +29,9 @@ export const SiteStateSchema = Type.Object(
     backend: Nullable(Type.String()),
     budget: Type.Integer(),
     connected: Type.Boolean(),
+    /** From the site's last update: mean local step time and backend memory (null: none yet). */
+    stepMs: Nullable(Type.Number()),
+    memoryBytes: Nullable(Type.Number()),
   },
   closed,
 );

@@ -1,9 +1,11 @@
 /**
- * `pnpm simulate --clients 9 --rounds R --strategy f3ocus --algo nsga2 --seed S [--json]`
+ * `pnpm simulate --clients 9 --rounds R --strategy f3ocus --algo nsga2 --seed S [--json]
+ *                [--parallel N]`
  *
  * Starts a coordinator in-process (or connects to a running one: --url http://host:port
  * --admin-token T; the federation config is then the server's) and runs N Node
- * sites on the synthetic clients (CLIENT_NAMES order) through the real ws protocol. Prints a
+ * sites on the synthetic clients (CLIENT_NAMES order) through the real ws protocol, in N worker
+ * threads (--parallel, default one per core; 1 = on the main thread). Prints a
  * per-round table, or with --json one object (stable interface):
  *   {"rounds":[{"round","accuracy","perClient","bytesUp","bytesDown","selection"}],
  *    "final":{"baseAccuracy","accuracy","perClient"},"bytesUp","bytesDown"}
@@ -22,7 +24,8 @@ import { buildApp } from './app.js';
 import { resolveConfig, type FederationConfig } from './config.js';
 import { modelSourceFromConfig } from './model-source.js';
 import { loadMedMnistDir } from './medmnist-dir.js';
-import { createSimSite, type SimSite } from './sim-site.js';
+import { createSimSite, type SimSite, type SimSiteOptions } from './sim-site.js';
+import { defaultParallel, runSitesInThreads, type SiteThreads } from './sim-threads.js';
 import { PRESETS } from '@focus-fl/core/model';
 import type { RoundRow } from './store.js';
 import { connectWs } from './ws-transport.js';
@@ -45,6 +48,12 @@ export interface SimulateOptions extends SimSitesOptions {
   dataDir?: string;
   /** Folder of real MedMNIST .npz files; the sites are the clients found there. */
   medmnistDir?: string;
+  /**
+   * Threads running the sites (sim-threads.ts): 1 = all on the main thread beside the
+   * coordinator; N > 1 = N worker threads with a tfjs backend each. Default: one per core, at
+   * most one per site. The results do not depend on it.
+   */
+  parallel?: number;
   /** Progress lines to stderr. */
   verbose?: boolean;
 }
@@ -167,6 +176,8 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > CLIENT_NAMES.length) {
     throw new Error(`--clients must be 1..${CLIENT_NAMES.length}, got ${o.clients}`);
   }
+  if (o.parallel !== undefined && (!Number.isInteger(o.parallel) || o.parallel < 1))
+    throw new Error(`--parallel must be a positive integer, got ${o.parallel}`);
   await initNodeBackend(o.backend ?? 'wasm');
   const real = o.medmnistDir ? medmnistClients(o.medmnistDir, o) : undefined;
   const names = real ? [...real.keys()] : (CLIENT_NAMES.slice(0, o.clients) as ClientName[]);
@@ -183,32 +194,45 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   });
   const sites: SimSite[] = [];
   const clients: SiteClient[] = [];
+  let siteThreads: SiteThreads | undefined;
   try {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/ws`;
-    const runs = names.map((name, i) => {
+    const specs = names.map((name, i) => {
       const token = app.store.getSite(name)
         ? null
         : app.store.addSite(name, o.config.budgets[name] ?? o.budget);
       if (!token) throw new Error(`site ${name} already registered in this data dir`);
-      const site = createSimSite({
+      const options: Omit<SimSiteOptions, 'baseBytes'> = {
         name,
         seed: o.seed * 1009 + i,
-        baseBytes: model.baseBytes!,
         scale: o.scale,
         floor: o.floor,
         maxTest: o.maxTest,
         data: real?.get(name),
         lntkSamples: o.lntkSamples,
-      });
-      sites.push(site);
-      const client = new SiteClient({ token, backend: 'node', compute: site });
-      clients.push(client);
-      return client.run(() => connectWs(url));
+      };
+      return { token, options };
     });
     if (o.verbose) {
       app.engine.on('round', (r: number, acc: number | null) =>
         process.stderr.write(`round ${r}: accuracy ${acc?.toFixed(4)}\n`),
+      );
+    }
+    const threads = o.parallel ?? defaultParallel(names.length);
+    let runs: Promise<string[]>;
+    if (threads > 1) {
+      siteThreads = runSitesInThreads(url, o.backend ?? 'wasm', model.baseBytes!, specs, threads);
+      runs = siteThreads.outcomes;
+    } else {
+      runs = Promise.all(
+        specs.map(({ token, options }) => {
+          const site = createSimSite({ ...options, baseBytes: model.baseBytes! });
+          sites.push(site);
+          const client = new SiteClient({ token, backend: 'node', compute: site });
+          clients.push(client);
+          return client.run(() => connectWs(url));
+        }),
       );
     }
     // A federation that pauses (too many aborted rounds in a row) never finishes: stop with
@@ -218,12 +242,13 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
         reject(new FederationPausedError(`federation ${reason}`)),
       ),
     );
-    const outcomes = await Promise.race([Promise.all(runs), paused]);
+    const outcomes = await Promise.race([runs, paused]);
     if (outcomes.some((x) => x !== 'done'))
       throw new Error(`some sites failed: ${outcomes.join(', ')}`);
     return summarise(app.store.rounds());
   } finally {
     for (const c of clients) c.stop('simulation over');
+    await siteThreads?.terminate();
     await app.close();
     for (const s of sites) s.dispose();
   }
@@ -306,6 +331,7 @@ async function main(): Promise<void> {
       'solver-ms': { type: 'string' },
       preset: { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
+      parallel: { type: 'string' },
       'data-dir': { type: 'string' },
       'medmnist-dir': { type: 'string' },
       url: { type: 'string' },
@@ -354,6 +380,7 @@ async function main(): Promise<void> {
       config,
       dataDir: values['data-dir'],
       medmnistDir: values['medmnist-dir'],
+      parallel: num('parallel', values.parallel),
       verbose: values.verbose,
     });
   }

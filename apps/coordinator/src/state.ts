@@ -23,6 +23,8 @@ export function dashboardState(
       backend: live?.backend ?? s.backend,
       budget: siteBudget(engine.cfg, s),
       connected: Boolean(live),
+      stepMs: engine.siteCosts.get(s.name)?.stepMs ?? null,
+      memoryBytes: engine.siteCosts.get(s.name)?.memoryBytes ?? null,
     };
   });
   return {

@@ -102,7 +102,15 @@ describe('coordinator HTTP', () => {
     const st = (await app.inject({ url: '/api/state', headers: admin })).json();
     expect(st).toMatchObject({ round: 1, phase: 'waiting', totalRounds: 3, strategy: 'lntk' });
     expect(st.sites).toEqual([
-      { name: 'a', status: 'offline', backend: null, budget: 2, connected: false },
+      {
+        name: 'a',
+        status: 'offline',
+        backend: null,
+        budget: 2,
+        connected: false,
+        stepMs: null,
+        memoryBytes: null,
+      },
     ]);
   });
 
@@ -204,7 +212,11 @@ describe('coordinator HTTP', () => {
     app = c.app;
     const tokens = [0, 1].map((i) => c.app.store.addSite(`s${i}`, 1));
     const live = await c.app.injectWS('/api/live', { headers: bearer('admin-secret') });
-    const states: { phase: string; rounds: unknown[] }[] = [];
+    const states: {
+      phase: string;
+      rounds: unknown[];
+      sites: { name: string; stepMs: number | null; memoryBytes: number | null }[];
+    }[] = [];
     live.on('message', (d: Buffer) => states.push(JSON.parse(d.toString())));
     const runs = tokens.map((t, i) => runSite(c.url, t, fakeSite(i)));
     await Promise.all(runs.map((r) => r.done));
@@ -214,6 +226,11 @@ describe('coordinator HTTP', () => {
     expect(states.length).toBeGreaterThan(2);
     expect(states.at(-1)!.phase).toBe('done');
     expect(states.at(-1)!.rounds).toHaveLength(2);
+    // Each site's step time and memory from its update (fakeSite reports 10 + i ms, (i+1) MB).
+    expect(states.at(-1)!.sites.map((s) => [s.name, s.stepMs, s.memoryBytes])).toEqual([
+      ['s0', 10, 1_000_000],
+      ['s1', 11, 2_000_000],
+    ]);
     // pushes are coalesced (50 ms), but the solve phase alone lasts longer than that
     expect(states.some((s) => !['waiting', 'done'].includes(s.phase))).toBe(true);
   });

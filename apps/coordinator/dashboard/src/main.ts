@@ -38,6 +38,8 @@ function renderSites(state: DashboardState): void {
         s.backend ?? '—',
         String(s.budget),
         s.connected ? 'yes' : 'no',
+        s.stepMs === null ? '—' : `${(s.stepMs / 1000).toFixed(2)} s`,
+        s.memoryBytes === null ? '—' : fmtBytes(s.memoryBytes),
       ]) {
         const td = document.createElement('td');
         td.textContent = v;

@@ -177,6 +177,10 @@ const messages = {
           accuracy: Finite,
           perType: Type.Record(Type.String(), TypeMetric),
           ms: Finite,
+          /** Measured mean time of one local training step (the operator sets budgets from it). */
+          stepMs: Type.Optional(Finite),
+          /** Backend memory the site held after training (a wasm heap: its high-water mark). */
+          memoryBytes: Type.Optional(Count),
         },
         closed,
       ),

@@ -28,6 +28,7 @@ import type { VqaModel } from '../model/vqa-model.js';
 import { deriveSeed } from '../random.js';
 import type { NamedArrays } from '../tensors/named.js';
 import { evaluate } from '../train/evaluate.js';
+import { backendMemoryBytes } from '../train/memory-budget.js';
 import { trainLayers } from '../train/train.js';
 
 /** LNTK samples per round (n; docs/interfaces.md default): keeps the Gram n x n small. */
@@ -104,6 +105,7 @@ export class ModelCompute implements LocalCompute {
   ): Promise<TrainResult> {
     const m = this.model;
     const before = m.getParams(m.trainableParamNames(layers));
+    const t0 = performance.now();
     try {
       const res = await trainLayers(m, this.trainSet, {
         layers,
@@ -113,8 +115,12 @@ export class ModelCompute implements LocalCompute {
         weightDecay: config.weightDecay,
         seed: deriveSeed(config.seed, config.round, 'train'),
         onProgress: onProgress
-          ? (p) =>
-              onProgress(p.step, p.steps, `step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)}`)
+          ? (p) => {
+              // The measured step time, shown by the site page beside the progress.
+              const ms = (performance.now() - t0) / p.step;
+              const label = `step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)}`;
+              onProgress(p.step, p.steps, `${label} · ${ms.toFixed(0)} ms/step`);
+            }
           : undefined,
       });
       // Local metrics on a slice of the training data after the update.
@@ -123,7 +129,13 @@ export class ModelCompute implements LocalCompute {
         : await evaluate(m, this.trainSet.slice(0, this.metricSamples));
       return {
         deltas: res.deltas,
-        metrics: { loss: res.metrics.meanLoss, accuracy: ev.accuracy, perType: ev.perType },
+        metrics: {
+          loss: res.metrics.meanLoss,
+          accuracy: ev.accuracy,
+          perType: ev.perType,
+          stepMs: (1000 * res.metrics.seconds) / res.metrics.steps,
+          memoryBytes: backendMemoryBytes(),
+        },
       };
     } finally {
       m.setParams(before);

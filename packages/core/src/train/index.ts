@@ -3,6 +3,8 @@ export * from './adamw.js';
 export * from './loss.js';
 export * from './grads.js';
 export * from './train.js';
+export * from './step-batches.js';
+export * from './speed.js';
 export * from './evaluate.js';
 export * from './evaluate-source.js';
 export * from './batches.js';
