@@ -10,13 +10,7 @@ import {
   type VqaSample,
   CLIENT_NAMES,
 } from '@focus-fl/core/data';
-import {
-  PRESETS,
-  createModel,
-  loadModel,
-  type SampleLike,
-  type VqaModel,
-} from '@focus-fl/core/model';
+import { PRESETS, createModel, loadModel, type SampleLike, type VqaModel } from '@focus-fl/core/model';
 import { probeActivationBytes } from '@focus-fl/core/train';
 import { ModelCompute } from '@focus-fl/core/site';
 import { probeStepMs } from '@focus-fl/core/train';

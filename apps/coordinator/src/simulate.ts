@@ -46,14 +46,14 @@ export interface SimSitesOptions {
 export interface SimulateOptions extends SimSitesOptions {
   config: FederationConfig;
   dataDir?: string;
-  /** Folder of real MedMNIST .npz files; the sites are the clients found there. */
-  medmnistDir?: string;
   /**
    * Threads running the sites (sim-threads.ts): 1 = all on the main thread beside the
    * coordinator; N > 1 = N worker threads with a tfjs backend each. Default: one per core, at
    * most one per site. The results do not depend on it.
    */
   parallel?: number;
+  /** Folder of real MedMNIST .npz files; the sites are the clients found there. */
+  medmnistDir?: string;
   /** Progress lines to stderr. */
   verbose?: boolean;
 }
@@ -379,8 +379,8 @@ async function main(): Promise<void> {
       ...common,
       config,
       dataDir: values['data-dir'],
-      medmnistDir: values['medmnist-dir'],
       parallel: num('parallel', values.parallel),
+      medmnistDir: values['medmnist-dir'],
       verbose: values.verbose,
     });
   }

@@ -1,46 +1,49 @@
-// Minibatches for trainLayers from a SampleSource (a site's IndexedDB store): each step's rows
-// are read and encoded when the step needs them, the next step's rows read ahead, so a
-// full-size site never sits in memory as one tensor. (Arrays take the encode-once path with
-// the frozen-prefix cache, step-batches.ts; a streamed step runs its frozen prefix itself.)
-import * as tf from '@tensorflow/tfjs';
-import { encodeBatch, disposeBatch, type EncodeContext, type SampleLike } from '../model/batch.js';
-import type { VqaModel } from '../model/vqa-model.js';
-import type { SampleSource } from '../data/sample-source.js';
-import type { StepBatch } from './step-batches.js';
+// Minibatches for trainLayers from an in-memory array (encoded once, then sliced: the fast
+// path) or from a SampleSource (each batch read and encoded when needed, the next one read
+// ahead), so a site's full import never sits in memory as one tensor.
+import {
+  encodeBatch,
+  disposeBatch,
+  sliceBatch,
+  type EncodeContext,
+  type SampleLike,
+} from '../model/batch.js';
+import type { VqaBatch } from '../model/forward.js';
+import { isSampleSource, type SampleSource } from '../data/sample-source.js';
 
-export interface StreamedStepSource {
-  /** The encoded rows `indices` (and their frozen prefix); `next`: the rows to read ahead. */
-  take(indices: readonly number[], next?: readonly number[]): Promise<StepBatch>;
+export interface BatchReader {
+  /** The encoded rows `indices` (the caller disposes the batch). */
+  get(indices: readonly number[]): Promise<VqaBatch>;
+  /** Hint: rows that the next `get` will ask for. */
+  prefetch(indices: readonly number[]): void;
   dispose(): void;
 }
 
-export function streamedStepSource(
-  model: VqaModel,
-  samples: SampleSource<SampleLike>,
+export function batchReader(
+  samples: readonly SampleLike[] | SampleSource<SampleLike>,
   ctx: EncodeContext,
-  fromBlock: number,
-): StreamedStepSource {
+): BatchReader {
+  if (!isSampleSource(samples)) {
+    const all = encodeBatch(samples, ctx);
+    return {
+      get: async (indices) => sliceBatch(all, indices),
+      prefetch: () => undefined,
+      dispose: () => disposeBatch(all),
+    };
+  }
   let ahead: { key: string; rows: Promise<SampleLike[]> } | null = null;
   return {
-    async take(indices, next) {
+    async get(indices) {
       const key = indices.join(',');
       const rows = ahead?.key === key ? ahead.rows : samples.read(indices);
       ahead = null;
-      if (next && next.length) {
-        const nextRows = samples.read(next);
-        nextRows.catch(() => undefined); // surfaced by the take() that uses it
-        ahead = { key: next.join(','), rows: nextRows };
-      }
-      const batch = encodeBatch(await rows, ctx);
-      const prefix = fromBlock > 0 ? model.forwardPrefix(batch, fromBlock) : undefined;
-      return {
-        batch,
-        prefix,
-        dispose: () => {
-          disposeBatch(batch);
-          if (prefix) tf.dispose([prefix.state.x, prefix.state.bias]);
-        },
-      };
+      return encodeBatch(await rows, ctx);
+    },
+    prefetch(indices) {
+      if (indices.length === 0) return;
+      const rows = samples.read(indices);
+      rows.catch(() => undefined); // surfaced by the get() that uses it
+      ahead = { key: indices.join(','), rows };
     },
     dispose: () => {
       ahead = null;

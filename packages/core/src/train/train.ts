@@ -6,13 +6,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import type { NamedArrays } from '../tensors/named.js';
-import { disposeBatch, encodeBatch, type SampleLike } from '../model/batch.js';
-import { isSampleSource, type SampleSource } from '../data/sample-source.js';
-import { streamedStepSource } from './batches.js';
+import { type SampleLike } from '../model/batch.js';
+import type { SampleSource } from '../data/sample-source.js';
 import type { VqaModel } from '../model/vqa-model.js';
 import { AdamW } from './adamw.js';
 import { microBatchedLossAndGrads } from './grads.js';
-import { stepBatchSource } from './step-batches.js';
+import { openStepBatches, type StepBatches } from './step-batches.js';
 
 export interface TrainProgress {
   step: number;
@@ -110,14 +109,7 @@ export async function trainLayers(
   if (!(cacheBytes >= 0))
     throw new Error(`trainLayers: prefixCacheBytes must be >= 0, got ${cacheBytes}`);
 
-  const ctx = { config: model.config, answers: model.answers };
-  // A store-backed source (a full-size site) is read one minibatch per step, never encoded
-  // whole; an array is encoded once and sliced (with the frozen-prefix cache).
-  const streamed = isSampleSource(samples)
-    ? streamedStepSource(model, samples, ctx, usePrefix ? firstBlock : 0)
-    : undefined;
-  const all = isSampleSource(samples) ? undefined : encodeBatch(samples, ctx);
-  let source: ReturnType<typeof stepBatchSource> | undefined;
+  let source: StepBatches | undefined;
   const opt = new AdamW({ lr, weightDecay: opts.weightDecay ?? 0.01 });
   const rand = mulberry32(opts.seed);
   let order: number[] = [];
@@ -126,8 +118,10 @@ export async function trainLayers(
   const losses: number[] = [];
   const t0 = performance.now();
   try {
-    if (all)
-      source = stepBatchSource(model, all, { fromBlock: usePrefix ? firstBlock : 0, cacheBytes });
+    source = openStepBatches(model, samples, {
+      fromBlock: usePrefix ? firstBlock : 0,
+      cacheBytes,
+    });
     for (let step = 0; step < steps; step++) {
       if (cursor >= order.length) {
         order = shuffleInPlace(
@@ -139,9 +133,7 @@ export async function trainLayers(
       }
       const idx = order.slice(cursor, cursor + batchSize);
       cursor += batchSize;
-      const mb = source
-        ? source.take(idx)
-        : await streamed!.take(idx, order.slice(cursor, cursor + batchSize));
+      const mb = await source.take(idx, order.slice(cursor, cursor + batchSize));
       let loss: number;
       try {
         const { loss: value, grads } = microBatchedLossAndGrads(model, mb.batch, names, vars, {
@@ -186,14 +178,12 @@ export async function trainLayers(
         seconds,
         stepsPerSecond: steps / seconds,
         trainedParams,
-        prefixCached: source?.cached ?? false,
+        prefixCached: source.cached,
       },
     };
   } finally {
     opt.dispose();
     tf.dispose(varList);
     source?.dispose();
-    streamed?.dispose();
-    if (all) disposeBatch(all);
   }
 }
