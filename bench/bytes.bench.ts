@@ -1,5 +1,5 @@
-// Bytes per round for each codec and strategy (issue 5 acceptance), on the `tiny` model and on
-// the `vilt-b32` shapes, next to full fine-tuning (method.md §3, Table 2: F3OCUS 9.7 MBit vs
+// Bytes per round for each codec and strategy (docs/method.md §3, "Communication"), on the `tiny` model and on
+// the `vilt-b32` shapes, next to full fine-tuning (docs/method.md §3, Table 2: F3OCUS 9.7 MBit vs
 // full 3915.2 MBit per round and direction, i.e. 0.30 M vs 122.35 M params x 32 bit).
 //
 // Shapes come from the model's own parameter table (paramSpecs; no tfjs model is built).
@@ -184,7 +184,7 @@ function throughput(shapes: Shapes): Record<string, unknown>[] {
 export async function run(): Promise<BenchResult> {
   const vilt = PRESETS['vilt-b32'];
   const tiny = PRESETS.tiny;
-  // method.md §3: Pfeiffer adapter (down H x H/16 + bias, up H/16 x H + bias) on hidden 768.
+  // docs/method.md §3: Pfeiffer adapter (down H x H/16 + bias, up H/16 x H + bias) on hidden 768.
   const H = vilt.hidden;
   const r = H / 16;
   const byFormula = H * r + r + r * H + H;
@@ -205,7 +205,7 @@ export async function run(): Promise<BenchResult> {
     name: 'bytes',
     rows,
     notes: [
-      `vilt-b32 adapter: ${byFormula} params by formula (2*768*48 + 48 + 768) = ${byModel} in the model's parameter table = method.md §3's 74,544.`,
+      `vilt-b32 adapter: ${byFormula} params by formula (2*768*48 + 48 + 768) = ${byModel} in the model's parameter table = docs/method.md §3's 74,544.`,
       `4 vilt-b32 adapters = ${count(four)} params = ${fourMBit.toFixed(2)} MBit raw fp32, ${fourEncoded.toFixed(3)} MBit encoded (names/shapes overhead included); paper: ${PAPER.f3ocusMBit} MBit (0.30 M rounded); full fine-tuning: paper ${PAPER.fullMBit} MBit (${PAPER.fullParams / 1e6} M params), our vilt-b32 preset ${(viltAll / 1e6).toFixed(2)} M params = ${((viltAll * 32) / 1e6).toFixed(1)} MBit.`,
       `Ratio adapters-only/full: ours ${(fourMBit / ((viltAll * 32) / 1e6)).toExponential(2)}, paper ${(PAPER.f3ocusMBit / PAPER.fullMBit).toExponential(2)}; fp16 halves and int8 quarters it again.`,
       `The head (vilt-b32: 768 x 3129 + 3129 = ${count(paramsOfLayers(trainable, [HEAD_LAYER]))} params) is trained and sent by every client in this system and dominates upMBitPerClient on vilt-b32; the paper's 0.30 M counts adapters only, compare adaptersOnlyMBit.`,

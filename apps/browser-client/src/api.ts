@@ -8,11 +8,22 @@ import type { DataSummary } from './storage.js';
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
+export interface BackendProbe {
+  backend: BackendName;
+  /** Median ms of a training step of the probe model; null when it failed or ran too long. */
+  stepMs: number | null;
+  note?: string;
+}
+
 export interface BackendInfo {
   backend: BackendName;
   /** Backends tried before it and why they were passed over. */
   skipped: string[];
   crossOriginIsolated: boolean;
+  /** `auto` only: the measured step time of every backend that works here (backend.ts). */
+  probes?: BackendProbe[];
+  /** Measured step ms of the chosen backend (auto), for the page to show. */
+  stepMs?: number;
 }
 
 export interface ImportError {
@@ -26,6 +37,8 @@ export interface ImportReport {
   /** Non-fatal remarks (rows skipped, answers outside the vocabulary, …). */
   notes: string[];
   summary: DataSummary;
+  /** True when the user cancelled; importing the same files again resumes. */
+  cancelled?: boolean;
 }
 
 export interface Thumb {
@@ -48,6 +61,8 @@ export interface ModelInfo {
   residentBytes: number;
   /** Bytes the same weights would take all fp32 (the base dequantized at load). */
   fp32Bytes: number;
+  /** How many int8 weights live on the device (webgpu) rather than in host memory. */
+  deviceInt8: number;
 }
 
 export interface SyntheticOptions {
@@ -63,6 +78,8 @@ export interface WorkerApi {
   summary(): Promise<DataSummary>;
   thumbnails(n: number): Promise<Thumb[]>;
   importFiles(files: File[], onProgress?: Progress): Promise<ImportReport>;
+  /** Stops a running importFiles after its current batch (committed; resumable). */
+  cancelImport(): Promise<void>;
   useSynthetic(name: string, opts: SyntheticOptions, onProgress?: Progress): Promise<ImportReport>;
   forget(): Promise<void>;
   loadModel(url: string, onProgress?: Progress): Promise<ModelInfo>;

@@ -59,7 +59,7 @@ export const FederationConfigSchema = Type.Object(
     codec: Enum(CODECS),
     /** Budget for sites registered without one (layers per round). */
     defaultBudget: Type.Integer({ minimum: 1 }),
-    /** Per-site budget overrides L_i,max (docs/method.md "Selection problem"). */
+    /** Per-site budget overrides L_i,max (docs/method.md §2). */
     budgets: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
     minClients: Type.Integer({ minimum: 1 }),
     /** Fraction of the round's cohort that must answer a phase for the round to count. */

@@ -38,20 +38,12 @@ import {
   type CheckedScores,
   type CheckedUpdate,
 } from './round/site-messages.js';
+import type { EnginePhase } from './dashboard-state.js';
 import type { Store } from './store.js';
 
 export type { SiteSession } from './round/sessions.js';
 
-export type EnginePhase =
-  | 'waiting'
-  | 'evaluate'
-  | 'scores'
-  | 'solve'
-  | 'train'
-  | 'aggregate'
-  | 'paused'
-  | 'done'
-  | 'stopped';
+export type { EnginePhase } from './dashboard-state.js';
 
 /** The longest wait between two attempts of an aborted round. */
 export const MAX_BACKOFF_MS = 60_000;
@@ -186,6 +178,9 @@ export class RoundEngine extends EventEmitter {
     return c.got.has(site) ? 'submitted' : this.phase === 'train' ? 'training' : this.phase;
   }
 
+  /** Each site's last reported step time and memory (dashboard; set from its updates). */
+  readonly siteCosts = new Map<string, { stepMs: number | null; memoryBytes: number | null }>();
+
   countBytes(dir: 'up' | 'down', n: number): void {
     this.bytes[dir] += n;
   }
@@ -245,8 +240,15 @@ export class RoundEngine extends EventEmitter {
           layers: this.layers,
           scoreMethod: this.opts.planner.scoreMethod,
         });
-      case 'update':
-        return checkUpdate(msg, { global: this.global, assigned: this.assignments[s.site] ?? [] });
+      case 'update': {
+        const u = checkUpdate(msg, {
+          global: this.global,
+          assigned: this.assignments[s.site] ?? [],
+        });
+        const { stepMs, memoryBytes } = msg.metrics;
+        this.siteCosts.set(s.site, { stepMs: stepMs ?? null, memoryBytes: memoryBytes ?? null });
+        return u;
+      }
       case 'evaluation':
         return checkEvaluation(msg);
     }

@@ -1,5 +1,6 @@
 /**
- * `pnpm simulate --clients 9 --rounds R --strategy f3ocus --algo nsga2 --seed S [--json]`
+ * `pnpm simulate --clients 9 --rounds R --strategy f3ocus --algo nsga2 --seed S [--json]
+ *                [--parallel N]`
  *   [--local-optimizer sgdm|adamw --momentum M --prox-mu MU --answer-mask question-type|none
  *    --server-optimizer fedavg|fedavgm|fedadam|fedyogi|fedadagrad --server-lr X
  *    --server-beta1 X --server-beta2 X --server-tau X]  (the federated recipe,
@@ -7,7 +8,8 @@
  *
  * Starts a coordinator in-process (or connects to a running one: --url http://host:port
  * --admin-token T; the federation config is then the server's) and runs N Node
- * sites on the synthetic clients (CLIENT_NAMES order) through the real ws protocol. Prints a
+ * sites on the synthetic clients (CLIENT_NAMES order) through the real ws protocol, in N worker
+ * threads (--parallel, default one per core; 1 = on the main thread). Prints a
  * per-round table, or with --json one object (stable interface):
  *   {"rounds":[{"round","accuracy","perClient","bytesUp","bytesDown","selection"}],
  *    "final":{"baseAccuracy","accuracy","perClient"},"bytesUp","bytesDown"}
@@ -19,13 +21,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
-import { CLIENT_NAMES, type ClientName } from '@focus-fl/core/data';
+import { CLIENT_NAMES, type ClientData, type ClientName } from '@focus-fl/core/data';
 import { SiteClient } from '@focus-fl/core/federated';
 import { initNodeBackend, type NodeBackend } from '@focus-fl/core/node';
 import { buildApp } from './app.js';
 import { resolveConfig, type FederationConfig } from './config.js';
 import { modelSourceFromConfig } from './model-source.js';
-import { createSimSite, type SimSite } from './sim-site.js';
+import { loadMedMnistDir } from './medmnist-dir.js';
+import { createSimSite, type SimSite, type SimSiteOptions } from './sim-site.js';
+import { defaultParallel, runSitesInThreads, type SiteThreads } from './sim-threads.js';
+import { PRESETS } from '@focus-fl/core/model';
 import type { RoundRow } from './store.js';
 import { connectWs } from './ws-transport.js';
 
@@ -45,8 +50,19 @@ export interface SimSitesOptions {
 export interface SimulateOptions extends SimSitesOptions {
   config: FederationConfig;
   dataDir?: string;
+  /**
+   * Threads running the sites (sim-threads.ts): 1 = all on the main thread beside the
+   * coordinator; N > 1 = N worker threads with a tfjs backend each. Default: one per core, at
+   * most one per site. The results do not depend on it.
+   */
+  parallel?: number;
+  /** Folder of real MedMNIST .npz files; the sites are the clients found there. */
+  medmnistDir?: string;
   /** Progress lines to stderr. */
   verbose?: boolean;
+  /** Sites with their own data instead of the first `clients` synthetic clients (experiment
+   * settings); `clients` must equal their number. */
+  sites?: { name: string; data: ClientData }[];
 }
 
 export interface SimulateResult {
@@ -118,7 +134,9 @@ export async function simulateRemote(o: RemoteOptions): Promise<SimulateResult> 
     const outcomes = await Promise.all(runs);
     if (outcomes.some((x) => x !== 'done'))
       throw new Error(`some sites failed: ${outcomes.join(', ')}`);
-    const state = (await (await fetch(`${http}/api/state`)).json()) as { rounds: RoundRow[] };
+    const state = (await (
+      await fetch(`${http}/api/state`, { headers: { authorization: `Bearer ${o.adminToken}` } })
+    ).json()) as { rounds: RoundRow[] };
     return summarise(state.rounds);
   } finally {
     for (const s of sites) s.dispose();
@@ -162,45 +180,72 @@ export class FederationPausedError extends Error {
 
 /** Runs a whole federation in this process; resolves when every site is done. */
 export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
-  if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > CLIENT_NAMES.length) {
-    throw new Error(`--clients must be 1..${CLIENT_NAMES.length}, got ${o.clients}`);
+  const maxClients = o.sites ? o.sites.length : CLIENT_NAMES.length;
+  if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > maxClients) {
+    throw new Error(`--clients must be 1..${maxClients}, got ${o.clients}`);
   }
+  if (o.sites && o.sites.length !== o.clients) {
+    throw new Error(`sites: ${o.sites.length} given but clients is ${o.clients}`);
+  }
+  if (o.parallel !== undefined && (!Number.isInteger(o.parallel) || o.parallel < 1))
+    throw new Error(`--parallel must be a positive integer, got ${o.parallel}`);
   await initNodeBackend(o.backend ?? 'wasm');
-  const model = modelSourceFromConfig(o.config);
+  const real = o.medmnistDir ? medmnistClients(o.medmnistDir, o) : undefined;
+  const names: string[] = real
+    ? [...real.keys()]
+    : (o.sites?.map((s) => s.name) ?? CLIENT_NAMES.slice(0, o.clients));
+  // A folder may hold fewer clients than --clients: the quorum is the sites that exist.
+  const config = real
+    ? { ...o.config, minClients: Math.min(o.config.minClients, names.length) }
+    : o.config;
+  const model = modelSourceFromConfig(config);
   const app = await buildApp({
-    config: o.config,
+    config,
     dataDir: o.dataDir ?? mkdtempSync(join(tmpdir(), 'focus-fl-sim-')),
     model,
     logger: o.verbose ? { level: 'info', stream: process.stderr } : false,
   });
-  const names = CLIENT_NAMES.slice(0, o.clients) as ClientName[];
   const sites: SimSite[] = [];
   const clients: SiteClient[] = [];
+  let siteThreads: SiteThreads | undefined;
   try {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/ws`;
-    const runs = names.map((name, i) => {
+    const specs = names.map((name, i) => {
       const token = app.store.getSite(name)
         ? null
         : app.store.addSite(name, o.config.budgets[name] ?? o.budget);
       if (!token) throw new Error(`site ${name} already registered in this data dir`);
-      const site = createSimSite({
+      const options: Omit<SimSiteOptions, 'baseBytes'> = {
         name,
         seed: o.seed * 1009 + i,
-        baseBytes: model.baseBytes!,
         scale: o.scale,
         floor: o.floor,
         maxTest: o.maxTest,
         lntkSamples: o.lntkSamples,
-      });
-      sites.push(site);
-      const client = new SiteClient({ token, backend: 'node', compute: site });
-      clients.push(client);
-      return client.run(() => connectWs(url));
+        data: real?.get(name as ClientName) ?? o.sites?.[i].data,
+      };
+      return { token, options };
     });
     if (o.verbose) {
       app.engine.on('round', (r: number, acc: number | null) =>
         process.stderr.write(`round ${r}: accuracy ${acc?.toFixed(4)}\n`),
+      );
+    }
+    const threads = o.parallel ?? defaultParallel(names.length);
+    let runs: Promise<string[]>;
+    if (threads > 1) {
+      siteThreads = runSitesInThreads(url, o.backend ?? 'wasm', model.baseBytes!, specs, threads);
+      runs = siteThreads.outcomes;
+    } else {
+      runs = Promise.all(
+        specs.map(({ token, options }) => {
+          const site = createSimSite({ ...options, baseBytes: model.baseBytes! });
+          sites.push(site);
+          const client = new SiteClient({ token, backend: 'node', compute: site });
+          clients.push(client);
+          return client.run(() => connectWs(url));
+        }),
       );
     }
     // A federation that pauses (too many aborted rounds in a row) never finishes: stop with
@@ -210,15 +255,38 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
         reject(new FederationPausedError(`federation ${reason}`)),
       ),
     );
-    const outcomes = await Promise.race([Promise.all(runs), paused]);
+    const outcomes = await Promise.race([runs, paused]);
     if (outcomes.some((x) => x !== 'done'))
       throw new Error(`some sites failed: ${outcomes.join(', ')}`);
     return summarise(app.store.rounds());
   } finally {
     for (const c of clients) c.stop('simulation over');
+    await siteThreads?.terminate();
     await app.close();
     for (const s of sites) s.dispose();
   }
+}
+
+/**
+ * The first `o.clients` clients with files in `dir` (partial clients included), their images
+ * resized to the preset's input side; skipped files are reported on stderr.
+ */
+function medmnistClients(
+  dir: string,
+  o: Pick<SimulateOptions, 'clients' | 'seed' | 'config'>,
+): Map<ClientName, ClientData> {
+  const preset = (PRESETS as Record<string, { imageSize: number } | undefined>)[o.config.preset];
+  const loaded = loadMedMnistDir(dir, { seed: o.seed, size: preset?.imageSize });
+  for (const line of loaded.skipped) process.stderr.write(`skipped ${line}\n`);
+  const out = new Map<ClientName, ClientData>();
+  for (const [name, d] of [...loaded.clients].slice(0, o.clients)) {
+    if (d.missing.length)
+      process.stderr.write(
+        `${name}: partial site with ${d.subsets.join(', ')} (no ${d.missing.join(', ')})\n`,
+      );
+    out.set(name, d);
+  }
+  return out;
 }
 
 /**
@@ -304,7 +372,9 @@ async function main(): Promise<void> {
       'server-beta2': { type: 'string' },
       'server-tau': { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
+      parallel: { type: 'string' },
       'data-dir': { type: 'string' },
+      'medmnist-dir': { type: 'string' },
       url: { type: 'string' },
       'admin-token': { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -355,11 +425,18 @@ async function main(): Promise<void> {
       ...common,
       config,
       dataDir: values['data-dir'],
+      parallel: num('parallel', values.parallel),
+      medmnistDir: values['medmnist-dir'],
       verbose: values.verbose,
     });
   }
   if (values.json) process.stdout.write(JSON.stringify(res) + '\n');
-  else console.log(table(res, CLIENT_NAMES.slice(0, clients) as string[]));
+  else {
+    const names = values['medmnist-dir']
+      ? Object.keys(res.final.perClient)
+      : (CLIENT_NAMES.slice(0, clients) as string[]);
+    console.log(table(res, names));
+  }
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {

@@ -32,7 +32,7 @@ export interface SocketContext {
 }
 
 export function handleSiteSocket(socket: WebSocket, ctx: SocketContext): void {
-  let session: (SiteSession & { open: boolean }) | null = null;
+  let session: SiteSession | null = null;
   let badFrames = 0;
 
   const sendRaw = (msg: Message) => {
@@ -83,7 +83,6 @@ export function handleSiteSocket(socket: WebSocket, ctx: SocketContext): void {
   socket.on('close', () => {
     clearInterval(beat);
     if (session) {
-      session.open = false;
       ctx.engine.leave(session);
       ctx.log.info({ site: session.site }, 'site left');
     }
@@ -139,13 +138,12 @@ export function handleSiteSocket(socket: WebSocket, ctx: SocketContext): void {
     }
     ctx.store.touchSite(site.name, msg.backend);
     const budget = siteBudget(ctx.engine.cfg, site);
-    const s: SiteSession & { open: boolean } = {
+    const s: SiteSession = {
       site: site.name,
       budget,
       backend: msg.backend,
       numSamples: msg.numSamples,
       knownVersion: msg.haveVersion,
-      open: true,
       send: sendRaw,
       close: (code, reason) => socket.close(code, reason),
     };

@@ -1,47 +1,14 @@
 /**
  * The dashboard JSON (docs/interfaces.md, "Coordinator HTTP"), served at GET /api/state and
- * pushed over the read-only ws /api/live on every change. These types are the contract: the
- * dashboard imports them.
+ * pushed over the read-only ws /api/live on every change. Its schema and types live in
+ * dashboard-state.ts (the dashboard page imports them).
  */
 import { siteBudget } from './config.js';
-import type { EnginePhase, RoundEngine } from './engine.js';
-import type { RoundRow, Store } from './store.js';
+import type { DashboardState } from './dashboard-state.js';
+import type { RoundEngine } from './engine.js';
+import type { Store } from './store.js';
 
-export interface SiteState {
-  name: string;
-  status: string;
-  backend: string | null;
-  budget: number;
-  connected: boolean;
-}
-
-export interface RoundSummary {
-  round: number;
-  status: RoundRow['status'];
-  accuracy: number | null;
-  loss: number | null;
-  perClient: Record<string, number>;
-  bytesUp: number;
-  bytesDown: number;
-  selection: Record<string, string[]>;
-  front: { importance: number; variance: number }[];
-  selected: number | null;
-  /** Why the last aborted attempt of this round failed (null: never aborted). */
-  reason: string | null;
-  aborts: number;
-}
-
-export interface DashboardState {
-  layers: string[];
-  round: number;
-  phase: EnginePhase;
-  totalRounds: number;
-  strategy: string;
-  /** Set while the federation is paused after too many aborted rounds in a row. */
-  pausedReason: string | null;
-  sites: SiteState[];
-  rounds: RoundSummary[];
-}
+export type { DashboardState, RoundSummary, SiteState } from './dashboard-state.js';
 
 export function dashboardState(
   engine: RoundEngine,
@@ -56,6 +23,8 @@ export function dashboardState(
       backend: live?.backend ?? s.backend,
       budget: siteBudget(engine.cfg, s),
       connected: Boolean(live),
+      stepMs: engine.siteCosts.get(s.name)?.stepMs ?? null,
+      memoryBytes: engine.siteCosts.get(s.name)?.memoryBytes ?? null,
     };
   });
   return {

@@ -53,6 +53,14 @@ export interface CompletedRound {
   selected: number | null;
 }
 
+/** Registering a name that is taken (HTTP 409). */
+export class SiteExistsError extends Error {
+  constructor(readonly site: string) {
+    super(`site "${site}" already exists`);
+    this.name = 'SiteExistsError';
+  }
+}
+
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
@@ -61,7 +69,8 @@ export function newToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-const SITE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Site names: 1-64 characters of A-Z a-z 0-9 _ . - (the POST /api/sites schema uses it too). */
+export const SITE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export class Store {
   readonly db: Database.Database;
@@ -132,7 +141,22 @@ export class Store {
   }
 
   checkAdminToken(token: string | undefined): boolean {
-    const want = this.getMeta('admin_token_hash');
+    return this.checkHashedToken('admin_token_hash', token);
+  }
+
+  /** A new read-only token for the dashboard (replaces the previous one); shown once. */
+  issueViewerToken(): string {
+    const token = newToken();
+    this.setMeta('viewer_token_hash', hashToken(token));
+    return token;
+  }
+
+  checkViewerToken(token: string | undefined): boolean {
+    return this.checkHashedToken('viewer_token_hash', token);
+  }
+
+  private checkHashedToken(key: string, token: string | undefined): boolean {
+    const want = this.getMeta(key);
     if (!want || !token) return false;
     const a = Buffer.from(hashToken(token), 'hex');
     const b = Buffer.from(want, 'hex');
@@ -149,7 +173,7 @@ export class Store {
     if (!Number.isInteger(budget) || budget < 0) {
       throw new Error(`budget must be a non-negative integer, got ${budget}`);
     }
-    if (this.getSite(name)) throw new Error(`site "${name}" already exists`);
+    if (this.getSite(name)) throw new SiteExistsError(name);
     const token = newToken();
     this.db
       .prepare('INSERT INTO sites (name, token_hash, budget, created_at) VALUES (?, ?, ?, ?)')

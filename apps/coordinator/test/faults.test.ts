@@ -487,7 +487,9 @@ describe('round engine rules', () => {
     const row = c.app.store.rounds().find((r) => r.round === 1)!;
     expect(row).toMatchObject({ status: 'aborted', aborts: 3 });
     expect(row.reason).toMatch(/only 0 of 2 sites sent scores/);
-    const state = (await (await fetch(`${c.http}/api/state`)).json()) as {
+    const state = (await (
+      await fetch(`${c.http}/api/state`, { headers: { authorization: 'Bearer admin-secret' } })
+    ).json()) as {
       phase: string;
       pausedReason: string | null;
     };

@@ -242,7 +242,7 @@ describe('server-side strategies', () => {
 });
 
 /**
- * The paper's example shape (method.md §2): 5 clients, budget 4; client-only picks pile up on
+ * The paper's example shape (docs/method.md §2): 5 clients, budget 4; client-only picks pile up on
  * the same four layers (0, 1, 17, 22: max count 5), the server spreads them.
  */
 function paperExample(seed: number): RoundClient[] {

@@ -8,7 +8,9 @@ import {
   disposeBatch,
   encodeBatch,
   loadModel,
+  packInt8x3,
   readCheckpoint,
+  unpackInt8x3,
   saveModel,
   type VqaModel,
 } from '../src/model/index.js';
@@ -44,6 +46,26 @@ for (const backend of ['cpu', 'wasm'] as const) {
       expect(fp32.int8ParamNames()).toEqual([]);
       expect(int8.int8ParamNames()).toContain('block0/mlp1_kernel');
       expect(int8.int8ParamNames()).toContain('text_embed/word');
+    });
+
+    it('device storage (packed on the backend, unpacked by tf ops) gives bitwise the same', () => {
+      const dev = loadModel(bytes, { int8Storage: 'device' });
+      const st = dev.int8Storages();
+      expect(st['block0/mlp1_kernel']).toBe('device');
+      expect(st['text_embed/word']).toBe('host'); // tables are gathered row by row on the host
+      expect(int8.int8Storages()['block0/mlp1_kernel']).toBe('host'); // auto on cpu / wasm
+      const batch = encodeBatch(toySamples(4, 6), dev);
+      const before = tf.memory().numTensors;
+      const a = tf.tidy(() => dev.apply({}, batch).dataSync());
+      const b = tf.tidy(() => fp32.apply({}, batch).dataSync());
+      expect(tf.memory().numTensors).toBe(before);
+      expect(Array.from(a)).toEqual(Array.from(b));
+      const r = dev.residentBytes().total / fp32.residentBytes().total;
+      console.log(`tiny device-storage ratio (${backend}): ${r.toFixed(3)}`);
+      expect(r).toBeLessThanOrEqual(0.4);
+      expect(Buffer.from(saveModel(dev)).equals(Buffer.from(bytes))).toBe(true);
+      disposeBatch(batch);
+      dev.dispose();
     });
 
     it('gives bitwise the logits of the fp32 path, and leaks no tensor', () => {
@@ -98,6 +120,20 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
   });
 }
+
+describe('packInt8x3', () => {
+  it('round-trips every int8 value at every position and length', () => {
+    for (const n of [1, 2, 3, 4, 5, 255, 256, 257]) {
+      const q = Int8Array.from({ length: n }, (_, i) => ((i * 73 + n) % 255) - 127);
+      q[0] = -128; // the extremes
+      q[n - 1] = 127;
+      const p = packInt8x3(q);
+      expect(p.length).toBe(Math.ceil(n / 3));
+      for (const v of p) expect(Number.isInteger(v) && v >= 0 && v < 2 ** 24).toBe(true);
+      expect(Array.from(unpackInt8x3(p, n))).toEqual(Array.from(q));
+    }
+  });
+});
 
 describe('int8 weights in memory: checkpoints and updates', () => {
   beforeAll(async () => {

@@ -1,5 +1,5 @@
 /**
- * Masked, sample-weighted FedAvg of partial updates (docs/method.md "Aggregation").
+ * Masked, sample-weighted FedAvg of partial updates (docs/method.md §3).
  *
  * In F3OCUS each client trains only its assigned adapter layers (plus the head), so a round's
  * updates cover different subsets of the model. For every layer l:

@@ -185,6 +185,10 @@ const messages = {
           accuracy: Finite,
           perType: Type.Record(Type.String(), TypeMetric),
           ms: Finite,
+          /** Measured mean time of one local training step (the operator sets budgets from it). */
+          stepMs: Type.Optional(Finite),
+          /** Backend memory the site held after training (a wasm heap: its high-water mark). */
+          memoryBytes: Type.Optional(Count),
         },
         closed,
       ),
@@ -236,25 +240,6 @@ export const Message = Type.Union([
 export type Message = Static<typeof Message>;
 /** The member of the union with the given `type` (DISCO's `Narrow`). */
 export type Narrow<T extends MessageType> = Extract<Message, { type: T }>;
-
-/** Messages a site may send; the coordinator refuses the others. */
-export const CLIENT_MESSAGES: readonly MessageType[] = [
-  'hello',
-  'scores',
-  'update',
-  'evaluation',
-  'error',
-  'bye',
-];
-/** Messages the coordinator may send. */
-export const SERVER_MESSAGES: readonly MessageType[] = [
-  'welcome',
-  'round-start',
-  'assignment',
-  'round-end',
-  'error',
-  'bye',
-];
 
 // One compiled validator per message type: validating the member chosen by `type` gives
 // errors about that member only (a union check reports every member's mismatch).

@@ -49,7 +49,13 @@ export interface EvalResult {
 export interface TrainResult {
   /** Deltas of exactly the given layers' params plus the head. */
   deltas: NamedArrays;
-  metrics: { loss: number; accuracy: number; perType: Record<string, PerTypeMetric> };
+  metrics: {
+    loss: number;
+    accuracy: number;
+    perType: Record<string, PerTypeMetric>;
+    stepMs?: number;
+    memoryBytes?: number;
+  };
 }
 
 /** What a round asks a site to score (from its round-start). */

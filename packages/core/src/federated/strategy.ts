@@ -18,15 +18,13 @@ import { layerScoresProblem, type LayerScores } from '../importance/methods.js';
 import { aggregateMaskedDetailed, type AggregateResult, type ClientUpdate } from './aggregate.js';
 import type { ScoreMethod } from './protocol.js';
 
-/** Per-layer scores a client sent for this round, named (importance's LayerScores). */
-export type ClientScores = LayerScores;
-
 export interface RoundClient {
   name: string;
-  /** L_i,max: how many adapter layers this client may train (method.md §2). */
+  /** L_i,max: how many adapter layers this client may train (docs/method.md §2). */
   budget: number;
   numSamples: number;
-  scores?: ClientScores;
+  /** The scores it sent this round, named (importance's LayerScores). */
+  scores?: LayerScores;
 }
 
 export interface RoundContext {
@@ -211,8 +209,8 @@ export function namesOf(layers: readonly string[], idx: readonly number[]): stri
 }
 
 /**
- * n_l for each layer and the diversity penalty V = (1/L) sum_l (n_l - mean n)^2 (docs/method.md,
- * paper Sec. 3.3, Eq. 6), computed by the solvers' own `varianceOfCounts`.
+ * n_l for each layer and the diversity penalty V = (1/L) sum_l (n_l - mean n)^2 (docs/method.md §2,
+ * M4), computed by the solvers' own `varianceOfCounts`.
  */
 export function selectionStats(
   assignments: Record<string, string[]>,

@@ -5,7 +5,7 @@ import { topEigenvalue } from './eigen.js';
 
 /**
  * Which scalar outputs of the logits z (K classes) form the rows of the Jacobian J
- * (method.md §1: Theta_l is (n*kappa) x (n*kappa)). Each kernel is a set of fixed output
+ * (docs/method.md §1: Theta_l is (n*kappa) x (n*kappa)). Each kernel is a set of fixed output
  * vectors v_j; the row for sample i and output j is d(v_j . z_i)/d theta_l.
  *
  * - `true-logit` (default, kappa = 1): v = e_y - 1/K, the sample's true-answer logit minus the
@@ -13,7 +13,7 @@ import { topEigenvalue } from './eigen.js';
  *   component of the Jacobian along the all-ones output direction never changes a prediction;
  *   centring removes it. Of the remaining directions, the true answer's margin is the one the
  *   fine-tuning loss pushes on. kappa = 1 keeps the cost at n backward passes (the <= 2
- *   training steps budget of issue 5).
+ *   training steps budget of a round).
  * - `projections` (kappa = `projections`): v_j = P r_j / sqrt(kappa), r_j ~ N(0, I_K) seeded,
  *   P the centring projector. E[sum_j v_j v_j^T] = P, so J_proj^T J_proj is an unbiased
  *   estimate of the full per-output kernel restricted to the softmax-relevant subspace.
@@ -21,7 +21,7 @@ import { topEigenvalue } from './eigen.js';
  *   for few classes or to check the others.
  * - `summed` (kappa = 1): v = 1 / sqrt(K), the pNTK. Kept only as a reference: it is exactly
  *   the softmax-invariant direction above, so it measures changes that cannot affect the
- *   answer (issue 5, "summed logits are poor under softmax").
+ *   answer ("summed logits are poor under softmax": ./README.md).
  */
 export type LntkKernel = 'true-logit' | 'projections' | 'full' | 'summed';
 
@@ -35,7 +35,7 @@ export interface LntkOptions {
   seed?: number;
   /**
    * Zero-initialised adapter up-projections make the down-projection's gradient exactly zero,
-   * so the score sees only the up-projection and degenerates into a depth proxy (issue 5).
+   * so the score sees only the up-projection and degenerates into a depth proxy (./README.md).
    * With `probe: 'zero-kernels'` every all-zero matrix (rank >= 2 parameter) of a scored layer
    * is replaced, for scoring only, by seeded Gaussian values whose standard deviation is
    * `probeScale` times the RMS of the layer's non-zero matrices (1/sqrt(fan_in) if none), so the Jacobian is taken at a
@@ -67,7 +67,7 @@ export interface LntkResult {
   layers: string[];
   /** lambda_1(Theta_l) per layer (same order as layers). */
   lambda1: number[];
-  /** S[l] = lambda_1(l) / sum_k lambda_1(k) (method.md §1); non-negative, sums to 1. */
+  /** S[l] = lambda_1(l) / sum_k lambda_1(k) (docs/method.md §1); non-negative, sums to 1. */
   scores: number[];
   elapsedMs: number;
   kernel: LntkKernel;
@@ -163,7 +163,7 @@ export function probeValues(
 }
 
 /**
- * LNTK scores of every layer of `model` over all its bound samples (method.md §1).
+ * LNTK scores of every layer of `model` over all its bound samples (docs/method.md §1).
  *
  * Eigen method: the rows of J for all layers come from one batched backward pass per output
  * vector and chunk of `chunkSize` samples (batchedRows) when the model exposes tappedOutput,

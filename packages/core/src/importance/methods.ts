@@ -1,6 +1,6 @@
 /**
  * The one list of layer-scoring methods (Table 1 of Saha et al., F3OCUS, CVPR 2025, and
- * docs/method.md "Baselines") and the rules that need no tfjs. The protocol, the strategy
+ * docs/method.md §4) and the rules that need no tfjs. The protocol, the strategy
  * registry, the scorers and the reports all derive their names from `SCORER_METHODS`.
  *
  * Browser- and Node-safe, and free of tfjs, so the protocol and the coordinator can import it.
@@ -109,8 +109,8 @@ export function layerScoresProblem(s: LayerScores, layers: readonly string[]): s
 
 /**
  * Why a site's LNTK scores cannot be used, or null when they can. LNTK scores are normalised
- * top eigenvalues S_i[l] = lambda_1(l) / sum_k lambda_1(k) (docs/method.md, paper Sec. 3.2,
- * Eq. 4): non-negative and not all zero. Baseline scorers may be negative (GraSP) and are only
+ * top eigenvalues S_i[l] = lambda_1(l) / sum_k lambda_1(k) (docs/method.md §1,
+ * M2): non-negative and not all zero. Baseline scorers may be negative (GraSP) and are only
  * ranked, so this applies to LNTK alone. Finiteness is the protocol schema's job.
  */
 export function lntkScoresProblem(s: LayerScores): string | null {

@@ -16,7 +16,7 @@ import { SCORER_METHODS, type ScorerMethod, dataFreeScores } from './methods.js'
 export { SCORER_METHODS, isScorerMethod, topB, type ScorerMethod } from './methods.js';
 
 /**
- * The layer scorers of Table 1 (method.md §4). Every scorer returns one number per layer of
+ * The layer scorers of Table 1 (docs/method.md §4). Every scorer returns one number per layer of
  * `model.layers` (same order); a client then takes its top-B layers (topB).
  *
  * Parameter scores become a layer score by SUMMING over the layer's parameters (`reduce:

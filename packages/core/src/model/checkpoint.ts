@@ -4,6 +4,7 @@ import type { NamedArrays } from '../tensors/named.js';
 import { sizeOf } from '../tensors/named.js';
 import { validateConfig, type ModelConfig } from './config.js';
 import { initParam, paramSpecs } from './params.js';
+import type { Int8Storage } from './int8-store.js';
 import { dequantizeInt8, quantizeInt8, type QuantizedInt8 } from './quantize.js';
 import { readSafetensors, writeSafetensors, type WriteTensor } from './safetensors.js';
 import { VqaModel } from './vqa-model.js';
@@ -65,6 +66,8 @@ export interface LoadOptions {
    * Both give bitwise the same forward pass.
    */
   weights?: 'int8' | 'fp32';
+  /** Where int8 weights live (./int8-store.ts); default 'auto' (device on webgpu). */
+  int8Storage?: Int8Storage | 'auto';
 }
 
 function parseJson<T>(meta: Record<string, string>, key: string): T {
@@ -179,7 +182,7 @@ export function loadModel(bytes: Uint8Array, opts: LoadOptions = {}): VqaModel {
       throw new Error(`checkpoint: missing frozen tensor "${s.name}"`);
     }
   }
-  return new VqaModel(config, ck.answers, values, ck.int8);
+  return new VqaModel(config, ck.answers, values, ck.int8, opts.int8Storage);
 }
 
 /** Bytes of the frozen base at rest: int8 (+ fp32 scales, fp32 1-D tensors) vs all fp32. */

@@ -1,4 +1,4 @@
-// Symmetric per-output-channel int8 quantization of the frozen base (issue 4):
+// Symmetric per-output-channel int8 quantization of the frozen base:
 //   scale_c = max_i |W[i, c]| / 127,  q = clamp(round(W / scale_c), -127, 127),  W' = q * scale_c,
 // so |W - W'| <= scale_c / 2 for every element. Channel = output column of a Linear kernel
 // [in, out] (axis 1) or row of an embedding table [rows, hidden] (axis 0).

@@ -19,7 +19,8 @@ import {
   trainableLayerNames,
   type ParamSpec,
 } from './params.js';
-import { dequantizeInt8, gatherRowsInt8, quantizeInt8, type QuantizedInt8 } from './quantize.js';
+import { int8Weight, type Int8Storage, type Int8Weight } from './int8-store.js';
+import { dequantizeInt8, quantizeInt8, type QuantizedInt8 } from './quantize.js';
 
 /** Activations after the frozen prefix `[0, fromBlock)`, computed outside any gradient tape. */
 export interface Prefix {
@@ -45,6 +46,8 @@ export interface CreateOptions {
    * fp32 copy of the base is ever made.
    */
   weights?: 'fp32' | 'int8';
+  /** Where int8 weights live (./int8-store.ts); default 'auto' (device on webgpu). */
+  int8Storage?: Int8Storage | 'auto';
 }
 
 function placeholderAnswers(n: number): string[] {
@@ -57,26 +60,30 @@ export class VqaModel {
   private readonly params = new Map<string, tf.Tensor>();
   private specs = new Map<string, ParamSpec>();
   /**
-   * Frozen 2-D weights kept int8 (+ one fp32 scale per channel) in memory. tfjs has no int8
-   * dtype, so the bytes live in typed arrays; every use (a forward pass) dequantizes the one
-   * weight it needs into a short-lived fp32 tensor (`lookup`), freed by the caller's tidy or
-   * gradient tape. Values are bitwise those an fp32 model loaded from the same checkpoint
-   * holds (the same q * scale in float32).
+   * Frozen 2-D weights kept int8 (+ one fp32 scale per channel) in memory, on the host or the
+   * device (./int8-store.ts); every use (a forward pass) dequantizes the one weight it needs
+   * into a short-lived fp32 tensor (`lookup`), freed by the caller's tidy or gradient tape.
+   * Values are bitwise those an fp32 model loaded from the same checkpoint holds (the same
+   * q * scale in float32).
    */
-  private readonly int8 = new Map<string, QuantizedInt8>();
+  private readonly int8 = new Map<string, Int8Weight>();
+  private readonly int8Storage: Int8Storage | 'auto';
   /** fp32 copies of int8 weights handed out by tensor() (kept until releaseDequantized). */
   private readonly dequantized = new Map<string, tf.Tensor>();
 
   /**
    * Use createModel / loadModel. Takes ownership of `values` as initial weights; `int8` holds
-   * frozen weights kept quantized in memory (names absent from `values`).
+   * frozen weights kept quantized in memory (names absent from `values`), stored per
+   * `int8Storage`.
    */
   constructor(
     config: ModelConfig,
     answers: readonly string[],
     values: NamedArrays,
     int8: Readonly<Record<string, QuantizedInt8>> = {},
+    int8Storage: Int8Storage | 'auto' = 'auto',
   ) {
+    this.int8Storage = int8Storage;
     this.config = validateConfig({ ...config, numAnswers: answers.length });
     this.answers = [...answers];
     for (const s of paramSpecs(this.config)) this.specs.set(s.name, s);
@@ -86,7 +93,7 @@ export class VqaModel {
     }
     this.assign(values, true);
     for (const [name, q] of Object.entries(int8)) {
-      if (!values[name]) this.int8.set(name, q);
+      if (!values[name]) this.int8.set(name, int8Weight(q, int8Storage));
     }
   }
 
@@ -150,14 +157,19 @@ export class VqaModel {
     if (t) return t;
     const q = this.int8.get(name);
     if (!q) throw new Error(`unknown parameter "${name}"`);
-    const d = tf.tensor(dequantizeInt8(q), q.shape, 'float32');
+    const d = q.dequantize();
     this.dequantized.set(name, d);
     return d;
   }
 
   /** The int8 form of a frozen weight kept quantized in memory, else undefined. */
   quantizedWeight(name: string): QuantizedInt8 | undefined {
-    return this.int8.get(name);
+    return this.int8.get(name)?.toQuantized();
+  }
+
+  /** Where each int8 weight lives (host typed arrays or device tensors). */
+  int8Storages(): Record<string, Int8Storage> {
+    return Object.fromEntries([...this.int8].map(([n, w]) => [n, w.storage]));
   }
 
   /** Names of the weights kept int8 in memory. */
@@ -179,7 +191,8 @@ export class VqaModel {
     for (const s of this.specs.values()) {
       const t = this.params.get(s.name);
       if (!s.frozen || s.quantAxis === undefined || !t) continue;
-      this.int8.set(s.name, quantizeInt8(t.dataSync() as Float32Array, s.shape, s.quantAxis));
+      const q = quantizeInt8(t.dataSync() as Float32Array, s.shape, s.quantAxis);
+      this.int8.set(s.name, int8Weight(q, this.int8Storage));
       t.dispose();
       this.params.delete(s.name);
     }
@@ -192,7 +205,7 @@ export class VqaModel {
     for (const t of this.params.values()) fp32Tensors += 4 * t.size;
     for (const t of this.dequantized.values()) fp32Tensors += 4 * t.size;
     let int8 = 0;
-    for (const q of this.int8.values()) int8 += q.q.byteLength + q.scales.byteLength;
+    for (const q of this.int8.values()) int8 += q.bytes;
     return { fp32Tensors, int8, total: fp32Tensors + int8 };
   }
 
@@ -202,7 +215,7 @@ export class VqaModel {
     for (const name of names ?? [...this.specs.keys()]) {
       const q = this.int8.get(name);
       if (q) {
-        out[name] = { shape: [...q.shape], data: dequantizeInt8(q) };
+        out[name] = { shape: [...q.shape], data: dequantizeInt8(q.toQuantized()) };
         continue;
       }
       const t = this.tensor(name);
@@ -233,6 +246,7 @@ export class VqaModel {
       if (!initial && !this.specs.has(name)) continue;
       this.params.get(name)?.dispose();
       // An fp32 value replaces the int8 form of a frozen weight.
+      this.int8.get(name)?.dispose();
       this.int8.delete(name);
       this.dequantized.get(name)?.dispose();
       this.dequantized.delete(name);
@@ -264,12 +278,12 @@ export class VqaModel {
       if (o) return o;
       const q = this.int8.get(name);
       if (!q) throw new Error(`unknown parameter "${name}"`);
-      return tf.tensor(dequantizeInt8(q), q.shape, 'float32');
+      return q.dequantize();
     }) as ParamLookup;
     fn.gather = (name, ids) => {
       const q = overrides[name] || this.params.has(name) ? undefined : this.int8.get(name);
-      if (!q || q.axis !== 0) return tf.gather(fn(name), ids);
-      const rows = gatherRowsInt8(q, ids.dataSync() as Int32Array);
+      const rows = q?.gatherRows(ids.dataSync());
+      if (!q || !rows) return tf.gather(fn(name), ids);
       return tf.tensor2d(rows, [ids.size, q.shape[1]]);
     };
     return fn;
@@ -364,6 +378,7 @@ export class VqaModel {
     for (const t of this.params.values()) t.dispose();
     this.params.clear();
     this.releaseDequantized();
+    for (const q of this.int8.values()) q.dispose();
     this.int8.clear();
   }
 }
@@ -389,5 +404,5 @@ export function createModel(
       int8[s.name] = quantizeInt8(data, s.shape, s.quantAxis);
     else values[s.name] = { shape: [...s.shape], data };
   }
-  return new VqaModel(c, answers, values, int8);
+  return new VqaModel(c, answers, values, int8, opts.int8Storage);
 }

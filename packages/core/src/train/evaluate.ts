@@ -1,4 +1,4 @@
-// Accuracy and loss overall and per question type (method.md §5 question types).
+// Accuracy and loss overall and per question type (docs/method.md §5 question types).
 import * as tf from '@tensorflow/tfjs';
 import { disposeBatch, encodeBatch, type SampleLike } from '../model/batch.js';
 import type { VqaModel } from '../model/vqa-model.js';

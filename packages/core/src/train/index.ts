@@ -3,6 +3,8 @@ export * from './adamw.js';
 export * from './loss.js';
 export * from './grads.js';
 export * from './train.js';
+export * from './step-batches.js';
+export * from './speed.js';
 export * from './local-recipe.js';
 export {
   MASKED_LOGIT,
@@ -11,6 +13,8 @@ export {
   type MaskableSample,
 } from './answer-mask.js';
 export * from './evaluate.js';
+export * from './evaluate-source.js';
+export * from './batches.js';
 export * from './shapes-task.js';
 export * from './pretrain.js';
 export * from './memory-budget.js';

@@ -63,6 +63,22 @@ interface WebGpuLike {
   device?: { limits?: { maxBufferSize?: number; maxStorageBufferBindingSize?: number } };
 }
 
+interface WasmLike {
+  wasm?: { HEAPU8?: { byteLength: number } };
+}
+
+/**
+ * Memory the backend holds now: on wasm the heap's size (it never shrinks, so this is the
+ * high-water mark of every pass so far), else the bytes of live tensors.
+ */
+export function backendMemoryBytes(): number {
+  if (tf.getBackend() === 'wasm') {
+    const heap = (tf.backend() as unknown as WasmLike).wasm?.HEAPU8?.byteLength;
+    if (heap) return heap;
+  }
+  return tf.memory().numBytes;
+}
+
 /** Memory limits of the current tfjs backend. */
 export function backendLimits(): BackendLimits {
   const backend = tf.getBackend();

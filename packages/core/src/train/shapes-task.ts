@@ -1,4 +1,4 @@
-// Generic, non-medical synthetic image-question task for pretraining the `tiny` base (issue 4:
+// Generic, non-medical synthetic image-question task for pretraining the `tiny` base (
 // shapes, colours, counts, positions). 28 x 28 RGB images with 1-4 identical shapes, one per
 // quadrant; questions in several phrasings; seeded. Federated fine-tuning then adapts this
 // general model to the (synthetic) medical clients, as the paper adapts a pretrained ViLT.

@@ -1,16 +1,18 @@
 // Local training of a chosen set of trainable layers (plus the always-trained head) with
-// AdamW (method.md §3). Only the selected units get gradients; frozen blocks before the
+// AdamW (docs/method.md §3). Only the selected units get gradients; frozen blocks before the
 // earliest selected one run outside the gradient tape (model.forwardPrefix), so the backward
-// pass stops there and a late-only selection is cheaper than an early one.
+// pass stops there and a late-only selection is cheaper than an early one; their activations
+// are computed once per call and reused by every step (step-batches.ts).
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import type { NamedArrays } from '../tensors/named.js';
-import { disposeBatch, encodeBatch, sliceBatch, type SampleLike } from '../model/batch.js';
-import type { VqaBatch } from '../model/forward.js';
+import { type SampleLike } from '../model/batch.js';
+import { isSampleSource, type SampleSource } from '../data/sample-source.js';
 import type { VqaModel } from '../model/vqa-model.js';
 import { AdamW } from './adamw.js';
 import { answerMaskBias } from './answer-mask.js';
 import { microBatchedLossAndGrads } from './grads.js';
+import { openStepBatches, type StepBatches } from './step-batches.js';
 import {
   SgdMomentum,
   learningRateAt,
@@ -44,11 +46,24 @@ export interface TrainOptions extends LocalRecipe {
   /** Run frozen blocks before the earliest trained one outside the tape (default true). */
   frozenPrefix?: boolean;
   /**
+   * Byte cap of the frozen-prefix cache (the prefix activations of each drawn sample, computed
+   * once per call); samples beyond it are recomputed per step. 0 disables the cache. Default
+   * 128 MiB.
+   */
+  prefixCacheBytes?: number;
+  /**
    * Samples per forward/backward pass; a step's gradient is accumulated over its micro-batches
    * (./grads.ts). Default 'auto': sized from the backend's memory limits (./memory-budget.ts).
    */
   microBatchSize?: number | 'auto';
+  /**
+   * Rule 'site' of `answerMask`: the site's training answers. Taken from `samples` when it is
+   * an array; required for a SampleSource (ModelCompute scans it once per site).
+   */
+  siteAnswers?: readonly string[];
 }
+
+export const DEFAULT_PREFIX_CACHE_BYTES = 128 * 2 ** 20;
 
 export interface TrainMetrics {
   steps: number;
@@ -60,6 +75,8 @@ export interface TrainMetrics {
   seconds: number;
   stepsPerSecond: number;
   trainedParams: number;
+  /** Whether the frozen-prefix activations came from the per-call cache. */
+  prefixCached: boolean;
 }
 
 export interface TrainResult {
@@ -75,7 +92,7 @@ function checkPositiveInt(name: string, v: number | undefined): void {
 
 export async function trainLayers(
   model: VqaModel,
-  samples: readonly SampleLike[],
+  samples: readonly SampleLike[] | SampleSource<SampleLike>,
   opts: TrainOptions,
 ): Promise<TrainResult> {
   if (samples.length === 0) throw new Error('trainLayers: samples is empty');
@@ -103,12 +120,19 @@ export async function trainLayers(
     ? Math.min(...opts.layers.map((l) => model.blockIndex(l)))
     : model.config.numLayers;
   const usePrefix = (opts.frozenPrefix ?? true) && firstBlock > 0;
+  const cacheBytes = opts.prefixCacheBytes ?? DEFAULT_PREFIX_CACHE_BYTES;
+  if (!(cacheBytes >= 0))
+    throw new Error(`trainLayers: prefixCacheBytes must be >= 0, got ${cacheBytes}`);
 
-  const all = encodeBatch(samples, { config: model.config, answers: model.answers });
-  // Rule 'site': the site's answers are those of its own training samples.
-  const allBias = answerMaskBias(samples, model.answers, opts.answerMask, {
-    siteAnswers: opts.answerMask === 'site' ? samples.map((s) => s.answer) : undefined,
-  });
+  let source: StepBatches | undefined;
+  // Rule 'site': the site's answers are those of its own training samples (given by the caller
+  // for a SampleSource, which is never read whole here).
+  const siteAnswers =
+    opts.answerMask === 'site'
+      ? (opts.siteAnswers ?? (isSampleSource(samples) ? undefined : samples.map((s) => s.answer)))
+      : undefined;
+  if (opts.answerMask === 'site' && !siteAnswers)
+    throw new Error("trainLayers: answer mask 'site' over a SampleSource needs opts.siteAnswers");
   const opt: LocalOptimizer =
     opts.optimizer === 'sgdm'
       ? new SgdMomentum({ momentum: opts.momentum ?? 0.9, weightDecay: opts.weightDecay ?? 0.01 })
@@ -123,6 +147,10 @@ export async function trainLayers(
   const losses: number[] = [];
   const t0 = performance.now();
   try {
+    source = openStepBatches(model, samples, {
+      fromBlock: usePrefix ? firstBlock : 0,
+      cacheBytes,
+    });
     for (let step = 0; step < steps; step++) {
       if (cursor >= order.length) {
         order = shuffleInPlace(
@@ -134,24 +162,30 @@ export async function trainLayers(
       }
       const idx = order.slice(cursor, cursor + batchSize);
       cursor += batchSize;
-      const batch: VqaBatch = sliceBatch(all, idx);
-      const prefix = usePrefix ? model.forwardPrefix(batch, firstBlock) : undefined;
-      const logitBias = allBias
-        ? tf.tidy(() => tf.gather(allBias, tf.tensor1d(idx, 'int32')) as tf.Tensor2D)
-        : undefined;
-      const out = microBatchedLossAndGrads(model, batch, names, vars, {
-        prefix,
-        microBatch: opts.microBatchSize,
-        logitBias,
-      });
-      logitBias?.dispose();
-      const value = out.loss;
-      const grads = withProximal(out.grads, vars, anchors, proxMu);
-      opt.step(vars, grads, learningRateAt(step, steps, lr, warm, opts.schedule));
-      const loss = (await value.data())[0];
-      tf.dispose([value, ...Object.values(grads)]);
-      if (prefix) tf.dispose([prefix.state.x, prefix.state.bias]);
-      disposeBatch(batch);
+      const mb = await source.take(idx, order.slice(cursor, cursor + batchSize));
+      let loss: number;
+      try {
+        // The step's rows of the answer mask (answer-mask.ts); null for rule 'none'.
+        const logitBias =
+          answerMaskBias(mb.rows, model.answers, opts.answerMask, { siteAnswers }) ?? undefined;
+        let out: ReturnType<typeof microBatchedLossAndGrads>;
+        try {
+          out = microBatchedLossAndGrads(model, mb.batch, names, vars, {
+            prefix: mb.prefix,
+            microBatch: opts.microBatchSize,
+            logitBias,
+          });
+        } finally {
+          logitBias?.dispose();
+        }
+        const value = out.loss;
+        const grads = withProximal(out.grads, vars, anchors, proxMu);
+        opt.step(vars, grads, learningRateAt(step, steps, lr, warm, opts.schedule));
+        loss = (await value.data())[0];
+        tf.dispose([value, ...Object.values(grads)]);
+      } finally {
+        mb.dispose();
+      }
       if (!Number.isFinite(loss))
         throw new Error(`trainLayers: loss is ${loss} at step ${step} (lr ${lr} too high?)`);
       losses.push(loss);
@@ -183,13 +217,13 @@ export async function trainLayers(
         seconds,
         stepsPerSecond: steps / seconds,
         trainedParams,
+        prefixCached: source.cached,
       },
     };
   } finally {
     opt.dispose();
     tf.dispose(Object.values(anchors));
-    allBias?.dispose();
     tf.dispose(varList);
-    disposeBatch(all);
+    source?.dispose();
   }
 }

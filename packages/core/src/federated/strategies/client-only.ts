@@ -1,5 +1,5 @@
 /**
- * Client-only selection (Table 1 of the paper; docs/method.md "Baselines"): each site scores
+ * Client-only selection (Table 1 of the paper; docs/method.md §4): each site scores
  * its layers with one method and trains its own top-L_i,max; the server only relays. `lntk` is
  * the paper's "LNTK (client)" row — F3OCUS without the server step — and the baseline scorers
  * (magnitude, fishmask, snip, grasp, gradflow, rgn, synflow, fedselect, spt) differ only in the
@@ -41,7 +41,7 @@ export class ClientTopBStrategy extends BaseStrategy {
       if (this.name === 'lntk') importance += idx.reduce((a, i) => a + s[i], 0);
     }
     const info: Record<string, unknown> = { ...selectionStats(assignments, ctx.layers) };
-    // I(m) is defined on LNTK scores (paper Eq. 5); other scorers' units are not comparable.
+    // I(m) is defined on LNTK scores (docs/method.md §2, M3); other scorers' units are not comparable.
     if (this.name === 'lntk') info.importance = importance;
     return { assignments, info };
   }

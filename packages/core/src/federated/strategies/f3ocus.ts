@@ -1,5 +1,5 @@
 /**
- * F3OCUS (method.md §1-2): clients send their normalised LNTK scores S_i; the server solves
+ * F3OCUS (docs/method.md §1-2): clients send their normalised LNTK scores S_i; the server solves
  *
  *   max I(m) = sum_i sum_l m[i][l] S_i[l]     min V(m) = (1/L) sum_l (n_l - mean n)^2
  *   s.t. sum_l m[i][l] <= L_i,max
@@ -149,7 +149,7 @@ export class F3ocusStrategy extends BaseStrategy {
 }
 
 /**
- * S_i[l] = lambda_1(l) / sum_k lambda_1(k) (docs/method.md "Layer importance"). Sites send it
+ * S_i[l] = lambda_1(l) / sum_k lambda_1(k) (docs/method.md §1). Sites send it
  * normalised; we renormalise to absorb float drift (the solver checks rows sum to 1 within
  * 1e-6). The validity rule is importance's `lntkScoresProblem`, the same one the coordinator
  * applies where scores enter.

@@ -1,6 +1,6 @@
 /**
  * Strategies that need no site scores: the server decides alone (Table 1 and 2 of the paper;
- * docs/method.md "Baselines").
+ * docs/method.md §4).
  * - full: every adapter layer ("all adapters" in Table 2).
  * - last: the last L_i,max layers (Table 1 "Last").
  * - random: L_i,max layers drawn uniformly per site and round, seeded (Table 1 "FD",
