@@ -250,29 +250,26 @@ export async function run(): Promise<BenchResult> {
           .map((n) => (100 * summarize(outs.map((o) => o.perSite[n])).mean).toFixed(0))
           .join(' / '),
       };
-      const paired = (other: SeedResult[]) =>
-        other.length === outs.length && outs.every((o, i) => o.seed === other[i].seed);
-      if (def.id !== 'pooled-same' && paired(ref))
-        row['/ pooled-same'] = pm(
-          summarize(outs.map((o, i) => o.accuracy / ref[i].accuracy)),
-          1,
-          3,
-        );
-      if (def.id !== 'pooled-same-rule' && def.id.startsWith('recipe') && paired(refRule))
-        row['/ pooled-same-rule'] = pm(
-          summarize(outs.map((o, i) => o.accuracy / refRule[i].accuracy)),
-          1,
-          3,
-        );
-      if (def.id !== 'majority' && paired(majority))
+      // Paired comparisons use the seeds both rows have.
+      const pairs = (other: SeedResult[]) =>
+        outs.flatMap((o) => {
+          const m = other.find((x) => x.seed === o.seed);
+          return m ? [[o, m] as const] : [];
+        });
+      const ratio = (other: SeedResult[]) =>
+        pm(summarize(pairs(other).map(([o, m]) => o.accuracy / m.accuracy)), 1, 3);
+      if (def.id !== 'pooled-same' && pairs(ref).length) row['/ pooled-same'] = ratio(ref);
+      if (def.id !== 'pooled-same-rule' && def.id.startsWith('recipe') && pairs(refRule).length)
+        row['/ pooled-same-rule'] = ratio(refRule);
+      if (def.id !== 'majority' && pairs(majority).length)
         row['min site - majority (pts)'] = pct(
           Math.min(
-            ...outs.flatMap((o, i) => names.map((n) => o.perSite[n] - majority[i].perSite[n])),
+            ...pairs(majority).flatMap(([o, m]) => names.map((n) => o.perSite[n] - m.perSite[n])),
           ),
         );
-      if (def.id.startsWith('recipe') && paired(alone))
+      if (def.id.startsWith('recipe') && pairs(alone).length)
         row['site mean - alone (pts)'] = pm(
-          summarize(outs.map((o, i) => o.siteMean - alone[i].siteMean)),
+          summarize(pairs(alone).map(([o, m]) => o.siteMean - m.siteMean)),
         );
       if (outs[0].byRound) {
         const mods = outs.flatMap((o) =>
