@@ -126,9 +126,13 @@ async function main(): Promise<void> {
   }
   const backends = await Promise.all(
     pages.map((p) =>
-      p
-        .waitForSelector('body[data-backend]')
-        .then(() => p.evaluate(() => document.body.dataset.backend)),
+      p.waitForSelector('body[data-backend]').then(() =>
+        p.evaluate(() => {
+          // `auto` measured each backend's training step (site page backend.ts).
+          const { backend, stepMs } = document.body.dataset;
+          return stepMs ? `${backend} (${Math.round(Number(stepMs))} ms/step probe)` : backend;
+        }),
+      ),
     ),
   );
   console.log(`tab backends: ${sites.map((s, i) => `${s}=${backends[i]}`).join(', ')}`);
@@ -158,7 +162,7 @@ async function main(): Promise<void> {
   const up = final.rounds.reduce((a, r) => a + r.bytesUp, 0);
   const down = final.rounds.reduce((a, r) => a + r.bytesDown, 0);
   console.log(
-    `\ndone in ${((Date.now() - started) / 1000).toFixed(0)} s: global accuracy ${pct(first.accuracy)} -> ${pct(last.accuracy)}, traffic ${kib(up)} up, ${kib(down)} down`,
+    `\ndone in ${((Date.now() - started) / 1000).toFixed(0)} s (${(performance.now() / 1000).toFixed(0)} s since the demo started, pages built and tabs opened): global accuracy ${pct(first.accuracy)} -> ${pct(last.accuracy)}, traffic ${kib(up)} up, ${kib(down)} down`,
   );
 
   if (!values['skip-reference']) {

@@ -9,7 +9,7 @@
  * Starts a coordinator in-process (or connects to a running one: --url http://host:port
  * --admin-token T; the federation config is then the server's) and runs N Node
  * sites on the synthetic clients (CLIENT_NAMES order) through the real ws protocol, in N worker
- * threads (--parallel, default one per core; 1 = on the main thread). Prints a
+ * threads (--parallel, default one per idle core; 1 = on the main thread). Prints a
  * per-round table, or with --json one object (stable interface):
  *   {"rounds":[{"round","accuracy","perClient","bytesUp","bytesDown","selection"}],
  *    "final":{"baseAccuracy","accuracy","perClient"},"bytesUp","bytesDown"}
@@ -52,8 +52,8 @@ export interface SimulateOptions extends SimSitesOptions {
   dataDir?: string;
   /**
    * Threads running the sites (sim-threads.ts): 1 = all on the main thread beside the
-   * coordinator; N > 1 = N worker threads with a tfjs backend each. Default: one per core, at
-   * most one per site. The results do not depend on it.
+   * coordinator; N > 1 = N worker threads with a tfjs backend each. Default: one per idle core
+   * (defaultParallel), at most one per site. The results do not depend on it.
    */
   parallel?: number;
   /** Folder of real MedMNIST .npz files; the sites are the clients found there. */
