@@ -100,7 +100,7 @@ describe('experiment run: in-process vs BullMQ on a real Redis', () => {
     expect(keys).toHaveLength(8);
 
     const local = join(tmp, 'local');
-    const a = await runCli(['run', '--spec', SPEC, '--out', local, '--json']);
+    const a = await runCli(['run', '--spec', SPEC, '--out', local, '--workers', '2', '--json']);
     expect(a.code, a.stderr).toBe(0);
     expect(JSON.parse(a.stdout)).toMatchObject({ total: 8, skipped: 0, done: 8, failed: [] });
     const localLines = readResults(local);
@@ -167,5 +167,5 @@ describe('experiment run: in-process vs BullMQ on a real Redis', () => {
     expect(JSON.parse(againLocal.stdout)).toMatchObject({ total: 8, skipped: 8, done: 0 });
     expect(readResults(queued)).toEqual(queuedLines);
     expect(readResults(local)).toEqual(localLines);
-  }, 400_000);
+  }, 900_000);
 });

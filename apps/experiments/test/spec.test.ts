@@ -26,14 +26,14 @@ describe('spec', () => {
     for (const f of files) expect(() => loadSpec(join(dir, f)), f).not.toThrow();
     const micro = expandRuns(loadSpec(join(dir, 'micro.json')));
     expect(micro.map((r) => r.key)).toEqual([
-      'clients3/lntk/-/0',
-      'clients3/lntk/-/1',
-      'clients3/fd/-/0',
-      'clients3/fd/-/1',
-      'skew3/lntk/-/0',
-      'skew3/lntk/-/1',
-      'skew3/fd/-/0',
-      'skew3/fd/-/1',
+      'clients2/lntk/-/0',
+      'clients2/lntk/-/1',
+      'clients2/fd/-/0',
+      'clients2/fd/-/1',
+      'skew2/lntk/-/0',
+      'skew2/lntk/-/1',
+      'skew2/fd/-/0',
+      'skew2/fd/-/1',
     ]);
   });
 
