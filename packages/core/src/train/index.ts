@@ -6,3 +6,5 @@ export * from './train.js';
 export * from './evaluate.js';
 export * from './shapes-task.js';
 export * from './pretrain.js';
+export * from './grow.js';
+export * from './probe.js';
