@@ -1,14 +1,14 @@
 // The site worker's tfjs backends in headless Chromium, on the `tiny` model: one training step
 // (batch 8, after a warm-up step that compiles kernels/shaders) and one LNTK computation
 // (16 samples, all 6 adapter layers), per backend the worker can start here.
-// SwiftShader WebGPU is a CPU emulation (docs/browser.md): its numbers prove the path works,
+// SwiftShader WebGPU is a CPU emulation: its numbers prove the path works,
 // not how fast a GPU is.
 import type { BenchResult } from './types.js';
 import type { WorkerApi } from '../apps/browser-client/src/api.js';
 import buildPages from '../e2e/global-setup.js';
-import { launch, siteContext } from '../e2e/lib/browser.js';
-import { tinyCheckpoint } from '../e2e/lib/model.js';
-import { serveClient } from '../e2e/lib/static.js';
+import { launch, siteContext } from '@focus-fl/testkit/browser';
+import { tinyCheckpoint } from '@focus-fl/testkit/model';
+import { serveClient } from '@focus-fl/testkit/static';
 
 const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 
@@ -49,7 +49,7 @@ export async function run(): Promise<BenchResult> {
         await w.train(all, { ...cfg, seed: 2 });
         const step = performance.now() - t;
         t = performance.now();
-        await w.computeScores('lntk', 1, all);
+        await w.computeScores({ method: 'lntk', round: 1, seed: 1, layers: all });
         const lntk = performance.now() - t;
         return { coldStep, step, lntk, isolated: self.crossOriginIsolated };
       }, server.origin);

@@ -1,5 +1,5 @@
-// Bytes per round for each codec and strategy (issue 5 acceptance), on the `tiny` model and on
-// the `vilt-b32` shapes, next to full fine-tuning (method.md §3, Table 2: F3OCUS 9.7 MBit vs
+// Bytes per round for each codec and strategy (docs/method.md §3, "Communication"), on the `tiny` model and on
+// the `vilt-b32` shapes, next to full fine-tuning (docs/method.md §3, Table 2: F3OCUS 9.7 MBit vs
 // full 3915.2 MBit per round and direction, i.e. 0.30 M vs 122.35 M params x 32 bit).
 //
 // Shapes come from the model's own parameter table (paramSpecs; no tfjs model is built).
@@ -19,7 +19,12 @@ import {
   type RoundClient,
 } from '../packages/core/src/federated/index.js';
 import { gaussian, mulberry32 } from '../packages/core/src/random.js';
-import { layerOf, sizeOf, type NamedArrays } from '../packages/core/src/tensors/named.js';
+import {
+  HEAD_LAYER,
+  layerOf,
+  sizeOf,
+  type NamedArrays,
+} from '../packages/core/src/tensors/named.js';
 import type { BenchResult } from './types.js';
 
 const CLIENTS = 9;
@@ -88,7 +93,7 @@ async function measure(
 ): Promise<Record<string, unknown>[]> {
   const { trainable, all } = shapesOf(c);
   const layers = trainableLayerNames(c);
-  const head = paramsOfLayers(trainable, ['head']);
+  const head = paramsOfLayers(trainable, [HEAD_LAYER]);
   const rows: Record<string, unknown>[] = [];
   const fullFtMBit = (all * 4) / MBIT;
   rows.push({
@@ -122,7 +127,12 @@ async function measure(
         up += bytesOf({ ...adapters, ...head }, codec, real, i);
         upAdapters += bytesOf(adapters, codec, real, i);
       });
-      const downEach = bytesOf(paramsOfLayers(trainable, [...changed, 'head']), codec, real, 99);
+      const downEach = bytesOf(
+        paramsOfLayers(trainable, [...changed, HEAD_LAYER]),
+        codec,
+        real,
+        99,
+      );
       const upPer = up / CLIENTS / MBIT;
       rows.push({
         model: c.name,
@@ -174,7 +184,7 @@ function throughput(shapes: Shapes): Record<string, unknown>[] {
 export async function run(): Promise<BenchResult> {
   const vilt = PRESETS['vilt-b32'];
   const tiny = PRESETS.tiny;
-  // method.md §3: Pfeiffer adapter (down H x H/16 + bias, up H/16 x H + bias) on hidden 768.
+  // docs/method.md §3: Pfeiffer adapter (down H x H/16 + bias, up H/16 x H + bias) on hidden 768.
   const H = vilt.hidden;
   const r = H / 16;
   const byFormula = H * r + r + r * H + H;
@@ -188,17 +198,17 @@ export async function run(): Promise<BenchResult> {
   const viltAll = shapesOf(vilt).all;
   const rows = [...(await measure(tiny, 2, true)), ...(await measure(vilt, 4, false))];
   const four = paramsOfLayers(trainable, trainableLayerNames(vilt).slice(0, 4));
-  rows.push(...throughput({ ...four, ...paramsOfLayers(trainable, ['head']) }));
+  rows.push(...throughput({ ...four, ...paramsOfLayers(trainable, [HEAD_LAYER]) }));
   const fourMBit = (count(four) * 32) / 1e6;
   const fourEncoded = encodedSize(four, 'fp32') / MBIT;
   return {
     name: 'bytes',
     rows,
     notes: [
-      `vilt-b32 adapter: ${byFormula} params by formula (2*768*48 + 48 + 768) = ${byModel} in the model's parameter table = method.md §3's 74,544.`,
+      `vilt-b32 adapter: ${byFormula} params by formula (2*768*48 + 48 + 768) = ${byModel} in the model's parameter table = docs/method.md §3's 74,544.`,
       `4 vilt-b32 adapters = ${count(four)} params = ${fourMBit.toFixed(2)} MBit raw fp32, ${fourEncoded.toFixed(3)} MBit encoded (names/shapes overhead included); paper: ${PAPER.f3ocusMBit} MBit (0.30 M rounded); full fine-tuning: paper ${PAPER.fullMBit} MBit (${PAPER.fullParams / 1e6} M params), our vilt-b32 preset ${(viltAll / 1e6).toFixed(2)} M params = ${((viltAll * 32) / 1e6).toFixed(1)} MBit.`,
       `Ratio adapters-only/full: ours ${(fourMBit / ((viltAll * 32) / 1e6)).toExponential(2)}, paper ${(PAPER.f3ocusMBit / PAPER.fullMBit).toExponential(2)}; fp16 halves and int8 quarters it again.`,
-      `The head (vilt-b32: 768 x 3129 + 3129 = ${count(paramsOfLayers(trainable, ['head']))} params) is trained and sent by every client in this system and dominates upMBitPerClient on vilt-b32; the paper's 0.30 M counts adapters only, compare adaptersOnlyMBit.`,
+      `The head (vilt-b32: 768 x 3129 + 3129 = ${count(paramsOfLayers(trainable, [HEAD_LAYER]))} params) is trained and sent by every client in this system and dominates upMBitPerClient on vilt-b32; the paper's 0.30 M counts adapters only, compare adaptersOnlyMBit.`,
       'f3ocus may leave a budget slot unused where that lowers the diversity penalty, so its layersPerClient can be below the budget; lntk stands for every client-scored baseline (all take exactly top-B).',
       `${CLIENTS} clients; budgets: tiny 2 of ${tiny.numLayers} layers, vilt-b32 4 of ${vilt.numLayers}. MBit = 1e6 bit.`,
     ],

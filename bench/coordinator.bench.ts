@@ -1,7 +1,7 @@
 /**
  * Coordinator throughput: how many sites per round one coordinator process handles
  * (scores + tiny-model updates, fake sites in a worker thread sending precomputed frames),
- * and the solver's share of a round. Target (issue 6): 1,000 sites per round in < 10 s of
+ * and the solver's share of a round. Target: 1,000 sites per round in < 10 s of
  * coordinator time.
  *
  * "Coordinator time" of a round = wall time from the scores round-start to the round-end,
@@ -68,7 +68,7 @@ async function one(n: number, strategy: 'f3ocus' | 'lntk'): Promise<Record<strin
   const shapes = Object.fromEntries(
     Object.entries(model.initialGlobal).map(([k, v]) => [k, v.shape]),
   );
-  const worker = tsWorker(new URL('../apps/coordinator/src/load-clients.ts', import.meta.url), {
+  const worker = tsWorker(new URL('../packages/testkit/src/load-clients.ts', import.meta.url), {
     url,
     tokens,
     shapes,

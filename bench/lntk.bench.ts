@@ -1,4 +1,4 @@
-// LNTK cost per client on the `tiny` model with n = 16 (issue 5 acceptance: at most the cost
+// LNTK cost per client on the `tiny` model with n = 16 (target: at most the cost
 // of 2 local training steps), on the cpu and wasm backends in Node. LNTK runs its batched path
 // (per-sample Jacobian rows from one batch-16 backward pass); the per-sample reference path is
 // timed on one client for comparison.

@@ -1,4 +1,4 @@
-// Layer-selection solvers (issue 3): hypervolume of each algorithm at a 300 ms budget relative to
+// Layer-selection solvers (docs/method.md §2): hypervolume of each algorithm at a 300 ms budget relative to
 // the best front any of them finds in long runs, on 9 x 24 and 5 x 12 instances with mixed
 // budgets; plus ZDT1-3 hypervolumes of all five algorithms at 20,000 evaluations.
 import { loadavg, cpus } from 'node:os';
@@ -177,7 +177,7 @@ export async function run(): Promise<BenchResult> {
   }
   notes.push(
     `ZDT (20,000 evaluations, seeds ${ZDT_SEEDS.join(', ')}): more than 1% below the true front on some seed: ` +
-      `${zdtWeak.length > 0 ? zdtWeak.join(', ') : 'none'}. Only NSGA-II is held to the ZDT anchors (issue 3); ` +
+      `${zdtWeak.length > 0 ? zdtWeak.join(', ') : 'none'}. Only NSGA-II is held to the ZDT anchors (packages/solvers/README.md); ` +
       'the others are tuned for the layer problem (their binary operators), and their real-valued variants ' +
       '(MOPSO with box-reflected velocities, few-variable ABC moves, one-variable Gaussian SA steps, ACO_R that can collapse onto one end of ' +
       "ZDT2's concave front) are reported as they are.",

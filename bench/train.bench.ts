@@ -1,18 +1,27 @@
-// Training cost of the `tiny` model in Node on the cpu and wasm backends: forward and
-// forward+backward time, trainLayers steps/s, and cost per layer selection (late vs early
-// adapters; with and without running the frozen prefix outside the tape). CPU time per step is
-// reported beside wall time because the machine's 2 cores are shared with other work.
+// Training speed of the `tiny` model in Node, per backend (wasm, cpu), against that backend's
+// own ceiling measured in the same run:
+// - large-matmul GFLOP/s (1024^3 on wasm, 512^3 on cpu) and the model's own 2-D product shape;
+// - per layer selection: trainLayers step time (batch 16, frozen-prefix cache on), the step's
+//   FLOPs (model/flops.ts, derivation in packages/core/src/model/README.md) and the achieved
+//   GFLOP/s, as a share of the large-matmul ceiling; on wasm also with tfjs's own matMul
+//   gradient (transposed products, model/matmul-grad.ts) and with the cache off ("before");
+// - a per-kernel time profile of one all-adapters step (tf.profile);
+// - LNTK (16 samples) against one all-adapters training step (the <= 1.1 steps target).
+// GFLOP/s and ratios use this process's CPU time (single-threaded tfjs; the machine's 2 cores are
+// shared with other work, which inflates wall time but not CPU time); wall ms are shown beside.
+// Fine-tuning quality (head only vs adapters on synthetic clients) follows, as before.
 import { existsSync } from 'node:fs';
 import {
   answerVocabulary,
   syntheticClient,
   type ClientName,
 } from '../packages/core/src/data/index.js';
+import { computeLntk } from '../packages/core/src/importance/vqa.js';
 import {
   createModel,
-  disposeBatch,
-  encodeBatch,
   loadModel,
+  trainStepFlops,
+  useExplicitMatMulGradient,
   type VqaModel,
 } from '../packages/core/src/model/index.js';
 import {
@@ -23,11 +32,14 @@ import {
 } from '../packages/core/src/node/index.js';
 import {
   evaluate,
-  lossAndGrads,
+  kernelProfile,
   majorityBaseline,
+  matmulGflops,
   trainLayers,
 } from '../packages/core/src/train/index.js';
 import type { BenchResult } from './types.js';
+
+const BATCH = 16;
 
 function model(seed: number): VqaModel {
   const m = existsSync(TINY_BASE_PATH)
@@ -37,83 +49,162 @@ function model(seed: number): VqaModel {
   return m;
 }
 
-async function timeIt(
-  reps: number,
-  f: () => void | Promise<void>,
-): Promise<{ wallMs: number; cpuMs: number }> {
-  await f(); // warm-up (kernel compilation, caches)
-  const c0 = process.cpuUsage();
+const cpuMs = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+
+/** CPU and wall ms per call of f, after one warm-up call. */
+async function timeIt(reps: number, f: () => unknown): Promise<{ cpu: number; wall: number }> {
+  await f();
+  const c0 = cpuMs();
   const t0 = performance.now();
   for (let i = 0; i < reps; i++) await f();
-  const c = process.cpuUsage(c0);
-  return { wallMs: (performance.now() - t0) / reps, cpuMs: (c.user + c.system) / 1000 / reps };
+  return { cpu: (cpuMs() - c0) / reps, wall: (performance.now() - t0) / reps };
 }
+
+function matmul(m: number, k: number, n: number, reps: number) {
+  const c = matmulGflops(m, k, n, reps, cpuMs);
+  const w = matmulGflops(m, k, n, reps);
+  return { cpu: c.ms, wall: w.ms, gflops: c.gflops };
+}
+
+const fmt = (x: number, d = 1) => Number(x.toFixed(d));
 
 export async function run(): Promise<BenchResult> {
   const rows: Record<string, unknown>[] = [];
-  const data = syntheticClient('blood_microscope', { seed: 1 });
-  const samples = data.train.slice(0, 128);
-  const batchSize = 32;
+  const notes: string[] = [
+    'GFLOP/s and "of ceiling" use CPU time of this single-threaded process; wallMs includes contention from other processes on the 2 shared cores.',
+  ];
+  const data = syntheticClient('chest_xray', { seed: 1 });
+  const samples = data.train; // 283 samples
   for (const backend of ['wasm', 'cpu'] as NodeBackend[]) {
     await initNodeBackend(backend);
-    const m = model(1);
-    const reps = backend === 'wasm' ? 5 : 2;
-    const steps = backend === 'wasm' ? 8 : 3;
-    const batch = encodeBatch(samples.slice(0, batchSize), m);
-    const fwd = await timeIt(reps, async () => {
-      await m.predictLogits(batch);
+    const wasm = backend === 'wasm';
+    const big = wasm ? 1024 : 512;
+    const ceiling = matmul(big, big, big, wasm ? 5 : 2);
+    const shaped = matmul(BATCH * 33, 64, 128, wasm ? 200 : 20);
+    rows.push({
+      backend,
+      what: `matmul ${big}^3 (ceiling)`,
+      cpuMs: fmt(ceiling.cpu),
+      wallMs: fmt(ceiling.wall),
+      gflops: fmt(ceiling.gflops),
     });
     rows.push({
       backend,
-      what: `forward, batch ${batchSize}`,
-      wallMs: fwd.wallMs.toFixed(1),
-      cpuMs: fwd.cpuMs.toFixed(1),
+      what: `matmul ${BATCH * 33}x64 @ 64x128 (the model's dense shape)`,
+      cpuMs: fmt(shaped.cpu, 3),
+      wallMs: fmt(shaped.wall, 3),
+      gflops: fmt(shaped.gflops),
     });
-    const names = m.trainableParamNames(m.layerNames());
-    const fb = await timeIt(reps, async () => {
-      const { loss, grads } = lossAndGrads(m, batch, names);
-      await loss.data();
-      loss.dispose();
-      for (const g of Object.values(grads)) g.dispose();
-    });
-    rows.push({
-      backend,
-      what: `forward+backward (all adapters + head), batch ${batchSize}`,
-      wallMs: fb.wallMs.toFixed(1),
-      cpuMs: fb.cpuMs.toFixed(1),
-    });
-    disposeBatch(batch);
-    const L = m.layerNames();
-    const selections: [string, string[], boolean][] = [
-      ['head only', [], true],
-      ['late 2 (block4,5)', L.slice(-2), true],
-      ['late 2, prefix on tape', L.slice(-2), false],
-      ['early 2 (block0,1)', L.slice(0, 2), true],
-      ['all 6', L, true],
+    const L = model(1).layerNames();
+    const selections: [string, number[]][] = [
+      ['head only', []],
+      ['late 1 (block5)', [5]],
+      ['late 2 (block4,5)', [4, 5]],
+      ['middle 2 (block2,5)', [2, 5]],
+      ['early 2 (block0,4)', [0, 4]],
+      ['all 6', [0, 1, 2, 3, 4, 5]],
     ];
-    for (const [label, layers, prefix] of selections) {
-      const fresh = model(1);
-      const c0 = process.cpuUsage();
-      const r = await trainLayers(fresh, samples, {
-        layers,
-        steps,
-        batchSize,
-        seed: 1,
-        frozenPrefix: prefix,
-      });
-      const c = process.cpuUsage(c0);
+    const variants: [string, boolean, boolean][] = wasm
+      ? [
+          ['now', true, true],
+          ['before (tfjs matMul gradient, no cache)', false, false],
+        ]
+      : [['now', true, true]];
+    const steps = wasm ? 24 : 4;
+    for (const [variant, explicit, cache] of variants) {
+      useExplicitMatMulGradient(explicit);
+      for (const [label, blocks] of selections) {
+        const layers = blocks.map((i) => L[i]);
+        const m = model(1);
+        await trainLayers(m, samples.slice(0, BATCH), {
+          layers,
+          steps: 1,
+          batchSize: BATCH,
+          seed: 1,
+        });
+        const c0 = cpuMs();
+        const r = await trainLayers(m, samples, {
+          layers,
+          steps,
+          batchSize: BATCH,
+          seed: 1,
+          prefixCacheBytes: cache ? undefined : 0,
+        });
+        const cpu = (cpuMs() - c0) / steps;
+        const config = m.config;
+        m.dispose();
+        // FLOPs done: every step's forward + backward, plus the prefix of each sample once
+        // (cached: a permutation per epoch draws min(N, steps * batch) distinct samples).
+        const f = trainStepFlops(config, BATCH, blocks, r.metrics.prefixCached);
+        const drawn = Math.min(samples.length, steps * BATCH);
+        const prefixRows = r.metrics.prefixCached ? drawn : steps * BATCH;
+        const flops = steps * (f.forward + f.backward) + (f.prefix / BATCH) * prefixRows;
+        const gflops = flops / steps / cpu / 1e6;
+        rows.push({
+          backend,
+          what: `step ${label}, batch ${BATCH}, ${variant}`,
+          cpuMs: fmt(cpu),
+          wallMs: fmt((1000 * r.metrics.seconds) / steps),
+          mflopPerStep: fmt(flops / steps / 1e6),
+          gflops: fmt(gflops, 2),
+          ofCeiling: `${((100 * gflops) / ceiling.gflops).toFixed(1)} %`,
+        });
+      }
+    }
+    useExplicitMatMulGradient(true);
+    const all = rows.filter((r) => r.backend === backend && String(r.what).includes('all 6'));
+    notes.push(
+      `${backend}: all-6 step ${all.map((r) => `${r.gflops} GFLOP/s (${r.ofCeiling} of the ${fmt(ceiling.gflops)} GFLOP/s matmul ceiling) ${String(r.what).split(', ').pop()}`).join('; ')}.`,
+    );
+
+    // Per-kernel profile of one all-adapters step (kernel times are wall ms inside the step).
+    const m = model(1);
+    const opts = { layers: L, steps: 1, batchSize: BATCH, seed: 1 };
+    await trainLayers(m, samples.slice(0, BATCH), opts);
+    const prof = await kernelProfile(() => trainLayers(m, samples.slice(0, BATCH), opts));
+    m.dispose();
+    const top = prof.byKernel.slice(0, 10);
+    for (const e of top) {
       rows.push({
         backend,
-        what: `trainLayers ${label}`,
-        wallMs: ((1000 * r.metrics.seconds) / steps).toFixed(1),
-        cpuMs: ((c.user + c.system) / 1000 / steps).toFixed(1),
-        stepsPerSecond: r.metrics.stepsPerSecond.toFixed(2),
-        trainedParams: r.metrics.trainedParams,
+        what: `profile all-6 step: ${e.name}`,
+        kernels: e.kernels,
+        kernelMs: fmt(e.ms, 2),
+        share: `${((100 * e.ms) / prof.total).toFixed(1)} %`,
       });
-      fresh.dispose();
     }
-    m.dispose();
+    notes.push(
+      `${backend} profile (one all-6 step, ${prof.count} kernels, ${prof.total.toFixed(1)} ms of kernel time): ${top
+        .slice(0, 4)
+        .map((e) => `${e.name} ${((100 * e.ms) / prof.total).toFixed(0)} %`)
+        .join(', ')}.`,
+    );
+
+    // LNTK (16 samples, batched path) against one all-adapters training step.
+    if (wasm) {
+      for (const explicit of [true, false]) {
+        useExplicitMatMulGradient(explicit);
+        const lm = model(1);
+        const lntk = await timeIt(3, () => computeLntk(lm, samples, { numSamples: 16, seed: 1 }));
+        const st = await timeIt(3, () =>
+          trainLayers(lm, samples.slice(0, BATCH), { ...opts, prefixCacheBytes: 0 }),
+        );
+        lm.dispose();
+        rows.push({
+          backend,
+          what: `LNTK (16 samples) vs all-6 step, ${explicit ? 'now' : 'tfjs matMul gradient'}`,
+          cpuMs: fmt(lntk.cpu),
+          stepCpuMs: fmt(st.cpu),
+          ratio: fmt(lntk.cpu / st.cpu, 2),
+        });
+      }
+      useExplicitMatMulGradient(true);
+    }
   }
+
   // Fine-tuning quality on synthetic clients: fresh head on the pretrained int8 base, then
   // head only (a linear probe) vs all adapters + head, against the majority answer.
   await initNodeBackend('wasm');
@@ -146,16 +237,6 @@ export async function run(): Promise<BenchResult> {
       m.dispose();
     }
     rows.push(row);
-  }
-  const ms = (b: string, w: string) =>
-    Number(rows.find((r) => r.backend === b && r.what === `trainLayers ${w}`)?.cpuMs);
-  const notes = [
-    'wall ms include contention from other processes on the 2 shared cores; cpuMs is this process only (per step/call).',
-  ];
-  for (const b of ['wasm', 'cpu']) {
-    notes.push(
-      `${b}: an early-2 step costs ${(ms(b, 'early 2 (block0,1)') / ms(b, 'late 2 (block4,5)')).toFixed(2)}x a late-2 step; all-6 ${(ms(b, 'all 6') / ms(b, 'late 2 (block4,5)')).toFixed(2)}x (CPU time).`,
-    );
   }
   return { name: 'train', rows, notes };
 }

@@ -13,10 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { decodeFrame, decodeUpdate, encodedSize, type Message } from '@focus-fl/core/federated';
 import { syntheticClient, type ClientName } from '@focus-fl/core/data';
-import { launch, siteContext, watch } from './lib/browser.js';
-import { startCoordinator, type Coordinator } from './lib/coordinator.js';
-import { ARTIFACTS } from './lib/paths.js';
-import { waitUntil } from './lib/wait.js';
+import { HEAD_LAYER } from '@focus-fl/core/tensors';
+import { launch, siteContext, watch } from '@focus-fl/testkit/browser';
+import { startCoordinator, type Coordinator } from '@focus-fl/testkit/coordinator';
+import { ARTIFACTS } from '@focus-fl/testkit/paths';
+import { waitUntil } from '@focus-fl/testkit/wait';
 
 interface Site {
   name: ClientName;
@@ -190,11 +191,11 @@ describe('federation in browser tabs', () => {
       for (const u of updates) {
         const names = Object.keys(decodeUpdate(u.deltas.bytes));
         const layers = [...new Set(names.map((n) => n.split('/')[0]))]
-          .filter((l) => l !== 'head')
+          .filter((l) => l !== HEAD_LAYER)
           .sort();
         const assigned = assignments.find((a) => a.round === u.round)!.layers;
         expect(layers).toEqual([...assigned].sort());
-        expect(names.some((n) => n.startsWith('head/'))).toBe(true);
+        expect(names.some((n) => n.startsWith(`${HEAD_LAYER}/`))).toBe(true);
         expect(assigned.length).toBeLessThanOrEqual(t.site.budget);
         const stored = state.rounds.find((r) => r.round === u.round)?.selection[t.site.name];
         if (stored) expect([...stored].sort()).toEqual(layers);
@@ -203,7 +204,7 @@ describe('federation in browser tabs', () => {
 
     // The dashboard shows the rounds.
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    await page.goto(`${coord.http}/dashboard/`);
+    await page.goto(coord.dashboardUrl());
     await page.waitForSelector(`body[data-rounds="${state.rounds.length}"]`);
     expect(await page.locator('[data-testid=heatmap] rect[data-count]').count()).toBe(
       state.layers.length * rounds.length,

@@ -10,7 +10,7 @@ import {
   DASHBOARD_DIR,
   DASHBOARD_DIST,
   ROOT,
-} from './lib/paths.js';
+} from '@focus-fl/testkit/paths';
 
 function newest(dir: string): number {
   let t = 0;

@@ -1,12 +1,14 @@
 // WebGPU in a real tab: with --enable-unsafe-webgpu the worker must pick webgpu on its own,
 // and LNTK scores plus a few training steps must match the cpu backend. SwiftShader's WebGPU
-// is exact but ~15x slower here (docs/browser.md), so the run is short: 40 samples, 3 steps.
+// is exact but ~15x slower here (CPU emulation), so the run is short: 40 samples, 3 steps.
+// The base is int8 in memory in both tabs, dequantized per use with plain tfjs ops, so this
+// also checks the int8 path on WebGPU against cpu.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { WorkerApi } from '../apps/browser-client/src/api.js';
-import { launch, siteContext, watch } from './lib/browser.js';
-import { tinyCheckpoint } from './lib/model.js';
-import { serveClient, type StaticServer } from './lib/static.js';
+import { launch, siteContext, watch } from '@focus-fl/testkit/browser';
+import { tinyCheckpoint } from '@focus-fl/testkit/model';
+import { serveClient, type StaticServer } from '@focus-fl/testkit/static';
 
 /**
  * Tolerances: float32 on different kernels (webgpu vs cpu) — same math, sums reordered.
@@ -22,6 +24,8 @@ interface Run {
   scores: number[];
   loss: number;
   deltas: Record<string, number[]>;
+  /** Weights in memory (frozen base kept int8, dequantized per use) / the same all fp32. */
+  memoryRatio: number;
 }
 
 async function runOnPage(page: Page, origin: string): Promise<Run> {
@@ -39,12 +43,19 @@ async function runOnPage(page: Page, origin: string): Promise<Run> {
       seed: 5,
     });
     // LNTK after the steps: a zero-initialised head would zero every adapter's Jacobian.
-    const scores: number[] = await w.computeScores('lntk', 1, layers);
+    const scores: number[] = (await w.computeScores({ method: 'lntk', round: 1, seed: 1, layers }))
+      .scores;
     const deltas: Record<string, number[]> = {};
     for (const [k, v] of Object.entries(r.deltas)) {
       deltas[k] = Array.from(v.data);
     }
-    return { backend: document.body.dataset.backend ?? '', scores, loss: r.metrics.loss, deltas };
+    return {
+      backend: document.body.dataset.backend ?? '',
+      scores,
+      loss: r.metrics.loss,
+      deltas,
+      memoryRatio: info.residentBytes / info.fp32Bytes,
+    };
   }, origin);
 }
 
@@ -80,6 +91,10 @@ describe('WebGPU worker', () => {
     const cpu = await runOnPage(pages[1], server.origin);
     console.log(`[webgpu] webgpu run ${t1 - t0} ms, cpu run ${Date.now() - t1} ms`);
     expect(gpu.backend).toBe('webgpu');
+    // Both tabs train with the base int8 in memory (core model/README.md): <= 40 % of fp32.
+    console.log(`[webgpu] weights in memory / fp32: ${gpu.memoryRatio.toFixed(3)}`);
+    expect(gpu.memoryRatio).toBeLessThanOrEqual(0.4);
+    expect(cpu.memoryRatio).toBe(gpu.memoryRatio);
 
     const scoreDiff = Math.max(...gpu.scores.map((s, i) => Math.abs(s - cpu.scores[i])));
     expect(cpu.scores.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);

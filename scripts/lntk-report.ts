@@ -1,4 +1,4 @@
-// Does the LNTK score mean anything? (issue 5) For every synthetic client: score the layers
+// Does the LNTK score mean anything? For every synthetic client: score the layers
 // (LNTK and each baseline), then fine-tune ONE adapter layer at a time (plus the head, which is
 // always trained) with the same steps and seed, and correlate (Spearman) each scorer's layer
 // scores with the per-layer gain over head-only training. A report, not a test.

@@ -84,7 +84,7 @@ let initNote: string;
 let priorCpuSeconds = 0;
 if (init) {
   if (!existsSync(init)) throw new Error(`--init: no checkpoint at ${init}`);
-  const start = loadModel(new Uint8Array(readFileSync(init)), { seed });
+  const start = loadModel(new Uint8Array(readFileSync(init)), { seed, weights: 'fp32' });
   if (start.answers.join('\n') !== SHAPES_ANSWERS.join('\n'))
     throw new Error(`--init: ${init} does not answer the shapes task (its head has other answers)`);
   const priorReport = init.replace(/\.safetensors$/, '.json');

@@ -1,16 +1,29 @@
 // The worker's comlink API as seen from the page. Type-only: the page never imports tfjs.
-import type { EvalResult, TrainResult } from '@focus-fl/core/federated';
+import type { EvalResult, ScoreRequest, TrainResult } from '@focus-fl/core/federated';
+import type { LocalTrainConfig } from '@focus-fl/core/site';
+import type { LayerScores } from '@focus-fl/core/methods';
 import type { NamedArrays } from '@focus-fl/core/tensors';
 import type { DataSummary } from './storage.js';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
+export interface BackendProbe {
+  backend: BackendName;
+  /** Median ms of a training step of the probe model; null when it failed or ran too long. */
+  stepMs: number | null;
+  note?: string;
+}
+
 export interface BackendInfo {
   backend: BackendName;
   /** Backends tried before it and why they were passed over. */
   skipped: string[];
   crossOriginIsolated: boolean;
+  /** `auto` only: the measured step time of every backend that works here (backend.ts). */
+  probes?: BackendProbe[];
+  /** Measured step ms of the chosen backend (auto), for the page to show. */
+  stepMs?: number;
 }
 
 export interface ImportError {
@@ -24,6 +37,8 @@ export interface ImportReport {
   /** Non-fatal remarks (rows skipped, answers outside the vocabulary, …). */
   notes: string[];
   summary: DataSummary;
+  /** True when the user cancelled; importing the same files again resumes. */
+  cancelled?: boolean;
 }
 
 export interface Thumb {
@@ -42,23 +57,10 @@ export interface ModelInfo {
   bytes: number;
   layers: string[];
   preset: string;
-}
-
-export interface TrainConfig {
-  round: number;
-  steps: number;
-  batchSize: number;
-  lr: number;
-  weightDecay: number;
-  seed: number;
-}
-
-export interface SyntheticOptions {
-  seed: number;
-  /** Fraction of the paper's sample count; see core syntheticClient. */
-  scale?: number;
-  /** Minimum samples per client. */
-  floor?: number;
+  /** Bytes the weights take in memory (frozen base int8 + fp32 scales, the rest fp32). */
+  residentBytes: number;
+  /** Bytes the same weights would take all fp32 (the base dequantized at load). */
+  fp32Bytes: number;
 }
 
 export interface SyntheticOptions {
@@ -74,16 +76,13 @@ export interface WorkerApi {
   summary(): Promise<DataSummary>;
   thumbnails(n: number): Promise<Thumb[]>;
   importFiles(files: File[], onProgress?: Progress): Promise<ImportReport>;
+  /** Stops a running importFiles after its current batch (committed; resumable). */
+  cancelImport(): Promise<void>;
   useSynthetic(name: string, opts: SyntheticOptions, onProgress?: Progress): Promise<ImportReport>;
   forget(): Promise<void>;
   loadModel(url: string, onProgress?: Progress): Promise<ModelInfo>;
-  computeScores(
-    method: string,
-    round: number,
-    layers: string[],
-    onProgress?: Progress,
-  ): Promise<number[]>;
-  train(layers: string[], config: TrainConfig, onProgress?: Progress): Promise<TrainResult>;
+  computeScores(request: ScoreRequest, onProgress?: Progress): Promise<LayerScores>;
+  train(layers: string[], config: LocalTrainConfig, onProgress?: Progress): Promise<TrainResult>;
   evaluate(): Promise<EvalResult>;
   setGlobal(params: NamedArrays): Promise<void>;
   /** Current values of the named params (tests compare backends with it). */

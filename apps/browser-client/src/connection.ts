@@ -93,9 +93,9 @@ export class Connection {
     };
     const compute: LocalCompute = {
       numSamples: () => opts.numSamples,
-      computeScores: async (method, round, layers) => {
+      computeScores: async (request) => {
         await ready();
-        return worker.computeScores(method, round, layers, proxy(ev.lntk));
+        return worker.computeScores(request, proxy(ev.lntk));
       },
       train: async (layers, config) => {
         await ready();

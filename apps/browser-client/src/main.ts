@@ -1,6 +1,8 @@
 // The site page (UI only; never imports tfjs). All tfjs work happens in worker.ts behind a
 // comlink API; the federation protocol runs in connection.ts. A join link looks like
-//   /client/?coordinator=ws://host:port/ws&token=SITE_TOKEN[&backend=wasm][&synthetic=oct]
+//   /client/?coordinator=ws://host:port/ws[&backend=wasm][&synthetic=oct]#token=SITE_TOKEN
+// The token rides in the fragment, which the browser never sends to a server. Old links with
+// `?token=` still work; the page then drops it from the address bar.
 import './style.css';
 import { proxy, wrap } from 'comlink';
 import { CLIENT_NAMES } from '@focus-fl/core/data';
@@ -19,9 +21,16 @@ import {
 } from './ui.js';
 
 const params = new URLSearchParams(location.search);
+const fragment = new URLSearchParams(location.hash.slice(1));
 const stored = (k: string): string => localStorage.getItem(`focus-fl.${k}`) ?? '';
 const coordinatorParam = params.get('coordinator') ?? stored('coordinator');
-const tokenParam = params.get('token') ?? stored('token');
+const tokenParam = fragment.get('token') ?? params.get('token') ?? stored('token');
+if (fragment.has('token') || params.has('token')) {
+  // Keep the token out of the history, bookmarks and screenshots of the address bar.
+  params.delete('token');
+  const query = params.toString();
+  history.replaceState(null, '', `${location.pathname}${query ? `?${query}` : ''}`);
+}
 const forced = params.get('backend') as BackendName | null;
 const body = document.body;
 
@@ -90,8 +99,19 @@ async function join(): Promise<void> {
       if (info) {
         record.modelCached = info.cached;
         body.dataset.model = info.cached ? 'cached' : 'downloaded';
-        setProgress('model', 1, 1, `${fmtBytes(info.bytes)} ${info.cached ? '(cache)' : ''}`);
-      } else setProgress('model', done, total, fmtBytes(done));
+        setProgress(
+          'model',
+          1,
+          1,
+          `${fmtBytes(info.bytes)} ${info.cached ? '(cache)' : ''} · ${fmtBytes(info.residentBytes)} in memory (fp32: ${fmtBytes(info.fp32Bytes)})`,
+        );
+      } else
+        setProgress(
+          'model',
+          done,
+          total,
+          done === 0 ? `${fmtBytes(total)} to download` : `${fmtBytes(done)} / ${fmtBytes(total)}`,
+        );
     },
     lntk: (done, total, label) => setProgress('lntk', done, total, label),
     train: (done, total, label) => setProgress('train', done, total, label),
@@ -119,14 +139,19 @@ function wireControls(): void {
     input.value = '';
     if (!files.length) return;
     body.dataset.importing = '1';
+    $('cancel-import').hidden = false;
     try {
       const report = await worker.importFiles(files, proxy(importProgress));
       await refreshData(report);
+      if (report.cancelled) body.dataset.importCancelled = String(report.imported);
+      else delete body.dataset.importCancelled;
       body.dataset.imported = String(report.imported);
     } catch (e) {
-      fail(`import failed: ${(e as Error).message}`);
+      const err = e as { name?: string; message?: string };
+      fail(`import failed: ${err.message || err.name || String(e)}`);
     } finally {
       delete body.dataset.importing;
+      $('cancel-import').hidden = true;
     }
   };
   $<HTMLInputElement>('files').addEventListener(
@@ -138,6 +163,7 @@ function wireControls(): void {
     (e) => void onFiles(e.target as HTMLInputElement),
   );
   $('synthetic').addEventListener('click', () => void useSynthetic(sel.value));
+  $('cancel-import').addEventListener('click', () => void worker.cancelImport());
   $('forget').addEventListener('click', () => {
     void (async () => {
       connection?.leave();
@@ -181,9 +207,14 @@ async function start(): Promise<void> {
     const wasmBase = new URL(`${import.meta.env.BASE_URL}wasm/`, location.origin).toString();
     const info = await worker.init({ backend: forced ?? undefined, wasmBase });
     backend = info.backend;
-    $('backend').textContent = info.backend;
-    $('backend').title = info.skipped.join('\n');
+    const step = info.stepMs === undefined ? '' : ` · ${info.stepMs.toFixed(0)} ms/step`;
+    $('backend').textContent = `${info.backend}${step}`;
+    const probes = (info.probes ?? []).map(
+      (p) => `${p.backend}: ${p.stepMs === null ? p.note : `${p.stepMs.toFixed(0)} ms/step`}`,
+    );
+    $('backend').title = [...probes, ...info.skipped].join('\n');
     body.dataset.backend = info.backend;
+    if (info.stepMs !== undefined) body.dataset.stepMs = info.stepMs.toFixed(1);
   } catch (e) {
     $('backend').textContent = 'none';
     return fail((e as Error).message);

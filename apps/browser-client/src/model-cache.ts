@@ -1,6 +1,8 @@
 // The base model (int8 safetensors served by the coordinator, ETag) cached with the Cache API,
 // so a reload rejoins without downloading it again. A HEAD request compares the ETag; when the
-// coordinator is unreachable the cached copy is used as is.
+// coordinator is unreachable the cached copy is used as is. The same HEAD request gives the
+// base's size (Content-Length), reported as progress 0 of that size before the download
+// starts, so the page says how big it is (115 MB for vilt-b32) before fetching it.
 import type { Progress } from './api.js';
 
 const CACHE = 'focus-fl-model-v1';
@@ -32,24 +34,30 @@ async function readWithProgress(res: Response, onProgress: Progress): Promise<Ui
   return out;
 }
 
+async function head(url: string): Promise<Response | null> {
+  try {
+    return await fetch(url, { method: 'HEAD', cache: 'no-store' });
+  } catch {
+    return null; // offline
+  }
+}
+
 export async function fetchModel(url: string, onProgress: Progress): Promise<Fetched> {
   const cache = typeof caches !== 'undefined' ? await caches.open(CACHE) : null;
   const hit = await cache?.match(url);
+  const info = await head(url);
   if (hit) {
-    let fresh = true;
-    try {
-      const head = await fetch(url, { method: 'HEAD', cache: 'no-store' });
-      const etag = head.headers.get('etag');
-      fresh = !head.ok || !etag || etag === hit.headers.get('etag');
-    } catch {
-      fresh = true; // offline: the cached base is the best we have
-    }
+    const etag = info?.headers.get('etag');
+    // Offline or no ETag: the cached base is the best we have.
+    const fresh = !info || !info.ok || !etag || etag === hit.headers.get('etag');
     if (fresh) {
       const bytes = new Uint8Array(await hit.arrayBuffer());
       onProgress(bytes.byteLength, bytes.byteLength, 'model (cached)');
       return { bytes, cached: true };
     }
   }
+  const size = Number(info?.ok ? (info.headers.get('content-length') ?? 0) : 0);
+  if (size > 0) onProgress(0, size, 'model');
   const res = await fetch(url, { cache: 'no-store' });
   if (!res.ok) throw new Error(`GET ${url} answered ${res.status}`);
   const bytes = await readWithProgress(res, onProgress);

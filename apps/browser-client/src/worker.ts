@@ -1,31 +1,44 @@
 // The site's compute: every tfjs call happens here, in a module Web Worker, so the page stays
-// responsive while LNTK and training run (architecture.md). Exposed to the page via comlink.
+// responsive while LNTK and training run. Exposed to the page via comlink. Scoring, training
+// and evaluation are core's ModelCompute, the same LocalCompute the Node simulator uses.
 import * as tf from '@tensorflow/tfjs';
 import { expose } from 'comlink';
 import {
   syntheticClient,
   type ClientName,
+  type SampleSource,
   type VqaSample,
   CLIENT_NAMES,
 } from '@focus-fl/core/data';
-import { loadModel, type VqaModel } from '@focus-fl/core/model';
-import { evaluate, trainLayers } from '@focus-fl/core/train';
-import { layerScoresFor } from './scores.js';
+import { PRESETS, createModel, loadModel, type SampleLike, type VqaModel } from '@focus-fl/core/model';
+import { probeActivationBytes } from '@focus-fl/core/train';
+import { ModelCompute } from '@focus-fl/core/site';
+import { probeStepMs } from '@focus-fl/core/train';
 import type { NamedArrays } from '@focus-fl/core/tensors';
-import type { BackendInfo, ModelInfo, Progress, Thumb, TrainConfig, WorkerApi } from './api.js';
+import type { BackendInfo, ModelInfo, Progress, Thumb, WorkerApi } from './api.js';
 import { initBackend } from './backend.js';
 import { fetchModel } from './model-cache.js';
 import { importFiles, importSynthetic } from './import/importer.js';
+import { browserDecoders } from './import/wasm-browser.js';
 import { toRgba } from './import/pixels.js';
-import { firstSamples, forgetAll, getSamples, summarize } from './storage.js';
+import { firstSamples, forgetAll, getSamplesByKeys, sampleKeys, summarize } from './storage.js';
 
 let backendInfo: BackendInfo | null = null;
 let model: VqaModel | null = null;
 let modelInfo: ModelInfo | null = null;
-/** Local samples, read from IndexedDB once per import (training reads them every round). */
-let data: { train: VqaSample[]; test: VqaSample[] } | null = null;
+/**
+ * Local samples as IndexedDB-backed sources: only the keys are in memory; scoring, training
+ * and evaluation read the minibatches they use, so a full-size site never sits in the tab as
+ * one array or tensor. Rebuilt after every import.
+ */
+let data: { train: SampleSource<VqaSample>; test: SampleSource<VqaSample> } | null = null;
+/** The site's compute over `model` and `data`; rebuilt when either changes. */
+let compute: ModelCompute | null = null;
+/** Compressed-DICOM decoders (wasm fetched on first use). */
+const decoders = browserDecoders();
+let cancelRequested = false;
 
-function asSamples(rows: Awaited<ReturnType<typeof getSamples>>): VqaSample[] {
+function asSamples(rows: Awaited<ReturnType<typeof getSamplesByKeys>>): VqaSample[] {
   return rows.map((r) => ({
     image: r.image,
     size: r.size,
@@ -36,13 +49,12 @@ function asSamples(rows: Awaited<ReturnType<typeof getSamples>>): VqaSample[] {
   }));
 }
 
-async function local(): Promise<{ train: VqaSample[]; test: VqaSample[] }> {
-  data ??= {
-    train: asSamples(await getSamples('train')),
-    test: asSamples(await getSamples('test')),
+async function idbSource(split: 'train' | 'test'): Promise<SampleSource<VqaSample>> {
+  const keys = await sampleKeys(split);
+  return {
+    length: keys.length,
+    read: async (indices) => asSamples(await getSamplesByKeys(indices.map((i) => keys[i]))),
   };
-  if (data.train.length === 0) throw new Error('no local training data: import data first');
-  return data;
 }
 
 function needModel(): VqaModel {
@@ -50,16 +62,49 @@ function needModel(): VqaModel {
   return model;
 }
 
-/** Deterministic per-round seed from the coordinator's seed (never Math.random). */
-function roundSeed(seed: number, round: number): number {
-  return (Math.imul(seed ^ 0x9e3779b9, 31) + round * 7919) >>> 0;
+async function local(): Promise<ModelCompute> {
+  const m = needModel();
+  if (!data) {
+    data = { train: await idbSource('train'), test: await idbSource('test') };
+    compute = null;
+  }
+  compute ??= new ModelCompute({ model: m, train: data.train, test: data.test });
+  return compute;
+}
+
+/** Imported or forgotten data: read it again on next use. */
+function dataChanged(): void {
+  data = null;
+  compute = null;
 }
 
 const noProgress: Progress = () => undefined;
 
+/**
+ * The backend probe (backend.ts): two timed training steps (batch 8, every adapter + head) of a
+ * seeded `tiny` model on synthetic 28 px samples, so it needs neither the served model nor
+ * local data and runs before either is there.
+ */
+async function probeBackend(stop: () => boolean): Promise<number> {
+  const m = createModel('tiny', { seed: 0 });
+  const samples: SampleLike[] = Array.from({ length: 8 }, (_, i) => ({
+    image: new Uint8Array(28 * 28).map((_, j) => (j * 31 + i * 17) % 256),
+    size: 28,
+    channels: 1,
+    question: 'is there a lesion in the upper left region?',
+    answer: m.answers[i % m.answers.length],
+    questionType: 'probe',
+  }));
+  try {
+    return await probeStepMs(m, samples, { batchSize: 8, steps: 2, stop });
+  } finally {
+    m.dispose();
+  }
+}
+
 const api: WorkerApi = {
   async init({ backend, wasmBase }) {
-    backendInfo ??= await initBackend(backend, wasmBase);
+    backendInfo ??= await initBackend(backend, wasmBase, probeBackend);
     return backendInfo;
   },
 
@@ -74,9 +119,22 @@ const api: WorkerApi = {
   },
 
   async importFiles(files, onProgress = noProgress) {
-    const r = await importFiles(files, onProgress);
-    data = null;
-    return r;
+    cancelRequested = false;
+    try {
+      return await importFiles(files, onProgress, {
+        decoders,
+        // MedMNIST+ files are stored at the model's input side (tiny until a model is loaded).
+        targetSize: model?.config.imageSize ?? PRESETS.tiny.imageSize,
+        cancelled: () => cancelRequested,
+        estimate: navigator.storage?.estimate ? () => navigator.storage.estimate() : undefined,
+      });
+    } finally {
+      dataChanged();
+    }
+  },
+
+  async cancelImport() {
+    cancelRequested = true;
   },
 
   async useSynthetic(name, opts, onProgress = noProgress) {
@@ -86,75 +144,43 @@ const api: WorkerApi = {
     onProgress(0, 1, `generating ${name}`);
     const d = syntheticClient(name as ClientName, opts);
     const r = await importSynthetic(d, name, onProgress);
-    data = null;
+    dataChanged();
     return r;
   },
 
   async forget() {
     await forgetAll();
-    data = null;
+    dataChanged();
   },
 
   async loadModel(url, onProgress = noProgress) {
     if (model && modelInfo) return modelInfo;
     const { bytes, cached } = await fetchModel(url, onProgress);
     model = loadModel(bytes);
+    // Measure what a pass takes on this tab's backend once, so micro-batches, LNTK and
+    // evaluation chunks fit its memory (core/train/memory-budget.ts).
+    await probeActivationBytes(model);
     modelInfo = {
       cached,
       bytes: bytes.byteLength,
       layers: model.layerNames(),
       preset: model.config.name,
+      residentBytes: model.residentBytes().total,
+      fp32Bytes: 4 * (model.countParams().trainable + model.countParams().frozen),
     };
     return modelInfo;
   },
 
-  async computeScores(method, round, layers, onProgress: Progress = noProgress) {
-    const m = needModel();
-    const { train } = await local();
-    onProgress(0, 1, method);
-    const byLayer = await layerScoresFor(method, m, train, roundSeed(1, round));
-    onProgress(1, 1, `${method} done`);
-    return layers.map((l) => {
-      const s = byLayer[l];
-      if (s === undefined) throw new Error(`scores: the model has no layer "${l}"`);
-      return s;
-    });
+  async computeScores(request, onProgress: Progress = noProgress) {
+    return (await local()).computeScores(request, onProgress);
   },
 
-  async train(layers, config: TrainConfig, onProgress = noProgress) {
-    const m = needModel();
-    const { train } = await local();
-    // The model must keep the global weights until the next round-start, which sends only the
-    // layers that changed globally: snapshot what training touches and restore it afterwards.
-    const before = m.getParams(m.trainableParamNames(layers));
-    try {
-      const res = await trainLayers(m, train, {
-        layers,
-        steps: config.steps,
-        batchSize: config.batchSize,
-        lr: config.lr,
-        weightDecay: config.weightDecay,
-        seed: roundSeed(config.seed, config.round),
-        onProgress: (p) =>
-          onProgress(p.step, p.steps, `step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)}`),
-      });
-      // Local metrics on (a slice of) the training data after the update: cheap and never
-      // leaves the tab as anything but numbers.
-      const ev = await evaluate(m, train.slice(0, 128));
-      return {
-        deltas: res.deltas,
-        metrics: { loss: res.metrics.meanLoss, accuracy: ev.accuracy, perType: ev.perType },
-      };
-    } finally {
-      m.setParams(before);
-    }
+  async train(layers, config, onProgress = noProgress) {
+    return (await local()).train(layers, config, onProgress);
   },
 
   async evaluate() {
-    const m = needModel();
-    const { test } = await local();
-    const ev = await evaluate(m, test);
-    return { accuracy: ev.accuracy, loss: ev.loss, numSamples: ev.n, perType: ev.perType };
+    return (await local()).evaluate();
   },
 
   async getParams(names) {

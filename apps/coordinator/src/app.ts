@@ -2,29 +2,42 @@
  * The coordinator as a Fastify app factory (no ports, no signals: server.ts does those), so
  * tests build it and drive it with inject / injectWS or a loopback listen.
  *
- *   GET  /healthz                 200 while serving
- *   GET  /api/state               dashboard JSON (state.ts)
- *   ws   /api/live                read-only dashboard stream
- *   POST /api/sites               admin: register a site -> join token
- *   ws   /ws                      site protocol (site-socket.ts)
- *   GET  /model/base.safetensors  frozen base checkpoint (ETag, cacheable)
- *   GET  /dashboard/, /client/    built static pages (503 when not built)
+ * Every route group is a plugin under routes/ with TypeBox schemas (http/schemas.ts):
+ *
+ *   GET  /healthz                 200 while serving                         routes/health.ts
+ *   GET  /api/state               dashboard JSON (viewer)                   routes/state.ts
+ *   ws   /api/live                read-only dashboard stream (viewer)       routes/state.ts
+ *   POST /api/sites               register a site -> join token (admin)     routes/admin.ts
+ *   POST /api/resume              resume a paused federation (admin)        routes/admin.ts
+ *   POST /api/session             dashboard login: token -> HttpOnly cookie routes/session.ts
+ *   GET  /dashboard/login         the login page                            routes/session.ts
+ *   ws   /ws                      site protocol (site-socket.ts)            routes/site-ws.ts
+ *   GET  /model/base.safetensors  frozen base checkpoint (ETag, cacheable)  routes/model.ts
+ *   GET  /dashboard/ (viewer), /client/   built static pages (503 unbuilt)  routes/pages.ts
+ *
+ * "viewer" = the operator's admin token or the read-only viewer token (http/auth.ts), in an
+ * Authorization header or the session cookie; never in a URL. Token-like query parameters are
+ * redacted from the request log (http/redact.ts).
  */
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
 import websocket from '@fastify/websocket';
-import fastifyStatic from '@fastify/static';
-import Type from 'typebox';
 import { encodedSize } from '@focus-fl/core/federated';
 import type { FederationConfig } from './config.js';
 import { RoundEngine } from './engine.js';
+import { createGuards } from './http/auth.js';
+import { redactedRequest } from './http/redact.js';
 import type { ModelSource } from './model-source.js';
 import { createPlanner, type Planner } from './planner.js';
-import { handleSiteSocket } from './site-socket.js';
-import { dashboardState } from './state.js';
+import { adminRoutes } from './routes/admin.js';
+import { healthRoutes } from './routes/health.js';
+import { modelRoutes } from './routes/model.js';
+import { pageRoutes } from './routes/pages.js';
+import { LOGIN_PATH, sessionRoutes } from './routes/session.js';
+import { siteSocketRoutes } from './routes/site-ws.js';
+import { stateRoutes } from './routes/state.js';
 import { Store } from './store.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -65,7 +78,7 @@ export function frameLimit(model: ModelSource): number {
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1024 * 1024 });
+  const app = Fastify({ logger: withRedaction(opts.logger ?? false), bodyLimit: 1024 * 1024 });
   const store = new Store(opts.dataDir);
   const created = store.ensureAdminToken(opts.adminToken);
   store.setMeta('config', JSON.stringify(opts.config));
@@ -86,6 +99,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // ws closes frames above its hard cap itself (1009); between the soft limit and the cap we
   // answer a 'too-large' error frame and keep the socket.
   await app.register(websocket, { options: { maxPayload: maxFrameBytes * 2 } });
+  await app.register(cookie);
 
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err.statusCode ?? 500;
@@ -93,88 +107,35 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     void reply.status(status).send({ error: status >= 500 ? 'internal error' : err.message });
   });
 
-  app.get('/healthz', async () => ({ ok: true, round: engine.round, phase: engine.phase }));
-
-  app.get('/api/state', async () => dashboardState(engine, store, planner.name));
-
-  const live = new Set<import('ws').WebSocket>();
-  let pending: NodeJS.Timeout | null = null;
-  const push = () => {
-    pending = null;
-    if (live.size === 0) return;
-    const json = JSON.stringify(dashboardState(engine, store, planner.name));
-    for (const s of live) if (s.readyState === s.OPEN) s.send(json);
-  };
-  engine.on('change', () => {
-    pending ??= setTimeout(push, 50);
+  const guards = createGuards(store, LOGIN_PATH);
+  const strategy = planner.name;
+  await app.register(healthRoutes, { engine });
+  await app.register(sessionRoutes, { guards });
+  await app.register(stateRoutes, { engine, store, strategy, guards });
+  await app.register(adminRoutes, { engine, store, guards });
+  await app.register(siteSocketRoutes, {
+    engine,
+    store,
+    maxFrameBytes,
+    strategy,
+    heartbeatMs: opts.heartbeatMs,
   });
-  app.get('/api/live', { websocket: true }, (socket) => {
-    live.add(socket);
-    socket.on('message', () => socket.close(1008, 'read-only channel'));
-    socket.on('close', () => live.delete(socket));
-    socket.send(JSON.stringify(dashboardState(engine, store, planner.name)));
+  await app.register(modelRoutes, { baseBytes: opts.model.baseBytes });
+  await app.register(pageRoutes, {
+    mount: '/dashboard/',
+    dir: opts.dashboardDir ?? DASHBOARD_DIST,
+    what: 'dashboard',
+    decorateReply: true,
+    guard: guards.viewer,
   });
-
-  const SiteBody = Type.Object(
-    { name: Type.String({ minLength: 1, maxLength: 64 }), budget: Type.Integer({ minimum: 0 }) },
-    { additionalProperties: false },
-  );
-  app.post<{ Body: { name: string; budget: number } }>(
-    '/api/sites',
-    {
-      schema: { body: SiteBody },
-      onRequest: async (req, reply) => {
-        const h = req.headers.authorization ?? '';
-        const token = h.startsWith('Bearer ') ? h.slice(7) : undefined;
-        if (!store.checkAdminToken(token)) {
-          return reply
-            .status(401)
-            .send({ error: 'admin token required (Authorization: Bearer ...)' });
-        }
-      },
-    },
-    async (req, reply) => {
-      try {
-        const token = store.addSite(req.body.name, req.body.budget);
-        engine.emit('change');
-        return reply.status(201).send({ name: req.body.name, budget: req.body.budget, token });
-      } catch (e) {
-        return reply.status(409).send({ error: (e as Error).message });
-      }
-    },
-  );
-
-  app.get('/ws', { websocket: true }, (socket) => {
-    handleSiteSocket(socket, {
-      engine,
-      store,
-      log: app.log,
-      maxFrameBytes,
-      strategy: planner.name,
-      heartbeatMs: opts.heartbeatMs,
-    });
+  await app.register(pageRoutes, {
+    mount: '/client/',
+    dir: opts.clientDir ?? CLIENT_DIST,
+    what: 'site client',
+    decorateReply: false,
   });
-
-  // The frozen base model: content-addressed ETag, so browsers cache it across sessions.
-  const base = opts.model.baseBytes;
-  const etag = base ? `"${createHash('sha256').update(base).digest('hex').slice(0, 32)}"` : '';
-  app.get('/model/base.safetensors', async (req, reply) => {
-    if (!base)
-      return reply.status(503).type('text/plain').send('base model checkpoint is not available');
-    void reply
-      .header('ETag', etag)
-      .header('Cache-Control', 'public, max-age=86400, must-revalidate');
-    void reply.header('Cross-Origin-Resource-Policy', 'same-origin');
-    if (req.headers['if-none-match'] === etag) return reply.status(304).send();
-    return reply.type('application/octet-stream').send(Buffer.from(base));
-  });
-
-  await serveDist(app, '/dashboard/', opts.dashboardDir ?? DASHBOARD_DIST, 'dashboard', true);
-  await serveDist(app, '/client/', opts.clientDir ?? CLIENT_DIST, 'site client', false);
 
   app.addHook('onClose', async () => {
-    for (const s of live) s.close(1001, 'shutting down');
-    if (pending) clearTimeout(pending);
     await engine.stop();
     store.close();
   });
@@ -182,27 +143,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
-async function serveDist(
-  app: FastifyInstance,
-  prefix: string,
-  dir: string,
-  what: string,
-  decorate: boolean,
-): Promise<void> {
-  if (!existsSync(join(dir, 'index.html'))) {
-    const msg = `${what} is not built: run its Vite build so that ${dir} exists`;
-    app.get(prefix, async (_req, reply) => reply.status(503).type('text/plain').send(msg));
-    app.get(`${prefix}*`, async (_req, reply) => reply.status(503).type('text/plain').send(msg));
-    return;
-  }
-  await app.register(fastifyStatic, {
-    root: dir,
-    prefix,
-    decorateReply: decorate,
-    // Cross-origin isolation lets the wasm backend use threads (docs/browser.md).
-    setHeaders: (res) => {
-      res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-      res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
-    },
-  });
+/** Logger options with the request URL redacted (token-like query parameters). */
+function withRedaction(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (!logger) return logger;
+  const base = logger === true ? {} : logger;
+  return { ...base, serializers: { ...base.serializers, req: redactedRequest as never } };
 }

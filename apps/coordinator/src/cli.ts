@@ -1,15 +1,33 @@
 /**
  * `pnpm focus-fl sites add NAME --budget B [--data-dir DIR]`: registers a site and prints its
- * join token once (only its SHA-256 is stored). Also `sites list`.
+ * join token once (only its SHA-256 is stored). Also `sites list`, and `viewer-token`: a new
+ * read-only dashboard token (replaces the previous one), printed once.
  */
 import { parseArgs } from 'node:util';
+import { IMPORT_VILT_USAGE, importVilt } from './import-vilt.js';
 import { Store } from './store.js';
 
 const USAGE = `usage:
   focus-fl sites add NAME --budget B [--data-dir DIR]   register a site, print its join token
-  focus-fl sites list [--data-dir DIR]                  list sites`;
+  focus-fl sites list [--data-dir DIR]                  list sites
+  focus-fl viewer-token [--data-dir DIR]                issue a read-only dashboard token
+  ${IMPORT_VILT_USAGE}
+                                                        a Hugging Face ViLT checkpoint -> int8 base`;
 
 export function runCli(argv: string[], out: (s: string) => void = console.log): number {
+  if (argv[0] === 'import-vilt') {
+    const r = importVilt(argv.slice(1));
+    const c = r.config;
+    out(
+      `${r.out}: ${(r.bytes / 1e6).toFixed(1)} MB int8 base, ${r.frozenParams} frozen params, ` +
+        `hidden ${String(c.hidden)}, ${String(c.numLayers)} blocks, ${String(c.numHeads)} heads, ` +
+        `${String(c.numAnswers)} answers; ${r.ignored.length} HF tensors not used` +
+        (r.ignored.length
+          ? ` (${r.ignored.slice(0, 5).join(', ')}${r.ignored.length > 5 ? ', ...' : ''})`
+          : ''),
+    );
+    return 0;
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -20,6 +38,15 @@ export function runCli(argv: string[], out: (s: string) => void = console.log): 
     },
   });
   const [group, cmd, name] = positionals;
+  if (group === 'viewer-token' && !values.help) {
+    const store = new Store(values['data-dir']!);
+    try {
+      out(store.issueViewerToken());
+      return 0;
+    } finally {
+      store.close();
+    }
+  }
   if (values.help || group !== 'sites' || !cmd) {
     out(USAGE);
     return values.help ? 0 : 2;

@@ -5,14 +5,11 @@
 import { readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { CODECS, STRATEGY_NAMES } from '@focus-fl/core/federated';
+import { ACCEPTED_STRATEGY_NAMES, CODECS } from '@focus-fl/core/federated';
+import { ALGORITHMS } from '@focus-fl/solvers';
 
 const Enum = <T extends readonly string[]>(values: T) =>
   Type.Unsafe<T[number]>(Type.Enum([...values]));
-
-export { STRATEGY_NAMES };
-export type StrategyName = (typeof STRATEGY_NAMES)[number];
-export const ALGO_NAMES = ['nsga2', 'mopso', 'abc', 'aco', 'sa'] as const;
 
 export const FederationConfigSchema = Type.Object(
   {
@@ -21,8 +18,9 @@ export const FederationConfigSchema = Type.Object(
     /** Optional base checkpoint file (safetensors) to serve instead of creating the preset. */
     checkpoint: Type.Optional(Type.String()),
     modelSeed: Type.Integer({ default: 0 }),
-    strategy: Enum(STRATEGY_NAMES),
-    algo: Enum(ALGO_NAMES),
+    /** A registry strategy name (or an accepted alias such as `fd`). */
+    strategy: Enum(ACCEPTED_STRATEGY_NAMES),
+    algo: Enum(ALGORITHMS),
     /** Pareto-front picking rule passed to the solver (its default when absent). */
     pick: Type.Optional(Type.String()),
     rounds: Type.Integer({ minimum: 1 }),
@@ -33,7 +31,7 @@ export const FederationConfigSchema = Type.Object(
     codec: Enum(CODECS),
     /** Budget for sites registered without one (layers per round). */
     defaultBudget: Type.Integer({ minimum: 1 }),
-    /** Per-site budget overrides L_i,max (method.md §2). */
+    /** Per-site budget overrides L_i,max (docs/method.md §2). */
     budgets: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
     minClients: Type.Integer({ minimum: 1 }),
     /** Fraction of the round's cohort that must answer a phase for the round to count. */
@@ -51,6 +49,10 @@ export const FederationConfigSchema = Type.Object(
     solverMaxMs: Type.Integer({ minimum: 1 }),
     /** Wait after quorum so that sites connecting together join the same round (ms). */
     quorumGraceMs: Type.Integer({ minimum: 0 }),
+    /** Wait before retrying an aborted round (ms); doubles with every abort in a row. */
+    abortBackoffMs: Type.Integer({ minimum: 0 }),
+    /** Aborted attempts in a row after which the federation pauses with a reason. */
+    maxConsecutiveAborts: Type.Integer({ minimum: 1 }),
     seed: Type.Integer(),
   },
   { additionalProperties: false },
@@ -79,8 +81,18 @@ export const DEFAULT_CONFIG: FederationConfig = {
   deadlines: { scores: 120_000, train: 600_000, evaluate: 120_000 },
   solverMaxMs: 2_000,
   quorumGraceMs: 500,
+  abortBackoffMs: 1_000,
+  maxConsecutiveAborts: 5,
   seed: 0,
 };
+
+/** A site's layer budget L_i,max: the config's override, else the one it was registered with. */
+export function siteBudget(
+  config: Pick<FederationConfig, 'budgets'>,
+  site: { name: string; budget: number },
+): number {
+  return config.budgets[site.name] ?? site.budget;
+}
 
 const check = Compile(FederationConfigSchema);
 

@@ -1,5 +1,11 @@
 /**
- * The round engine: a state machine that owns the federation loop (Flower's server loop).
+ * The round engine: owns the federation loop and its timeouts (Flower's server loop); the
+ * strategy (planner.ts) decides and reduces, the parts below do one job each:
+ *
+ *   round/sessions.ts        connected sites (one session per site)
+ *   round/site-messages.ts   pure checks of scores / updates / evaluations
+ *   round/phase-collector.ts one phase's answers, deadline, released and departed sites
+ *   round/global-cache.ts    the global weights each site needs, encoded once
  *
  *   waiting (quorum) -> scores -> solve -> train -> aggregate -> evaluate -> next round
  *
@@ -7,43 +13,40 @@
  *   round (their messages for the current one are refused as stale).
  * - Every phase has a deadline. A phase ends when every cohort member still connected has
  *   answered, or at the deadline. It needs answers from at least
- *   max(minClients, ceil(minCompletionRate * cohort)) sites, else the round is aborted and
- *   retried after a new quorum.
+ *   max(minClients, ceil(minCompletionRate * cohort)) sites, else the round is aborted.
+ * - An aborted round is stored and retried after a back-off that doubles with every
+ *   consecutive abort (abortBackoffMs, capped at MAX_BACKOFF_MS); after maxConsecutiveAborts
+ *   in a row the federation pauses (phase 'paused', `pausedReason`) until `resume()`.
  * - A site that leaves loses its buffered contribution for the round (never aggregated).
- * - Updates are decoded against the expected names and shapes (assigned layers + head); NaN/Inf,
- *   unknown or unassigned layers and wrong shapes are refused with 'bad-update' and logged.
  * - Global evaluation: the coordinator has no data. After aggregation the new global weights go
- *   to every connected site with phase 'evaluate'; global held-out accuracy is the
- *   sample-weighted mean of the accuracies they report (round 0 = the base model).
+ *   to every connected site with phase 'evaluate'; the strategy reduces their held-out reports
+ *   to the global accuracy (round 0 = the base model).
  */
 import { EventEmitter } from 'node:events';
-import {
-  decodeUpdate,
-  encodeUpdate,
-  errorMessage,
-  type Message,
-  type Narrow,
-  type RoundConfig,
-} from '@focus-fl/core/federated';
-import { layerOf, type NamedArrays } from '@focus-fl/core/tensors';
+import { errorMessage, type Narrow, type RoundConfig } from '@focus-fl/core/federated';
+import { deriveSeed } from '@focus-fl/core/random';
+import { HEAD_LAYER, layerOf, type NamedArrays } from '@focus-fl/core/tensors';
 import type { FederationConfig } from './config.js';
 import type { Plan, Planner } from './planner.js';
+import { GlobalWeightsCache } from './round/global-cache.js';
+import { PhaseCollector } from './round/phase-collector.js';
+import { SessionRegistry, type SiteSession } from './round/sessions.js';
+import {
+  checkEvaluation,
+  checkScores,
+  checkUpdate,
+  type CheckedScores,
+  type CheckedUpdate,
+} from './round/site-messages.js';
+import type { EnginePhase } from './dashboard-state.js';
 import type { Store } from './store.js';
 
-export type EnginePhase =
-  'waiting' | 'evaluate' | 'scores' | 'solve' | 'train' | 'aggregate' | 'done' | 'stopped';
+export type { SiteSession } from './round/sessions.js';
 
-/** What the engine needs from a connected site (the ws layer implements it). */
-export interface SiteSession {
-  readonly site: string;
-  readonly budget: number;
-  readonly backend: string;
-  numSamples: number;
-  /** Global version this site holds (null: none / unknown). */
-  knownVersion: number | null;
-  send(msg: Message): void;
-  close(code: number, reason: string): void;
-}
+export type { EnginePhase } from './dashboard-state.js';
+
+/** The longest wait between two attempts of an aborted round. */
+export const MAX_BACKOFF_MS = 60_000;
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -62,64 +65,64 @@ export interface EngineOptions {
   log: Logger;
 }
 
-interface Collector<T> {
-  expected: Set<string>;
-  got: Map<string, T>;
-  done: () => void;
-}
+type RoundMessage = Narrow<'scores'> | Narrow<'update'> | Narrow<'evaluation'>;
+type EvalMetrics = Narrow<'evaluation'>['metrics'];
 
-export interface RoundSummary {
-  round: number;
-  accuracy: number | null;
-  loss: number | null;
-  perClient: Record<string, number>;
-  bytesUp: number;
-  bytesDown: number;
-  selection: Record<string, string[]>;
-  front: { importance: number; variance: number }[];
-  selected: number | null;
-}
+const PHASE_OF = { scores: 'scores', update: 'train', evaluation: 'evaluate' } as const;
 
 export class RoundEngine extends EventEmitter {
-  readonly sessions = new Map<string, SiteSession>();
+  readonly sessions = new SessionRegistry();
   phase: EnginePhase = 'waiting';
   /** The round in progress (or next to run). */
   round = 1;
   /** Global version = last completed round. */
   version = 0;
   global: NamedArrays;
-  private changedLayers: string[] = [];
-  private readonly globalCache = new Map<string, Uint8Array>();
-  private collector: Collector<unknown> | null = null;
+  /** Aborted attempts in a row (reset by a completed round or `resume()`). */
+  consecutiveAborts = 0;
+  /** Why the federation paused (phase 'paused'), else null. */
+  pausedReason: string | null = null;
+  readonly cfg: FederationConfig;
+  private readonly cache: GlobalWeightsCache;
+  private collector: PhaseCollector<unknown> | null = null;
   private cohort = new Set<string>();
   private assignments: Record<string, string[]> = {};
   private bytes = { up: 0, down: 0 };
   private stopped = false;
   private wake: (() => void) | null = null;
+  private readonly sleepers = new Set<() => void>();
   private loop: Promise<void> | null = null;
-  private readonly shapes: Record<string, number[]>;
-  readonly cfg: FederationConfig;
 
   constructor(private readonly opts: EngineOptions) {
     super();
     this.cfg = opts.config;
     const cp = opts.store.latestCheckpoint();
+    let changed: string[] = [];
     if (cp) {
       this.global = cp.global;
       this.version = cp.version;
-      this.changedLayers = cp.changedLayers;
+      changed = cp.changedLayers;
     } else {
       this.global = opts.initialGlobal;
       opts.store.saveInitialGlobal(opts.initialGlobal);
     }
+    this.cache = new GlobalWeightsCache(this.version, this.global, changed);
     this.round = this.version >= this.cfg.rounds ? this.version : this.version + 1;
-    this.shapes = Object.fromEntries(Object.entries(this.global).map(([k, v]) => [k, v.shape]));
     for (const name of Object.keys(this.global)) {
       const l = layerOf(name);
-      if (l !== 'head' && !opts.layers.includes(l)) {
+      if (l !== HEAD_LAYER && !opts.layers.includes(l)) {
         throw new Error(`global param "${name}" belongs to unknown layer "${l}"`);
       }
     }
+    this.sessions.on('joined', () => {
+      this.wake?.();
+      this.changed();
+    });
+    this.sessions.on('left', (s) => {
+      // Drop its buffered contribution: a departed site is never aggregated.
+      this.collector?.drop(s.site);
+      this.changed();
+    });
   }
 
   get layers(): string[] {
@@ -129,56 +132,54 @@ export class RoundEngine extends EventEmitter {
     return this.version >= this.cfg.rounds;
   }
 
-  /** Start the loop (idempotent). */
+  /** Start the loop (idempotent; after a pause, see `resume`). */
   start(): void {
-    this.loop ??= this.run().catch((e: unknown) => {
-      this.opts.log.error({ err: e }, 'round engine crashed');
-      this.phase = 'stopped';
-      this.changed();
-    });
+    this.loop ??= this.run()
+      .catch((e: unknown) => {
+        this.opts.log.error({ err: e }, 'round engine crashed');
+        this.phase = 'stopped';
+        this.changed();
+      })
+      .finally(() => {
+        this.loop = null;
+      });
+  }
+
+  /** Leave a pause: the abort count starts again and the loop retries the round. */
+  resume(): void {
+    if (this.phase !== 'paused') return;
+    this.pausedReason = null;
+    this.consecutiveAborts = 0;
+    this.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.collector?.done();
+    this.collector?.cancel();
     this.wake?.();
+    for (const wakeUp of [...this.sleepers]) wakeUp();
     await this.loop;
   }
 
   // --- sessions ---------------------------------------------------------------------------
 
-  /** A site finished its hello. A second connection for the same site replaces the first. */
   join(s: SiteSession): void {
-    const old = this.sessions.get(s.site);
-    if (old) {
-      old.send(errorMessage('duplicate', 'replaced by a newer connection of this site'));
-      old.close(4000, 'replaced');
-      this.leave(old);
-    }
-    this.sessions.set(s.site, s);
-    this.wake?.();
-    this.changed();
+    this.sessions.join(s);
   }
 
   leave(s: SiteSession): void {
-    if (this.sessions.get(s.site) !== s) return;
-    this.sessions.delete(s.site);
-    const c = this.collector;
-    if (c && c.expected.has(s.site)) {
-      // Drop its buffered contribution: a departed site is never aggregated (DISCO's gap).
-      c.expected.delete(s.site);
-      c.got.delete(s.site);
-      if (c.got.size >= c.expected.size) c.done();
-    }
-    this.changed();
+    this.sessions.leave(s);
   }
 
-  /** A connected site's part in the current phase: 'working', 'submitted' or 'idle'. */
+  /** A connected site's part in the current phase. */
   siteStatus(site: string): string {
     const c = this.collector;
     if (!c || !c.expected.has(site)) return this.cohort.has(site) ? 'waiting' : 'idle';
     return c.got.has(site) ? 'submitted' : this.phase === 'train' ? 'training' : this.phase;
   }
+
+  /** Each site's last reported step time and memory (dashboard; set from its updates). */
+  readonly siteCosts = new Map<string, { stepMs: number | null; memoryBytes: number | null }>();
 
   countBytes(dir: 'up' | 'down', n: number): void {
     this.bytes[dir] += n;
@@ -186,10 +187,14 @@ export class RoundEngine extends EventEmitter {
 
   // --- incoming messages ------------------------------------------------------------------
 
-  onMessage(s: SiteSession, msg: Narrow<'scores'> | Narrow<'update'> | Narrow<'evaluation'>): void {
-    const want = { scores: 'scores', update: 'train', evaluation: 'evaluate' }[msg.type];
+  onMessage(s: SiteSession, msg: RoundMessage): void {
     const c = this.collector;
-    if (this.phase !== want || msg.round !== this.round || !c || !c.expected.has(s.site)) {
+    if (
+      this.phase !== PHASE_OF[msg.type] ||
+      msg.round !== this.round ||
+      !c ||
+      !c.expected.has(s.site)
+    ) {
       s.send(
         errorMessage(
           'stale-round',
@@ -216,92 +221,83 @@ export class RoundEngine extends EventEmitter {
       this.opts.log.warn({ site: s.site, round: msg.round, err: (e as Error).message }, code);
       s.send(errorMessage(code, (e as Error).message, msg.round));
       // Its contribution is refused for this phase: stop waiting for it.
-      this.release(s.site);
+      c.release(s.site);
       return;
     }
-    c.got.set(s.site, value);
-    if (c.got.size >= c.expected.size) c.done();
+    c.answer(s.site, value);
   }
 
   /** A site reported a local failure for the current round: stop waiting for it. */
   siteFailed(s: SiteSession, round: number | undefined, message: string): void {
     this.opts.log.warn({ site: s.site, round, err: message }, 'site reported an error');
-    if (round === this.round) this.release(s.site);
+    if (round === this.round) this.collector?.release(s.site);
   }
 
-  private release(site: string): void {
-    const c = this.collector;
-    if (!c || !c.expected.has(site) || c.got.has(site)) return;
-    c.expected.delete(site);
-    if (c.got.size >= c.expected.size) c.done();
-  }
-
-  private check(s: SiteSession, msg: Narrow<'scores'> | Narrow<'update'> | Narrow<'evaluation'>) {
+  private check(s: SiteSession, msg: RoundMessage): unknown {
     switch (msg.type) {
-      case 'scores': {
-        if (msg.scores.length !== this.layers.length) {
-          throw new Error(
-            `expected ${this.layers.length} scores (one per layer), got ${msg.scores.length}`,
-          );
-        }
-        // LNTK scores are normalised top eigenvalues (method.md §1): non-negative, not all
-        // zero. Baseline scorers may be negative (GraSP) and are only ranked, so any finite
-        // value (the schema guarantees finiteness) is fine for them.
-        if (this.opts.planner.scoreMethod === 'lntk') {
-          const bad = msg.scores.findIndex((x) => !(x >= 0));
-          if (bad >= 0) {
-            throw new Error(
-              `LNTK score of layer ${this.layers[bad]} is ${msg.scores[bad]}; must be >= 0`,
-            );
-          }
-          if (!(msg.scores.reduce((a, b) => a + b, 0) > 0)) {
-            throw new Error('LNTK scores are all zero');
-          }
-        }
-        s.numSamples = msg.numSamples;
-        return msg;
-      }
+      case 'scores':
+        return checkScores(msg, {
+          layers: this.layers,
+          scoreMethod: this.opts.planner.scoreMethod,
+        });
       case 'update': {
-        const assigned = this.assignments[s.site] ?? [];
-        const expected: Record<string, number[]> = {};
-        for (const [name, shape] of Object.entries(this.shapes)) {
-          const l = layerOf(name);
-          if (l === 'head' || assigned.includes(l)) expected[name] = shape;
-        }
-        // decodeUpdate rejects NaN/Inf, unknown names and wrong shapes, naming the tensor.
-        const deltas = decodeUpdate(msg.deltas.bytes, expected);
-        const missing = Object.keys(expected).filter((n) => !(n in deltas));
-        if (missing.length)
-          throw new Error(`update lacks assigned params: ${missing.slice(0, 4).join(', ')}`);
-        if (msg.numSamples <= 0) throw new Error('numSamples must be > 0 for an update');
-        return { deltas, numSamples: msg.numSamples, metrics: msg.metrics };
+        const u = checkUpdate(msg, {
+          global: this.global,
+          assigned: this.assignments[s.site] ?? [],
+        });
+        const { stepMs, memoryBytes } = msg.metrics;
+        this.siteCosts.set(s.site, { stepMs: stepMs ?? null, memoryBytes: memoryBytes ?? null });
+        return u;
       }
       case 'evaluation':
-        return msg.metrics;
+        return checkEvaluation(msg);
     }
   }
 
   // --- the loop ---------------------------------------------------------------------------
 
   private async run(): Promise<void> {
-    const roundsDone = this.opts.store.rounds().some((r) => r.round === 0 && r.accuracy !== null);
-    if (this.version === 0 && !roundsDone) {
+    const baseDone = this.opts.store.rounds().some((r) => r.round === 0 && r.accuracy !== null);
+    if (this.version === 0 && !baseDone) {
       await this.waitQuorum();
       if (this.stopped) return;
       // Round 0: base accuracy before any training.
       this.bytes = { up: 0, down: 0 };
-      await this.evaluatePhase(0, [...this.sessions.keys()]);
+      await this.evaluatePhase(0, this.sessions.sites());
     }
     while (!this.stopped && !this.done) {
       await this.waitQuorum();
       if (this.stopped) break;
-      await this.runRound();
+      const aborted = await this.runRound();
+      if (aborted === null) {
+        this.consecutiveAborts = 0;
+        continue;
+      }
+      if (this.stopped) break;
+      this.consecutiveAborts++;
+      this.opts.store.abortRound(this.round, aborted, this.bytes);
+      if (this.consecutiveAborts >= this.cfg.maxConsecutiveAborts) {
+        this.pause(aborted);
+        return;
+      }
+      await this.sleep(abortBackoffMs(this.cfg.abortBackoffMs, this.consecutiveAborts));
     }
     if (!this.stopped) {
       this.phase = 'done';
       this.changed();
       this.emit('done');
     }
+  }
+
+  private pause(lastReason: string): void {
+    this.pausedReason =
+      `paused after ${this.consecutiveAborts} aborted attempts of round ${this.round} in a row; ` +
+      `last: ${lastReason}`;
+    this.phase = 'paused';
+    this.opts.log.error({ round: this.round, reason: this.pausedReason }, 'federation paused');
+    this.tellAborted(`federation ${this.pausedReason}`);
+    this.changed();
+    this.emit('paused', this.pausedReason);
   }
 
   private async waitQuorum(): Promise<void> {
@@ -312,14 +308,29 @@ export class RoundEngine extends EventEmitter {
       this.wake = null;
     }
     // A short grace period so that sites connecting together join the same round.
-    if (!this.stopped && this.cfg.quorumGraceMs > 0) await sleep(this.cfg.quorumGraceMs);
+    if (this.cfg.quorumGraceMs > 0) await this.sleep(this.cfg.quorumGraceMs);
+  }
+
+  /** Sleeps `ms`, or less when the engine stops. */
+  private sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(finish);
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      this.sleepers.add(finish);
+    });
   }
 
   private required(cohort: number): number {
     return Math.max(this.cfg.minClients, Math.ceil(this.cfg.minCompletionRate * cohort));
   }
 
-  private roundConfig(budget: number): RoundConfig {
+  /** The round config of one site; its seed derives from the federation seed and the site. */
+  private roundConfig(s: SiteSession, round: number): RoundConfig {
     return {
       scoreMethod: this.opts.planner.scoreMethod,
       steps: this.cfg.steps,
@@ -327,31 +338,8 @@ export class RoundEngine extends EventEmitter {
       lr: this.cfg.lr,
       weightDecay: this.cfg.weightDecay,
       codec: this.cfg.codec,
-      budget,
-      seed: (this.cfg.seed * 1000 + this.round) | 0,
-    };
-  }
-
-  /** The global weights a site needs: nothing, the layers changed in the last round, or all. */
-  private globalFor(s: SiteSession): Narrow<'round-start'>['global'] {
-    if (s.knownVersion === this.version) return null;
-    const diff = s.knownVersion !== null && s.knownVersion === this.version - 1;
-    // Encoded once per (version, full|diff) and shared by every site.
-    const key = `${this.version}:${diff ? 'diff' : 'full'}`;
-    let bytes = this.globalCache.get(key);
-    if (!bytes) {
-      const params: NamedArrays = {};
-      for (const [k, v] of Object.entries(this.global)) {
-        if (!diff || this.changedLayers.includes(layerOf(k))) params[k] = v;
-      }
-      bytes = encodeUpdate(params, 'fp32');
-      if (this.globalCache.size > 4) this.globalCache.clear();
-      this.globalCache.set(key, bytes);
-    }
-    return {
-      version: this.version,
-      from: diff ? s.knownVersion : null,
-      params: { codec: 'fp32', bytes },
+      budget: s.budget,
+      seed: deriveSeed(this.cfg.seed, round, s.site),
     };
   }
 
@@ -360,43 +348,36 @@ export class RoundEngine extends EventEmitter {
       type: 'round-start',
       round,
       phase,
-      global: this.globalFor(s),
-      config: this.roundConfig(s.budget),
+      global: this.cache.payloadFor(s.knownVersion),
+      config: this.roundConfig(s, round),
     });
     s.knownVersion = this.version;
   }
 
-  private collect<T>(expected: string[], deadlineMs: number): Promise<Map<string, T>> {
-    return new Promise((resolve) => {
-      const deadline: { timer?: NodeJS.Timeout } = {};
-      const c: Collector<T> = {
-        expected: new Set(expected),
-        got: new Map(),
-        done: () => {
-          clearTimeout(deadline.timer);
-          if (this.collector === c) this.collector = null;
-          resolve(c.got);
-        },
-      };
-      this.collector = c as Collector<unknown>;
-      if (c.expected.size === 0) return c.done();
-      deadline.timer = setTimeout(() => {
-        this.opts.log.warn(
-          {
-            round: this.round,
-            phase: this.phase,
-            missing: [...c.expected].filter((x) => !c.got.has(x)),
-          },
-          'phase deadline passed',
-        );
-        c.done();
-      }, deadlineMs);
+  private collect<T>(expected: string[], deadlineMs: number): PhaseCollector<T> {
+    const c = new PhaseCollector<T>(expected, deadlineMs, (missing) =>
+      this.opts.log.warn(
+        { round: this.round, phase: this.phase, missing },
+        'phase deadline passed',
+      ),
+    );
+    this.collector = c as PhaseCollector<unknown>;
+    void c.done.then(() => {
+      if (this.collector === c) this.collector = null;
     });
+    return c;
   }
 
-  private abort(reason: string): void {
+  /** Tells every site the round was aborted; returns the reason (for the loop). */
+  private abort(reason: string): string {
     this.opts.log.warn({ round: this.round, reason }, 'round aborted');
-    for (const s of this.sessions.values()) {
+    this.tellAborted(reason);
+    this.emit('aborted', this.round, reason);
+    return reason;
+  }
+
+  private tellAborted(reason: string): void {
+    for (const s of this.sessions.all()) {
       s.send({
         type: 'round-end',
         round: this.round,
@@ -406,23 +387,23 @@ export class RoundEngine extends EventEmitter {
         reason,
       });
     }
-    this.emit('aborted', this.round, reason);
   }
 
-  private async runRound(): Promise<void> {
+  /** One attempt of the current round: null when it completed, else why it was aborted. */
+  private async runRound(): Promise<string | null> {
     const round = this.round;
     this.bytes = { up: 0, down: 0 };
-    const cohort = [...this.sessions.keys()];
+    const cohort = this.sessions.sites();
     this.cohort = new Set(cohort);
     const need = this.required(cohort.length);
 
     // 1. scores
     this.phase = 'scores';
     this.changed();
-    const scoresP = this.collect<Narrow<'scores'>>(cohort, this.cfg.deadlines.scores);
+    const scoresC = this.collect<CheckedScores>(cohort, this.cfg.deadlines.scores);
     for (const site of cohort) this.sendRoundStart(this.sessions.get(site)!, 'scores', round);
-    const scores = await scoresP;
-    if (this.stopped) return;
+    const scores = await scoresC.done;
+    if (this.stopped) return null;
     if (scores.size < need)
       return this.abort(`only ${scores.size} of ${cohort.length} sites sent scores (need ${need})`);
 
@@ -445,7 +426,7 @@ export class RoundEngine extends EventEmitter {
     } catch (e) {
       return this.abort(`layer selection failed: ${(e as Error).message}`);
     }
-    if (this.stopped) return;
+    if (this.stopped) return null;
     this.emit('solved', round, plan);
 
     // 3. assignments -> updates
@@ -453,51 +434,46 @@ export class RoundEngine extends EventEmitter {
     this.assignments = plan.assignments;
     this.changed();
     const trainees = sites.filter((x) => this.sessions.has(x));
-    const updatesP = this.collect<{ deltas: NamedArrays; numSamples: number; metrics: unknown }>(
-      trainees,
-      this.cfg.deadlines.train,
-    );
+    const updatesC = this.collect<CheckedUpdate>(trainees, this.cfg.deadlines.train);
     for (const site of trainees) {
       this.sessions
         .get(site)!
         .send({ type: 'assignment', round, layers: plan.assignments[site] ?? [] });
     }
-    const updates = await updatesP;
-    if (this.stopped) return;
-    // A site that left after sending was already removed by leave(); re-check anyway.
-    for (const site of [...updates.keys()]) if (!this.sessions.has(site)) updates.delete(site);
+    const updates = await updatesC.done;
+    if (this.stopped) return null;
     if (updates.size < need)
       return this.abort(
         `only ${updates.size} of ${trainees.length} sites sent updates (need ${need})`,
       );
 
-    // 4. aggregate (masked, sample-weighted FedAvg) and commit the round
+    // 4. aggregate (the strategy's reduction) and commit the round
     this.phase = 'aggregate';
     this.changed();
     const names = [...updates.keys()].sort();
     const failures = trainees
       .filter((x) => !updates.has(x))
-      .map((client) => ({
-        client,
-        reason: this.sessions.has(client) ? 'no valid update' : 'left',
+      .map((site) => ({
+        site,
+        reason: this.sessions.has(site) ? 'no valid update' : 'left',
       }));
-    const agg = this.opts.planner.aggregate(
+    const agg = this.opts.planner.aggregate({
       round,
-      this.global,
-      plan.assignments,
-      names.map((site) => ({
-        client: site,
+      global: this.global,
+      assignments: plan.assignments,
+      results: names.map((site) => ({
+        site,
         numSamples: updates.get(site)!.numSamples,
         deltas: updates.get(site)!.deltas,
       })),
       failures,
-    );
+    });
     const selection: Record<string, string[]> = {};
     const trainMetrics: Record<string, unknown> = {};
     for (const site of names) {
       selection[site] = plan.assignments[site] ?? [];
       trainMetrics[site] = {
-        ...(updates.get(site)!.metrics as object),
+        ...updates.get(site)!.metrics,
         numSamples: updates.get(site)!.numSamples,
       };
     }
@@ -517,13 +493,13 @@ export class RoundEngine extends EventEmitter {
     });
     this.global = agg.params;
     this.version = round;
+    this.cache.set(round, agg.params, changedLayers);
     // A trainee whose update was not aggregated may hold locally trained weights that the
     // next diff would not overwrite: it gets the full global weights next time.
     for (const f of failures) {
-      const s = this.sessions.get(f.client);
+      const s = this.sessions.get(f.site);
       if (s) s.knownVersion = null;
     }
-    this.changedLayers = changedLayers;
     this.opts.log.info(
       { round, sites: names.length, changedLayers: changedLayers.length, solverMs: plan.solverMs },
       'round aggregated',
@@ -531,33 +507,26 @@ export class RoundEngine extends EventEmitter {
 
     // 5. evaluate the new global weights on every connected site's held-out split
     this.bytes = { up: 0, down: 0 };
-    await this.evaluatePhase(round, [...this.sessions.keys()]);
+    await this.evaluatePhase(round, this.sessions.sites());
+    return null;
   }
 
   private async evaluatePhase(round: number, sites: string[]): Promise<void> {
     this.round = round;
     this.phase = 'evaluate';
     this.changed();
-    const evalP = this.collect<Narrow<'evaluation'>['metrics']>(sites, this.cfg.deadlines.evaluate);
+    const evalC = this.collect<EvalMetrics>(sites, this.cfg.deadlines.evaluate);
     for (const site of sites) this.sendRoundStart(this.sessions.get(site)!, 'evaluate', round);
-    const evals = await evalP;
-    let n = 0;
-    let acc = 0;
-    let loss = 0;
-    const perSite: Record<string, unknown> = {};
-    for (const [site, m] of evals) {
-      perSite[site] = m;
-      n += m.numSamples;
-      acc += m.accuracy * m.numSamples;
-      loss += m.loss * m.numSamples;
-    }
-    const accuracy = n > 0 ? acc / n : null;
-    const meanLoss = n > 0 ? loss / n : null;
+    const evals = await evalC.done;
+    const { accuracy, loss } = this.opts.planner.aggregateEvaluation(
+      round,
+      [...evals].map(([site, m]) => ({ site, ...m })),
+    );
     // Bytes of the evaluate phase belong to this round; completeRound stored the rest.
-    this.opts.store.saveEvaluation(round, accuracy, meanLoss, perSite, this.bytes);
+    this.opts.store.saveEvaluation(round, accuracy, loss, Object.fromEntries(evals), this.bytes);
     this.opts.log.info({ round, accuracy, sites: evals.size }, 'round evaluated');
     const done = round >= this.cfg.rounds;
-    for (const s of this.sessions.values()) {
+    for (const s of this.sessions.all()) {
       s.send({ type: 'round-end', round, status: 'completed', accuracy, done });
     }
     this.emit('round', round, accuracy);
@@ -571,6 +540,7 @@ export class RoundEngine extends EventEmitter {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** The wait before the next attempt after `aborts` aborted attempts in a row (doubling). */
+export function abortBackoffMs(baseMs: number, aborts: number): number {
+  return Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, aborts - 1));
 }

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basePaths, BASE_PRESETS } from '@focus-fl/core/node';
 import { answerVocabulary } from '@focus-fl/core/data';
 import { createModel, loadModel, PRESETS, saveModel, type VqaModel } from '@focus-fl/core/model';
-import { layerOf, type NamedArrays } from '@focus-fl/core/tensors';
+import { HEAD_LAYER, layerOf, type NamedArrays } from '@focus-fl/core/tensors';
 import type { FederationConfig } from './config.js';
 
 export interface ModelSource {
@@ -19,7 +19,7 @@ export interface ModelSource {
 
 /** The global (federated) part of a model: every adapter layer's params and the head. */
 export function globalParams(model: VqaModel): NamedArrays {
-  const layers = new Set([...model.layerNames(), 'head']);
+  const layers = new Set([...model.layerNames(), HEAD_LAYER]);
   return model.getParams(model.paramNames().filter((n) => layers.has(layerOf(n))));
 }
 
@@ -52,6 +52,7 @@ export function modelSourceFromConfig(
     model = createModel(config.preset as keyof typeof PRESETS, {
       seed: config.modelSeed,
       answers: answerVocabulary(),
+      weights: 'int8',
     });
   }
   const vocab = answerVocabulary();

@@ -1,7 +1,11 @@
 /**
  * The engine's view of a strategy (core/federated strategies: Flower's configure/aggregate):
  * which score each site computes, which layers each site trains this round, and how the
- * updates reduce to the next global model. The engine owns the loop, deadlines and quorum.
+ * updates and evaluations reduce to the next global model and its metrics. The engine owns
+ * the loop, deadlines and quorum.
+ *
+ * The one translation point between the coordinator's words and the paper's: the engine and
+ * the protocol speak of sites; a strategy's math (RoundContext, RoundResult) of clients.
  *
  * f3ocus's solver runs in a worker thread within `solverMaxMs` (solver-run.ts), so the event
  * loop keeps serving frames while it searches.
@@ -9,12 +13,12 @@
 import {
   createStrategy,
   type AggregateResult,
-  type RoundFailure,
-  type RoundResult,
+  type EvaluationSummary,
   type ScoreMethod,
   type SelectionSolver,
   type Strategy,
 } from '@focus-fl/core/federated';
+import type { LayerScores } from '@focus-fl/core/methods';
 import type { NamedArrays } from '@focus-fl/core/tensors';
 import type { FederationConfig } from './config.js';
 import { runSolver } from './solver-run.js';
@@ -22,7 +26,7 @@ import { runSolver } from './solver-run.js';
 export interface PlanInput {
   round: number;
   layers: string[];
-  sites: { site: string; budget: number; numSamples: number; scores: number[] }[];
+  sites: { site: string; budget: number; numSamples: number; scores: LayerScores }[];
 }
 
 export interface Plan {
@@ -33,17 +37,28 @@ export interface Plan {
   info: Record<string, unknown>;
 }
 
+export interface AggregateInput {
+  round: number;
+  global: NamedArrays;
+  assignments: Record<string, string[]>;
+  /** Updates checked where they entered (round/site-messages.ts). */
+  results: { site: string; numSamples: number; deltas: NamedArrays }[];
+  failures: { site: string; reason: string }[];
+}
+
+export interface SiteEvaluation {
+  site: string;
+  accuracy: number;
+  loss: number;
+  numSamples: number;
+}
+
 export interface Planner {
   readonly name: string;
   readonly scoreMethod: ScoreMethod;
   plan(input: PlanInput): Promise<Plan>;
-  aggregate(
-    round: number,
-    global: NamedArrays,
-    assignments: Record<string, string[]>,
-    results: RoundResult[],
-    failures: RoundFailure[],
-  ): AggregateResult;
+  aggregate(input: AggregateInput): AggregateResult;
+  aggregateEvaluation(round: number, reports: SiteEvaluation[]): EvaluationSummary;
 }
 
 export function createPlanner(
@@ -69,7 +84,7 @@ export function createPlanner(
           name: s.site,
           budget: s.budget,
           numSamples: s.numSamples,
-          scores: { layers: input.layers, scores: s.scores },
+          scores: s.scores,
         })),
       });
       return {
@@ -80,8 +95,28 @@ export function createPlanner(
         info: plan.info,
       };
     },
-    aggregate(round, global, assignments, results, failures) {
-      return strategy.aggregateRound({ round, global, assignments }, results, failures);
+    aggregate(input) {
+      return strategy.aggregateRound(
+        {
+          round: input.round,
+          global: input.global,
+          assignments: input.assignments,
+          valuesChecked: true,
+        },
+        input.results.map((r) => ({ client: r.site, numSamples: r.numSamples, deltas: r.deltas })),
+        input.failures.map((f) => ({ client: f.site, reason: f.reason })),
+      );
+    },
+    aggregateEvaluation(round, reports) {
+      return strategy.aggregateEvaluation(
+        round,
+        reports.map((r) => ({
+          client: r.site,
+          accuracy: r.accuracy,
+          loss: r.loss,
+          numSamples: r.numSamples,
+        })),
+      );
     },
   };
 }

@@ -1,26 +1,27 @@
 /**
- * A simulated site in Node: the same core model, scoring, training and evaluation the browser
- * worker uses, on a synthetic client's data (train split for scores and training, test split
- * for held-out evaluation). Plugs into the shared SiteClient as its LocalCompute.
+ * A simulated site in Node: a synthetic client's data (train split for scores and training,
+ * test split for held-out evaluation) on the core model, computed by core's ModelCompute —
+ * the same LocalCompute the browser worker uses — and plugged into the shared SiteClient.
  */
-import type { ClientName, VqaSample } from '@focus-fl/core/data';
+import type { ClientData, ClientName, VqaSample } from '@focus-fl/core/data';
 import { syntheticClient } from '@focus-fl/core/data';
-import { computeLntk, scoreLayers, type ScorerMethod } from '@focus-fl/core/importance';
 import { loadModel, type VqaModel } from '@focus-fl/core/model';
-import { evaluate, trainLayers } from '@focus-fl/core/train';
 import type { LocalCompute } from '@focus-fl/core/federated';
-import { hashSeed } from './seeds.js';
+import { LOCAL_METRIC_SAMPLES, ModelCompute } from '@focus-fl/core/site';
 
 export interface SimSiteOptions {
   name: ClientName;
+  /** Seeds the site's synthetic data (the round seeds come from the coordinator). */
   seed: number;
   /** Base checkpoint (as served at /model/base.safetensors). */
   baseBytes: Uint8Array;
   scale?: number;
   floor?: number;
-  /** Cap on held-out samples evaluated per round (speed). */
+  /** Cap on held-out samples evaluated per round, and on the local-metric slice (speed). */
   maxTest?: number;
   lntkSamples?: number;
+  /** The site's own data (e.g. real MedMNIST files); default: the synthetic client's. */
+  data?: ClientData;
 }
 
 export interface SimSite extends LocalCompute {
@@ -33,65 +34,30 @@ export interface SimSite extends LocalCompute {
 }
 
 export function createSimSite(o: SimSiteOptions): SimSite {
-  const data = syntheticClient(o.name, { seed: o.seed, scale: o.scale, floor: o.floor });
+  const data = o.data ?? syntheticClient(o.name, { seed: o.seed, scale: o.scale, floor: o.floor });
   const test = o.maxTest ? data.test.slice(0, o.maxTest) : data.test;
   const model = loadModel(o.baseBytes);
+  const compute = new ModelCompute({
+    model,
+    train: data.train,
+    test,
+    lntkSamples: o.lntkSamples,
+    metricSamples: o.maxTest ? Math.min(o.maxTest, LOCAL_METRIC_SAMPLES) : undefined,
+  });
   const trained: { round: number; layers: string[] }[] = [];
-  const seedFor = (round: number, what: string) => hashSeed(o.seed, round, `${o.name}:${what}`);
   return {
     name: o.name,
     model,
     data: { train: data.train, test },
     trained,
-    numSamples: () => data.train.length,
-    async computeScores(method, round, layers) {
-      const own = model.layerNames();
-      let byLayer: number[];
-      if (method === 'none') byLayer = own.map(() => 1 / own.length);
-      else if (method === 'lntk') {
-        const r = computeLntk(model, data.train, {
-          numSamples: o.lntkSamples ?? 16,
-          seed: seedFor(round, 'lntk'),
-        });
-        byLayer = own.map((l) => r.scores[r.layers.indexOf(l)]);
-      } else {
-        byLayer = scoreLayers(method as ScorerMethod, model, data.train, {
-          seed: seedFor(round, method),
-        });
-      }
-      return layers.map((l) => {
-        const i = own.indexOf(l);
-        if (i < 0) throw new Error(`scores: the model has no layer "${l}"`);
-        return byLayer[i];
-      });
-    },
+    numSamples: () => compute.numSamples(),
+    computeScores: (req) => compute.computeScores(req),
     async train(layers, cfg) {
       trained.push({ round: cfg.round, layers: [...layers] });
-      // The model must hold the global weights until the next round-start (which sends only
-      // the layers that changed globally): snapshot and restore exactly.
-      const before = model.getParams(model.trainableParamNames(layers));
-      const res = await trainLayers(model, data.train, {
-        layers,
-        steps: cfg.steps,
-        batchSize: cfg.batchSize,
-        lr: cfg.lr,
-        weightDecay: cfg.weightDecay,
-        seed: seedFor(cfg.round, 'train'),
-      });
-      const ev = await evaluate(model, data.train.slice(0, 64));
-      model.setParams(before);
-      return {
-        deltas: res.deltas,
-        metrics: { loss: res.metrics.meanLoss, accuracy: ev.accuracy, perType: ev.perType },
-      };
+      return compute.train(layers, cfg);
     },
-    async evaluate() {
-      const ev = await evaluate(model, test);
-      return { accuracy: ev.accuracy, loss: ev.loss, numSamples: ev.n, perType: ev.perType };
-    },
-    setGlobal(params) {
-      model.setParams(params);
-    },
+    evaluate: () => compute.evaluate(),
+    setGlobal: (params) => compute.setGlobal(params),
     dispose() {
       model.dispose();
     },

@@ -1,9 +1,11 @@
 /**
- * `pnpm simulate --clients 9 --rounds R --strategy f3ocus --algo nsga2 --seed S [--json]`
+ * `pnpm simulate --clients 9 --rounds R --strategy f3ocus --algo nsga2 --seed S [--json]
+ *                [--parallel N]`
  *
  * Starts a coordinator in-process (or connects to a running one: --url http://host:port
  * --admin-token T; the federation config is then the server's) and runs N Node
- * sites on the synthetic clients (CLIENT_NAMES order) through the real ws protocol. Prints a
+ * sites on the synthetic clients (CLIENT_NAMES order) through the real ws protocol, in N worker
+ * threads (--parallel, default one per core; 1 = on the main thread). Prints a
  * per-round table, or with --json one object (stable interface):
  *   {"rounds":[{"round","accuracy","perClient","bytesUp","bytesDown","selection"}],
  *    "final":{"baseAccuracy","accuracy","perClient"},"bytesUp","bytesDown"}
@@ -15,26 +17,43 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
-import { CLIENT_NAMES, type ClientName } from '@focus-fl/core/data';
+import { CLIENT_NAMES, type ClientData, type ClientName } from '@focus-fl/core/data';
 import { SiteClient } from '@focus-fl/core/federated';
 import { initNodeBackend, type NodeBackend } from '@focus-fl/core/node';
 import { buildApp } from './app.js';
 import { resolveConfig, type FederationConfig } from './config.js';
 import { modelSourceFromConfig } from './model-source.js';
-import { createSimSite, type SimSite } from './sim-site.js';
+import { loadMedMnistDir } from './medmnist-dir.js';
+import { createSimSite, type SimSite, type SimSiteOptions } from './sim-site.js';
+import { defaultParallel, runSitesInThreads, type SiteThreads } from './sim-threads.js';
+import { PRESETS } from '@focus-fl/core/model';
 import type { RoundRow } from './store.js';
 import { connectWs } from './ws-transport.js';
 
-export interface SimulateOptions {
+/** The simulated sites: which synthetic clients, their data and their compute. */
+export interface SimSitesOptions {
   clients: number;
-  config: FederationConfig;
   seed: number;
   budget: number;
   scale?: number;
   floor?: number;
   maxTest?: number;
-  dataDir?: string;
+  /** Samples each site scores LNTK on (default 16; fewer for a large model, e.g. vilt-b32). */
+  lntkSamples?: number;
   backend?: NodeBackend;
+}
+
+export interface SimulateOptions extends SimSitesOptions {
+  config: FederationConfig;
+  dataDir?: string;
+  /**
+   * Threads running the sites (sim-threads.ts): 1 = all on the main thread beside the
+   * coordinator; N > 1 = N worker threads with a tfjs backend each. Default: one per core, at
+   * most one per site. The results do not depend on it.
+   */
+  parallel?: number;
+  /** Folder of real MedMNIST .npz files; the sites are the clients found there. */
+  medmnistDir?: string;
   /** Progress lines to stderr. */
   verbose?: boolean;
 }
@@ -57,17 +76,10 @@ export interface SimulateResult {
   bytesDown: number;
 }
 
-export interface RemoteOptions {
+export interface RemoteOptions extends SimSitesOptions {
   /** http(s)://host:port of a running coordinator. */
   url: string;
   adminToken: string;
-  clients: number;
-  seed: number;
-  budget: number;
-  scale?: number;
-  floor?: number;
-  maxTest?: number;
-  backend?: NodeBackend;
   /** Suffix for the registered site names (a coordinator keeps its sites). */
   suffix?: string;
 }
@@ -104,6 +116,7 @@ export async function simulateRemote(o: RemoteOptions): Promise<SimulateResult> 
           scale: o.scale,
           floor: o.floor,
           maxTest: o.maxTest,
+          lntkSamples: o.lntkSamples,
         });
         sites.push(site);
         return new SiteClient({ token, backend: 'node', compute: site }).run(() =>
@@ -114,14 +127,18 @@ export async function simulateRemote(o: RemoteOptions): Promise<SimulateResult> 
     const outcomes = await Promise.all(runs);
     if (outcomes.some((x) => x !== 'done'))
       throw new Error(`some sites failed: ${outcomes.join(', ')}`);
-    const state = (await (await fetch(`${http}/api/state`)).json()) as { rounds: RoundRow[] };
+    const state = (await (
+      await fetch(`${http}/api/state`, { headers: { authorization: `Bearer ${o.adminToken}` } })
+    ).json()) as { rounds: RoundRow[] };
     return summarise(state.rounds);
   } finally {
     for (const s of sites) s.dispose();
   }
 }
 
-export function summarise(rows: RoundRow[]): SimulateResult {
+export function summarise(allRows: RoundRow[]): SimulateResult {
+  // Aborted attempts are stored too; the summary is of the rounds that completed.
+  const rows = allRows.filter((r) => r.status === 'completed');
   const base = rows.find((r) => r.round === 0);
   const rounds = rows
     .filter((r) => r.round > 0)
@@ -146,67 +163,133 @@ export function summarise(rows: RoundRow[]): SimulateResult {
   };
 }
 
+/** The federation paused (too many aborted rounds in a row); the message says why. */
+export class FederationPausedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FederationPausedError';
+  }
+}
+
 /** Runs a whole federation in this process; resolves when every site is done. */
 export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > CLIENT_NAMES.length) {
     throw new Error(`--clients must be 1..${CLIENT_NAMES.length}, got ${o.clients}`);
   }
+  if (o.parallel !== undefined && (!Number.isInteger(o.parallel) || o.parallel < 1))
+    throw new Error(`--parallel must be a positive integer, got ${o.parallel}`);
   await initNodeBackend(o.backend ?? 'wasm');
-  const model = modelSourceFromConfig(o.config);
+  const real = o.medmnistDir ? medmnistClients(o.medmnistDir, o) : undefined;
+  const names = real ? [...real.keys()] : (CLIENT_NAMES.slice(0, o.clients) as ClientName[]);
+  // A folder may hold fewer clients than --clients: the quorum is the sites that exist.
+  const config = real
+    ? { ...o.config, minClients: Math.min(o.config.minClients, names.length) }
+    : o.config;
+  const model = modelSourceFromConfig(config);
   const app = await buildApp({
-    config: o.config,
+    config,
     dataDir: o.dataDir ?? mkdtempSync(join(tmpdir(), 'focus-fl-sim-')),
     model,
     logger: o.verbose ? { level: 'info', stream: process.stderr } : false,
   });
-  const names = CLIENT_NAMES.slice(0, o.clients) as ClientName[];
   const sites: SimSite[] = [];
+  const clients: SiteClient[] = [];
+  let siteThreads: SiteThreads | undefined;
   try {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/ws`;
-    const runs = names.map((name, i) => {
+    const specs = names.map((name, i) => {
       const token = app.store.getSite(name)
         ? null
         : app.store.addSite(name, o.config.budgets[name] ?? o.budget);
       if (!token) throw new Error(`site ${name} already registered in this data dir`);
-      const site = createSimSite({
+      const options: Omit<SimSiteOptions, 'baseBytes'> = {
         name,
         seed: o.seed * 1009 + i,
-        baseBytes: model.baseBytes!,
         scale: o.scale,
         floor: o.floor,
         maxTest: o.maxTest,
-      });
-      sites.push(site);
-      const client = new SiteClient({ token, backend: 'node', compute: site });
-      return client.run(() => connectWs(url));
+        data: real?.get(name),
+        lntkSamples: o.lntkSamples,
+      };
+      return { token, options };
     });
     if (o.verbose) {
       app.engine.on('round', (r: number, acc: number | null) =>
         process.stderr.write(`round ${r}: accuracy ${acc?.toFixed(4)}\n`),
       );
     }
-    const outcomes = await Promise.all(runs);
+    const threads = o.parallel ?? defaultParallel(names.length);
+    let runs: Promise<string[]>;
+    if (threads > 1) {
+      siteThreads = runSitesInThreads(url, o.backend ?? 'wasm', model.baseBytes!, specs, threads);
+      runs = siteThreads.outcomes;
+    } else {
+      runs = Promise.all(
+        specs.map(({ token, options }) => {
+          const site = createSimSite({ ...options, baseBytes: model.baseBytes! });
+          sites.push(site);
+          const client = new SiteClient({ token, backend: 'node', compute: site });
+          clients.push(client);
+          return client.run(() => connectWs(url));
+        }),
+      );
+    }
+    // A federation that pauses (too many aborted rounds in a row) never finishes: stop with
+    // the engine's reason instead of waiting for sites that wait for it.
+    const paused = new Promise<never>((_, reject) =>
+      app.engine.once('paused', (reason: string) =>
+        reject(new FederationPausedError(`federation ${reason}`)),
+      ),
+    );
+    const outcomes = await Promise.race([runs, paused]);
     if (outcomes.some((x) => x !== 'done'))
       throw new Error(`some sites failed: ${outcomes.join(', ')}`);
     return summarise(app.store.rounds());
   } finally {
+    for (const c of clients) c.stop('simulation over');
+    await siteThreads?.terminate();
     await app.close();
     for (const s of sites) s.dispose();
   }
 }
 
 /**
+ * The first `o.clients` clients with files in `dir` (partial clients included), their images
+ * resized to the preset's input side; skipped files are reported on stderr.
+ */
+function medmnistClients(
+  dir: string,
+  o: Pick<SimulateOptions, 'clients' | 'seed' | 'config'>,
+): Map<ClientName, ClientData> {
+  const preset = (PRESETS as Record<string, { imageSize: number } | undefined>)[o.config.preset];
+  const loaded = loadMedMnistDir(dir, { seed: o.seed, size: preset?.imageSize });
+  for (const line of loaded.skipped) process.stderr.write(`skipped ${line}\n`);
+  const out = new Map<ClientName, ClientData>();
+  for (const [name, d] of [...loaded.clients].slice(0, o.clients)) {
+    if (d.missing.length)
+      process.stderr.write(
+        `${name}: partial site with ${d.subsets.join(', ')} (no ${d.missing.join(', ')})\n`,
+      );
+    out.set(name, d);
+  }
+  return out;
+}
+
+/**
  * The federation config `pnpm simulate` runs: DEFAULT_CONFIG plus the given overrides, with the
  * model and federation seeded by `seed` and every round waiting for all `clients` (a simulation
- * has no stragglers, so rounds are complete and reproducible).
+ * has no stragglers, so rounds are complete and reproducible). Phase deadlines are an hour:
+ * the simulated sites share one thread, and a vilt-b32 phase of several sites takes minutes.
  */
 export function simulationConfig(
   clients: number,
   seed: number,
   overrides: Partial<FederationConfig> = {},
 ): FederationConfig {
-  return resolveConfig({ seed, modelSeed: seed }, overrides, {
+  const hour = 3_600_000;
+  const deadlines = { scores: hour, train: hour, evaluate: hour };
+  return resolveConfig({ seed, modelSeed: seed, deadlines }, overrides, {
     minClients: clients,
     minCompletionRate: 1,
     quorumGraceMs: 0,
@@ -244,10 +327,13 @@ async function main(): Promise<void> {
       scale: { type: 'string' },
       floor: { type: 'string' },
       'max-test': { type: 'string' },
+      'lntk-samples': { type: 'string' },
       'solver-ms': { type: 'string' },
       preset: { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
+      parallel: { type: 'string' },
       'data-dir': { type: 'string' },
+      'medmnist-dir': { type: 'string' },
       url: { type: 'string' },
       'admin-token': { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -280,6 +366,7 @@ async function main(): Promise<void> {
     scale: num('scale', values.scale),
     floor: num('floor', values.floor),
     maxTest: num('max-test', values['max-test']),
+    lntkSamples: num('lntk-samples', values['lntk-samples']),
     backend: values.backend as NodeBackend,
   };
   let res: SimulateResult;
@@ -292,11 +379,18 @@ async function main(): Promise<void> {
       ...common,
       config,
       dataDir: values['data-dir'],
+      parallel: num('parallel', values.parallel),
+      medmnistDir: values['medmnist-dir'],
       verbose: values.verbose,
     });
   }
   if (values.json) process.stdout.write(JSON.stringify(res) + '\n');
-  else console.log(table(res, CLIENT_NAMES.slice(0, clients) as string[]));
+  else {
+    const names = values['medmnist-dir']
+      ? Object.keys(res.final.perClient)
+      : (CLIENT_NAMES.slice(0, clients) as string[]);
+    console.log(table(res, names));
+  }
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {

@@ -16,6 +16,7 @@ import {
   type Message,
 } from '@focus-fl/core/federated';
 import type { Logger, RoundEngine, SiteSession } from './engine.js';
+import { siteBudget } from './config.js';
 import type { Store } from './store.js';
 
 export const MAX_BAD_FRAMES = 3;
@@ -31,7 +32,7 @@ export interface SocketContext {
 }
 
 export function handleSiteSocket(socket: WebSocket, ctx: SocketContext): void {
-  let session: (SiteSession & { open: boolean }) | null = null;
+  let session: SiteSession | null = null;
   let badFrames = 0;
 
   const sendRaw = (msg: Message) => {
@@ -82,7 +83,6 @@ export function handleSiteSocket(socket: WebSocket, ctx: SocketContext): void {
   socket.on('close', () => {
     clearInterval(beat);
     if (session) {
-      session.open = false;
       ctx.engine.leave(session);
       ctx.log.info({ site: session.site }, 'site left');
     }
@@ -137,14 +137,13 @@ export function handleSiteSocket(socket: WebSocket, ctx: SocketContext): void {
       return;
     }
     ctx.store.touchSite(site.name, msg.backend);
-    const budget = ctx.engine.cfg.budgets[site.name] ?? site.budget;
-    const s: SiteSession & { open: boolean } = {
+    const budget = siteBudget(ctx.engine.cfg, site);
+    const s: SiteSession = {
       site: site.name,
       budget,
       backend: msg.backend,
       numSamples: msg.numSamples,
       knownVersion: msg.haveVersion,
-      open: true,
       send: sendRaw,
       close: (code, reason) => socket.close(code, reason),
     };

@@ -7,6 +7,7 @@ import type { Worker } from 'node:worker_threads';
 import { tsWorker } from './tsx-worker.js';
 import { selectionObjectives, solveSelection, type SelectionResult } from '@focus-fl/solvers';
 import type { SelectionSolverOptions } from '@focus-fl/core/federated';
+import { topB } from '@focus-fl/core/methods';
 
 export interface SolverInput {
   scores: number[][];
@@ -49,7 +50,7 @@ export interface SolverRunLimits {
 
 /**
  * The round's selection when the solver misses its hard deadline: each client's own top-B
- * layers (the client-only LNTK choice, method.md §4), as a one-point front. Logged and marked
+ * layers (the client-only LNTK choice, Table 1 "LNTK (client)"), as a one-point front. Logged and marked
  * with evaluations = 0 so reports can tell.
  */
 export function fallbackSelection(
@@ -58,12 +59,8 @@ export function fallbackSelection(
   elapsedMs = hardDeadlineMs(opts.maxTimeMs),
 ): SelectionResult {
   const masks = input.scores.map((row, i) => {
-    const top = row
-      .map((v, l) => [v, l] as const)
-      .sort((a, b) => b[0] - a[0] || a[1] - b[1])
-      .slice(0, input.budgets[i])
-      .map(([, l]) => l);
-    return row.map((_, l) => (top.includes(l) ? 1 : 0));
+    const top = new Set(topB(row, input.budgets[i]));
+    return row.map((_, l) => (top.has(l) ? 1 : 0));
   });
   const o = selectionObjectives(input.scores, masks);
   return {

@@ -1,25 +1,14 @@
 /**
  * The dashboard JSON (docs/interfaces.md, "Coordinator HTTP"), served at GET /api/state and
- * pushed over the read-only ws /api/live on every change.
+ * pushed over the read-only ws /api/live on every change. Its schema and types live in
+ * dashboard-state.ts (the dashboard page imports them).
  */
-import type { RoundEngine, RoundSummary } from './engine.js';
+import { siteBudget } from './config.js';
+import type { DashboardState } from './dashboard-state.js';
+import type { RoundEngine } from './engine.js';
 import type { Store } from './store.js';
 
-export interface DashboardState {
-  layers: string[];
-  round: number;
-  phase: string;
-  totalRounds: number;
-  strategy: string;
-  sites: {
-    name: string;
-    status: string;
-    backend: string | null;
-    budget: number;
-    connected: boolean;
-  }[];
-  rounds: RoundSummary[];
-}
+export type { DashboardState, RoundSummary, SiteState } from './dashboard-state.js';
 
 export function dashboardState(
   engine: RoundEngine,
@@ -32,8 +21,10 @@ export function dashboardState(
       name: s.name,
       status: live ? engine.siteStatus(s.name) : 'offline',
       backend: live?.backend ?? s.backend,
-      budget: engine.cfg.budgets[s.name] ?? s.budget,
+      budget: siteBudget(engine.cfg, s),
       connected: Boolean(live),
+      stepMs: engine.siteCosts.get(s.name)?.stepMs ?? null,
+      memoryBytes: engine.siteCosts.get(s.name)?.memoryBytes ?? null,
     };
   });
   return {
@@ -42,9 +33,11 @@ export function dashboardState(
     phase: engine.phase,
     totalRounds: engine.cfg.rounds,
     strategy,
+    pausedReason: engine.pausedReason,
     sites,
     rounds: store.rounds().map((r) => ({
       round: r.round,
+      status: r.status,
       accuracy: r.accuracy,
       loss: r.loss,
       perClient: r.perClient,
@@ -53,6 +46,8 @@ export function dashboardState(
       selection: r.selection,
       front: r.front,
       selected: r.selected,
+      reason: r.reason,
+      aborts: r.aborts,
     })),
   };
 }

@@ -35,6 +35,10 @@ export interface RoundRow {
   selected: number | null;
   perClient: Record<string, number>;
   selection: Record<string, string[]>;
+  /** Why the last aborted attempt of this round failed (null: never aborted). */
+  reason: string | null;
+  /** Aborted attempts of this round. */
+  aborts: number;
 }
 
 export interface CompletedRound {
@@ -49,6 +53,14 @@ export interface CompletedRound {
   selected: number | null;
 }
 
+/** Registering a name that is taken (HTTP 409). */
+export class SiteExistsError extends Error {
+  constructor(readonly site: string) {
+    super(`site "${site}" already exists`);
+    this.name = 'SiteExistsError';
+  }
+}
+
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
@@ -57,7 +69,8 @@ export function newToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-const SITE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Site names: 1-64 characters of A-Z a-z 0-9 _ . - (the POST /api/sites schema uses it too). */
+export const SITE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export class Store {
   readonly db: Database.Database;
@@ -86,6 +99,13 @@ export class Store {
       CREATE TABLE IF NOT EXISTS checkpoints (
         version INTEGER PRIMARY KEY, changed TEXT NOT NULL, params BLOB NOT NULL);
     `);
+    // Columns added after the first release: an older data dir gets them on open.
+    const cols = new Set(
+      (this.db.prepare('PRAGMA table_info(rounds)').all() as { name: string }[]).map((c) => c.name),
+    );
+    if (!cols.has('reason')) this.db.exec('ALTER TABLE rounds ADD COLUMN reason TEXT');
+    if (!cols.has('aborts'))
+      this.db.exec('ALTER TABLE rounds ADD COLUMN aborts INTEGER NOT NULL DEFAULT 0');
   }
 
   close(): void {
@@ -121,7 +141,22 @@ export class Store {
   }
 
   checkAdminToken(token: string | undefined): boolean {
-    const want = this.getMeta('admin_token_hash');
+    return this.checkHashedToken('admin_token_hash', token);
+  }
+
+  /** A new read-only token for the dashboard (replaces the previous one); shown once. */
+  issueViewerToken(): string {
+    const token = newToken();
+    this.setMeta('viewer_token_hash', hashToken(token));
+    return token;
+  }
+
+  checkViewerToken(token: string | undefined): boolean {
+    return this.checkHashedToken('viewer_token_hash', token);
+  }
+
+  private checkHashedToken(key: string, token: string | undefined): boolean {
+    const want = this.getMeta(key);
     if (!want || !token) return false;
     const a = Buffer.from(hashToken(token), 'hex');
     const b = Buffer.from(want, 'hex');
@@ -138,7 +173,7 @@ export class Store {
     if (!Number.isInteger(budget) || budget < 0) {
       throw new Error(`budget must be a non-negative integer, got ${budget}`);
     }
-    if (this.getSite(name)) throw new Error(`site "${name}" already exists`);
+    if (this.getSite(name)) throw new SiteExistsError(name);
     const token = newToken();
     this.db
       .prepare('INSERT INTO sites (name, token_hash, budget, created_at) VALUES (?, ?, ?, ?)')
@@ -225,6 +260,24 @@ export class Store {
     tx();
   }
 
+  /**
+   * An aborted attempt of round `round` (not yet completed): stored with its reason and
+   * counted; a later completion of the same round keeps the count.
+   */
+  abortRound(round: number, reason: string, bytes: { up: number; down: number }): void {
+    this.db
+      .prepare(
+        `INSERT INTO rounds (round, status, ended_at, bytes_up, bytes_down, reason, aborts)
+         VALUES (?, 'aborted', ?, ?, ?, ?, 1)
+         ON CONFLICT(round) DO UPDATE SET ended_at = excluded.ended_at, reason = excluded.reason,
+           aborts = rounds.aborts + 1,
+           bytes_up = rounds.bytes_up + excluded.bytes_up,
+           bytes_down = rounds.bytes_down + excluded.bytes_down
+         WHERE rounds.status = 'aborted'`,
+      )
+      .run(round, Date.now(), bytes.up, bytes.down, reason);
+  }
+
   /** Global evaluation of round `round` (0 = base model) plus per-site reports. */
   saveEvaluation(
     round: number,
@@ -292,6 +345,8 @@ export class Store {
         selected: (r.selected as number | null) ?? null,
         perClient,
         selection: this.selections(round),
+        reason: (r.reason as string | null) ?? null,
+        aborts: (r.aborts as number | null) ?? 0,
       };
     });
   }

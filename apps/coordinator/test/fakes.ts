@@ -59,7 +59,10 @@ export function fakeSite(seed: number, samples = 50): FakeSite {
     trained: [],
     trainDelay: 0,
     numSamples: () => samples,
-    computeScores: async (_m, _r, layers) => layers.map((_, i) => (i + 1 + rand() * 0.1) / 10.5),
+    computeScores: async ({ layers }) => ({
+      layers,
+      scores: layers.map((_, i) => (i + 1 + rand() * 0.1) / 10.5),
+    }),
     async train(layers, cfg) {
       site.trained.push({ round: cfg.round, layers: [...layers] });
       if (site.trainDelay) await new Promise((r) => setTimeout(r, site.trainDelay));
@@ -80,7 +83,17 @@ export function fakeSite(seed: number, samples = 50): FakeSite {
         const other = LAYERS.find((l) => !layers.includes(l))!;
         deltas[`${other}/w`] = { shape: [DIM], data: new Float32Array(DIM) };
       }
-      return { deltas, metrics: { loss: 1 - acc(), accuracy: acc(), perType: {} } };
+      return {
+        deltas,
+        // A fixed, site-specific step time and memory: the dashboard shows what sites report.
+        metrics: {
+          loss: 1 - acc(),
+          accuracy: acc(),
+          perType: {},
+          stepMs: 10 + seed,
+          memoryBytes: 1_000_000 * (seed + 1),
+        },
+      };
     },
     evaluate: async () => ({ accuracy: acc(), loss: 1 - acc(), numSamples: samples, perType: {} }),
     setGlobal(p) {

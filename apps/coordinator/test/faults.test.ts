@@ -10,7 +10,7 @@ import {
   type Message,
 } from '@focus-fl/core/federated';
 import type { FastifyInstance } from 'fastify';
-import { fakeSite, runSite, startCoordinator, testConfig, tmpDir } from './fakes.js';
+import { LAYERS, fakeSite, runSite, startCoordinator, testConfig, tmpDir } from './fakes.js';
 import { connectWs } from '../src/ws-transport.js';
 
 let apps: FastifyInstance[] = [];
@@ -64,6 +64,15 @@ describe('bad input', () => {
     await v.until(() => v.closed() !== null);
     expect(v.got[0]).toMatchObject({ type: 'error', code: 'version' });
 
+    // a version-1 site (bare score lists) is told to update, not misread
+    const old = await raw(c.url);
+    old.ws.send(encode({ ...hello(evilToken), version: 1 }));
+    await old.until(() => old.closed() !== null);
+    expect(old.got[0]).toMatchObject({ type: 'error', code: 'version' });
+    expect((old.got[0] as { message: string }).message).toMatch(
+      /protocol version 1 is not supported; this coordinator speaks 2/,
+    );
+
     // malformed msgpack, schema-invalid, oversized: one error each, then close after 3
     const b = await raw(c.url);
     b.ws.send(new Uint8Array([0xc1, 0xff]));
@@ -93,7 +102,7 @@ describe('bad input', () => {
       encodeFrame({
         type: 'scores',
         round: 99,
-        scores: [0.25, 0.25, 0.25, 0.25],
+        scores: { layers: LAYERS, scores: [0.25, 0.25, 0.25, 0.25] },
         numSamples: 1,
         ms: 0,
       }),
@@ -136,7 +145,13 @@ describe('bad input', () => {
     );
     await z.until(() => z.got.some((m) => m.type === 'round-start' && m.phase === 'scores'));
     z.ws.send(
-      encodeFrame({ type: 'scores', round: 1, scores: [0, 0, 0, 0], numSamples: 1, ms: 0 }),
+      encodeFrame({
+        type: 'scores',
+        round: 1,
+        scores: { layers: LAYERS, scores: [0, 0, 0, 0] },
+        numSamples: 1,
+        ms: 0,
+      }),
     );
     await z.until(() => z.got.some((m) => m.type === 'error'));
     expect(z.got.find((m) => m.type === 'error')).toMatchObject({ code: 'bad-scores', round: 1 });
@@ -380,7 +395,13 @@ describe('round engine rules', () => {
     r.ws.send(encodeFrame(hello(lateToken)));
     await r.until(() => r.got.some((m) => m.type === 'welcome'));
     r.ws.send(
-      encodeFrame({ type: 'scores', round: 1, scores: [1, 0, 0, 0], numSamples: 5, ms: 0 }),
+      encodeFrame({
+        type: 'scores',
+        round: 1,
+        scores: { layers: LAYERS, scores: [1, 0, 0, 0] },
+        numSamples: 5,
+        ms: 0,
+      }),
     );
     await r.until(() => r.got.some((m) => m.type === 'error'));
     const err = r.got.find((m) => m.type === 'error') as { code: string; message: string };
@@ -427,6 +448,62 @@ describe('round engine rules', () => {
     expect(aborted[0]).toMatch(/only 2 of 3 sites sent updates \(need 3\)/);
     expect(c.app.store.rounds().map((r) => r.round)).toEqual([0, 1]);
     expect(Object.keys(c.app.store.selections(1)).sort()).toEqual(['s0', 's1', 's2']);
+  });
+
+  it('backs off between aborted attempts, stores them, pauses after the cap, resumes', async () => {
+    const c = await startCoordinator({
+      dataDir: tmpDir(),
+      config: testConfig({
+        rounds: 1,
+        minClients: 2,
+        minCompletionRate: 1,
+        quorumGraceMs: 0,
+        abortBackoffMs: 100,
+        maxConsecutiveAborts: 3,
+      }),
+    });
+    apps.push(c.app);
+    const sites = [fakeSite(1), fakeSite(2)];
+    let failing = true;
+    for (const site of sites) {
+      const score = site.computeScores.bind(site);
+      site.computeScores = async (req) => {
+        if (failing) throw new Error('scorer crashed');
+        return score(req);
+      };
+    }
+    const attempts: number[] = [];
+    c.app.engine.on('aborted', () => attempts.push(Date.now()));
+    const paused = new Promise<string>((r) => c.app.engine.once('paused', r));
+    const tokens = sites.map((_, i) => c.app.store.addSite(`p${i}`, 2));
+    const runs = sites.map((s, i) => runSite(c.url, tokens[i], s));
+    const reason = await paused;
+    expect(reason).toMatch(
+      /^paused after 3 aborted attempts of round 1 in a row; last: only 0 of 2 sites sent scores \(need 2\)$/,
+    );
+    // back-off 100 ms, then 200 ms: never a tight loop
+    expect(attempts[1] - attempts[0]).toBeGreaterThanOrEqual(90);
+    expect(attempts[2] - attempts[1]).toBeGreaterThanOrEqual(190);
+    const row = c.app.store.rounds().find((r) => r.round === 1)!;
+    expect(row).toMatchObject({ status: 'aborted', aborts: 3 });
+    expect(row.reason).toMatch(/only 0 of 2 sites sent scores/);
+    const state = (await (
+      await fetch(`${c.http}/api/state`, { headers: { authorization: 'Bearer admin-secret' } })
+    ).json()) as {
+      phase: string;
+      pausedReason: string | null;
+    };
+    expect(state.phase).toBe('paused');
+    expect(state.pausedReason).toBe(reason);
+
+    failing = false;
+    c.app.engine.resume();
+    expect(await Promise.all(runs.map((r) => r.done))).toEqual(['done', 'done']);
+    expect(c.app.store.rounds().find((r) => r.round === 1)).toMatchObject({
+      status: 'completed',
+      aborts: 3,
+    });
+    expect(c.app.engine.pausedReason).toBeNull();
   });
 
   it('terminates a site that stops answering pings and drops it from the engine', async () => {

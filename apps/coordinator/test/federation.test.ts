@@ -52,7 +52,9 @@ describe('federation over loopback ws (fake compute)', () => {
     const g = c.app.engine.global;
     for (const s of sites)
       for (const k of Object.keys(g)) expect(s.weights[k].data).toEqual(g[k].data);
-    const state = (await c.app.inject('/api/state')).json();
+    const state = (
+      await c.app.inject({ url: '/api/state', headers: { authorization: 'Bearer admin-secret' } })
+    ).json();
     expect(state.phase).toBe('done');
     expect(state.rounds).toHaveLength(4);
     expect(state.sites.map((x: { name: string }) => x.name)).toEqual([

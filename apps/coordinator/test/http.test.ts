@@ -1,11 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import WebSocket from 'ws';
 import { buildApp } from '../src/app.js';
 import { runCli } from '../src/cli.js';
 import { Store, hashToken } from '../src/store.js';
 import { fakeModel, fakeSite, runSite, startCoordinator, testConfig, tmpDir } from './fakes.js';
 
 let app: FastifyInstance | null = null;
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 afterEach(async () => {
   await app?.close();
   app = null;
@@ -72,17 +75,133 @@ describe('coordinator HTTP', () => {
     });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error).toMatch(/budget/);
+    const badName = await app.inject({
+      method: 'POST',
+      url: '/api/sites',
+      headers: { authorization: 'Bearer admin-secret' },
+      payload: { name: 'st marys/../x', budget: 2 },
+    });
+    expect(badName.statusCode).toBe(400);
+    expect(badName.json().error).toMatch(/name/);
+    const taken = await app.inject({
+      method: 'POST',
+      url: '/api/sites',
+      headers: { authorization: 'Bearer admin-secret' },
+      payload: { name: 'a', budget: 1 },
+    });
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json().error).toMatch(/site "a" already exists/);
 
-    for (const url of ['/dashboard/', '/client/', '/client/index.html']) {
+    const admin = { authorization: 'Bearer admin-secret' };
+    for (const url of ['/client/', '/client/index.html']) {
       const r = await app.inject(url);
       expect(r.statusCode).toBe(503);
       expect(r.body).toMatch(/not built/);
     }
-    const st = (await app.inject('/api/state')).json();
+    expect((await app.inject({ url: '/dashboard/', headers: admin })).statusCode).toBe(503);
+    const st = (await app.inject({ url: '/api/state', headers: admin })).json();
     expect(st).toMatchObject({ round: 1, phase: 'waiting', totalRounds: 3, strategy: 'lntk' });
     expect(st.sites).toEqual([
-      { name: 'a', status: 'offline', backend: null, budget: 2, connected: false },
+      {
+        name: 'a',
+        status: 'offline',
+        backend: null,
+        budget: 2,
+        connected: false,
+        stepMs: null,
+        memoryBytes: null,
+      },
     ]);
+  });
+
+  it('state, live and dashboard need the operator or viewer token, by header or login cookie', async () => {
+    const dir = tmpDir();
+    app = await buildApp({
+      config: testConfig(),
+      dataDir: dir,
+      model: fakeModel(),
+      adminToken: 'admin-secret',
+      autoStart: false,
+      dashboardDir: '/nonexistent/dashboard',
+    });
+    const out: string[] = [];
+    expect(runCli(['viewer-token', '--data-dir', dir], (s) => out.push(s))).toBe(0);
+    const viewer = out[0];
+    expect(viewer).toMatch(/^[A-Za-z0-9_-]{32}$/);
+
+    expect((await app.inject('/api/state')).statusCode).toBe(401);
+    expect((await app.inject({ url: '/api/state', headers: bearer('nope') })).statusCode).toBe(401);
+    // a browser asking for the dashboard without a session is sent to the login page
+    const page = await app.inject({ url: '/dashboard/', headers: { accept: 'text/html' } });
+    expect(page.statusCode).toBe(303);
+    expect(page.headers.location).toBe('/dashboard/login');
+    const login = await app.inject('/dashboard/login');
+    expect(login.statusCode).toBe(200);
+    expect(login.body).toMatch(/location\.hash/);
+    for (const token of [viewer, 'admin-secret']) {
+      expect((await app.inject({ url: '/api/state', headers: bearer(token) })).statusCode).toBe(
+        200,
+      );
+    }
+    // the viewer token reads, it does not write
+    const write = await app.inject({
+      method: 'POST',
+      url: '/api/sites',
+      headers: bearer(viewer),
+      payload: { name: 'v', budget: 1 },
+    });
+    expect(write.statusCode).toBe(401);
+
+    expect(
+      (await app.inject({ method: 'POST', url: '/api/session', payload: { token: 'nope' } }))
+        .statusCode,
+    ).toBe(401);
+    const session = await app.inject({
+      method: 'POST',
+      url: '/api/session',
+      payload: { token: viewer },
+    });
+    expect(session.json()).toEqual({ role: 'viewer' });
+    const setCookie = String(session.headers['set-cookie']);
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Strict/);
+    const cookie = setCookie.split(';')[0];
+    expect((await app.inject({ url: '/api/state', headers: { cookie } })).statusCode).toBe(200);
+    // the upgrade itself is refused without a token (the guard runs before it)
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const refused = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/api/live`);
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+    });
+    expect(refused).toBe(401);
+    const live = await app.injectWS('/api/live', { headers: { cookie } });
+    const first = await new Promise<string>((r) => {
+      live.once('message', (d) => r(String(d)));
+      app!.engine.emit('change'); // the greeting may predate the listener: ask for a push
+    });
+    expect(JSON.parse(first)).toMatchObject({ phase: 'waiting', pausedReason: null });
+    live.terminate();
+  });
+
+  it('never logs a token from a URL', async () => {
+    const lines: string[] = [];
+    app = await buildApp({
+      config: testConfig(),
+      dataDir: tmpDir(),
+      model: fakeModel(),
+      adminToken: 'admin-secret',
+      autoStart: false,
+      clientDir: '/nonexistent/client',
+      logger: { level: 'info', stream: { write: (l: string) => lines.push(l) } },
+    });
+    await app.inject('/client/?coordinator=ws://h/ws&token=SITE-SECRET-1&backend=wasm');
+    await app.inject('/api/state?access_key=SITE-SECRET-2');
+    const log = lines.join('');
+    expect(log).toMatch(/token=\[redacted\]/);
+    expect(log).toMatch(/backend=wasm/);
+    expect(log).not.toMatch(/SITE-SECRET/);
   });
 
   it('/api/live pushes the dashboard JSON as rounds complete', async () => {
@@ -92,8 +211,12 @@ describe('coordinator HTTP', () => {
     });
     app = c.app;
     const tokens = [0, 1].map((i) => c.app.store.addSite(`s${i}`, 1));
-    const live = await c.app.injectWS('/api/live');
-    const states: { phase: string; rounds: unknown[] }[] = [];
+    const live = await c.app.injectWS('/api/live', { headers: bearer('admin-secret') });
+    const states: {
+      phase: string;
+      rounds: unknown[];
+      sites: { name: string; stepMs: number | null; memoryBytes: number | null }[];
+    }[] = [];
     live.on('message', (d: Buffer) => states.push(JSON.parse(d.toString())));
     const runs = tokens.map((t, i) => runSite(c.url, t, fakeSite(i)));
     await Promise.all(runs.map((r) => r.done));
@@ -103,6 +226,11 @@ describe('coordinator HTTP', () => {
     expect(states.length).toBeGreaterThan(2);
     expect(states.at(-1)!.phase).toBe('done');
     expect(states.at(-1)!.rounds).toHaveLength(2);
+    // Each site's step time and memory from its update (fakeSite reports 10 + i ms, (i+1) MB).
+    expect(states.at(-1)!.sites.map((s) => [s.name, s.stepMs, s.memoryBytes])).toEqual([
+      ['s0', 10, 1_000_000],
+      ['s1', 11, 2_000_000],
+    ]);
     // pushes are coalesced (50 ms), but the solve phase alone lasts longer than that
     expect(states.some((s) => !['waiting', 'done'].includes(s.phase))).toBe(true);
   });

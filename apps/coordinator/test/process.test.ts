@@ -10,6 +10,8 @@ import { tmpDir } from './fakes.js';
 // on the same data dir. Sites are fake (precomputed tiny-model-shaped updates) so the test
 // measures the coordinator, not tfjs.
 const root = new URL('../../../', import.meta.url).pathname;
+/** The operator's token (FOCUS_FL_ADMIN_TOKEN below): /api/state needs it. */
+const ADMIN = { headers: { authorization: 'Bearer adm' } };
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
@@ -61,7 +63,7 @@ async function health(port: number, timeoutMs = 60_000): Promise<{ round: number
 async function shapes(
   port: number,
 ): Promise<{ shapes: Record<string, number[]>; layers: string[] }> {
-  const st = (await (await fetch(`http://127.0.0.1:${port}/api/state`)).json()) as {
+  const st = (await (await fetch(`http://127.0.0.1:${port}/api/state`, ADMIN)).json()) as {
     layers: string[];
   };
   const shapesOut: Record<string, number[]> = {};
@@ -83,7 +85,7 @@ function runFakeSites(
   tokens: string[],
   s: { shapes: Record<string, number[]>; layers: string[] },
 ) {
-  const w = tsWorker(new URL('../src/load-clients.ts', import.meta.url), {
+  const w = tsWorker(new URL('../../../packages/testkit/src/load-clients.ts', import.meta.url), {
     url: `ws://127.0.0.1:${port}/ws`,
     tokens,
     shapes: s.shapes,
@@ -121,7 +123,7 @@ describe('coordinator process', () => {
     const sites1 = runFakeSites(port, tokens, s);
     // wait until round 1 is evaluated, then kill -9
     for (;;) {
-      const st = (await (await fetch(`http://127.0.0.1:${port}/api/state`)).json()) as {
+      const st = (await (await fetch(`http://127.0.0.1:${port}/api/state`, ADMIN)).json()) as {
         rounds: { round: number; accuracy: number | null }[];
       };
       if (st.rounds.some((r) => r.round === 1 && r.accuracy !== null)) break;
@@ -144,7 +146,7 @@ describe('coordinator process', () => {
     const sites2 = runFakeSites(port, tokens, s);
     await sites2.done;
     await sites2.w.terminate();
-    const st = (await (await fetch(`http://127.0.0.1:${port}/api/state`)).json()) as {
+    const st = (await (await fetch(`http://127.0.0.1:${port}/api/state`, ADMIN)).json()) as {
       phase: string;
       rounds: { round: number }[];
     };

@@ -25,3 +25,23 @@ export function shuffleInPlace<T>(a: T[], rand: () => number): T[] {
   }
   return a;
 }
+
+/**
+ * A seed derived from a base seed, a round and a tag (a site name, a purpose), so random
+ * choices differ across rounds, sites and purposes but replay exactly (FNV-1a over the parts).
+ * The one seed-hashing rule of the code base.
+ */
+export function deriveSeed(seed: number, round: number, tag = ''): number {
+  let h = 0x811c9dc5;
+  const mix = (x: number) => {
+    h ^= x & 0xff;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  };
+  for (const v of [seed >>> 0, round >>> 0]) for (let k = 0; k < 4; k++) mix(v >>> (8 * k));
+  for (let i = 0; i < tag.length; i++) {
+    const c = tag.charCodeAt(i);
+    mix(c);
+    mix(c >>> 8);
+  }
+  return h | 0;
+}

@@ -155,7 +155,7 @@ describe('synthetic arrays', () => {
   });
 });
 
-describe('client sizes (method.md §5 counts)', () => {
+describe('client sizes (docs/method.md §5 counts)', () => {
   it('are proportional to the paper counts with a floor, a few hundred by default', () => {
     for (const name of CLIENT_NAMES) {
       const n = syntheticClientSize(name);

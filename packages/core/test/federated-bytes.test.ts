@@ -1,4 +1,4 @@
-// The communication arithmetic behind bench/bytes.bench.ts (method.md §3, Table 2), checked in
+// The communication arithmetic behind bench/bytes.bench.ts (docs/method.md §3, Table 2), checked in
 // the unit suite: the vilt-b32 adapter size and the per-round payload of 4 adapters.
 import { describe, expect, it } from 'vitest';
 import { PRESETS } from '../src/model/config.js';

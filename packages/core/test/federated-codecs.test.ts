@@ -348,7 +348,8 @@ describe('codec robustness', () => {
           expect(new Uint32Array(out.buffer)).toEqual(new Uint32Array(d['l/p'].data.buffer));
         },
       ),
-      { seed: 42, numRuns: 200 },
+      // Fresh seed every run; fast-check prints the seed and path of a failure to replay it.
+      { numRuns: 200 },
     );
   });
 

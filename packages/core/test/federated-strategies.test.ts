@@ -7,16 +7,14 @@ import {
   CLIENT_SCORED,
 } from '../src/federated/strategies/index.js';
 import {
-  deriveSeed,
   needsScores,
-  randomSubset,
   selectionStats,
-  topIndices,
   type RoundClient,
   type RoundContext,
 } from '../src/federated/strategy.js';
 import { aggregateMasked } from '../src/federated/aggregate.js';
-import { mulberry32 } from '../src/random.js';
+import { SCORER_METHODS, topB } from '../src/importance/methods.js';
+import { deriveSeed, mulberry32 } from '../src/random.js';
 import type { NamedArrays } from '../src/tensors/named.js';
 
 const layerNames = (L: number) => Array.from({ length: L }, (_, i) => `block${i}.adapter`);
@@ -47,8 +45,14 @@ describe('strategy registry', () => {
   it('creates every named strategy and lists valid names on error', async () => {
     for (const name of STRATEGY_NAMES) expect(createStrategy(name, FAST).name).toBe(name);
     expect(() => createStrategy('fedavg')).toThrow(
-      /unknown strategy "fedavg"; valid strategies: f3ocus, full, random, fd, last, lntk, magnitude/,
+      /unknown strategy "fedavg"; valid strategies: f3ocus, full, random, last, magnitude/,
     );
+  });
+
+  it('derives its names: every scorer method is a strategy; `fd` is an alias of random', async () => {
+    for (const m of SCORER_METHODS) expect(STRATEGY_NAMES).toContain(m);
+    expect(STRATEGY_NAMES).not.toContain('fd');
+    expect(createStrategy('fd').name).toBe('random');
   });
 
   it('says which scores each strategy needs', async () => {
@@ -213,13 +217,9 @@ describe('server-side strategies', () => {
     expect(a).not.toEqual(b);
   });
 
-  it('helpers: topIndices ties go to the earlier layer; randomSubset is a subset', async () => {
-    expect(topIndices([0.2, 0.5, 0.2, 0.1], 2)).toEqual([0, 1]);
-    expect(topIndices([1, 2], 5)).toEqual([0, 1]);
-    const sub = randomSubset(7, 4, 3);
-    expect(sub.length).toBe(4);
-    expect(new Set(sub).size).toBe(4);
-    expect(sub.every((i) => i >= 0 && i < 7)).toBe(true);
+  it('helpers: topB ties go to the earlier layer; deriveSeed separates its parts', async () => {
+    expect(topB([0.2, 0.5, 0.2, 0.1], 2)).toEqual([0, 1]);
+    expect(topB([1, 2], 5)).toEqual([0, 1]);
     expect(deriveSeed(1, 2, 'a')).not.toBe(deriveSeed(1, 2, 'b'));
     expect(deriveSeed(1, 2, 'a')).not.toBe(deriveSeed(1, 3, 'a'));
     expect(deriveSeed(1, 2, 'a')).toBe(deriveSeed(1, 2, 'a'));
@@ -242,7 +242,7 @@ describe('server-side strategies', () => {
 });
 
 /**
- * The paper's example shape (method.md §2): 5 clients, budget 4; client-only picks pile up on
+ * The paper's example shape (docs/method.md §2): 5 clients, budget 4; client-only picks pile up on
  * the same four layers (0, 1, 17, 22: max count 5), the server spreads them.
  */
 function paperExample(seed: number): RoundClient[] {
@@ -350,7 +350,7 @@ describe('f3ocus', () => {
     const bad = scoredClients(2, 5, 1, [1, 1]);
     bad[1].scores!.scores[2] = -0.1;
     await expect(createStrategy('f3ocus', FAST).configureRound(ctxOf(bad, 5))).rejects.toThrow(
-      /client "c1": LNTK score of layer 2 is negative/,
+      /client "c1": LNTK score of layer block2.adapter is -0.1; must be >= 0/,
     );
     bad[1].scores!.scores = [0, 0, 0, 0, 0];
     await expect(createStrategy('f3ocus', FAST).configureRound(ctxOf(bad, 5))).rejects.toThrow(

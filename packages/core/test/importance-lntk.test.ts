@@ -169,7 +169,7 @@ describe('LNTK invariances', () => {
   });
 });
 
-describe('LNTK pitfalls (issue 5)', () => {
+describe('LNTK pitfalls', () => {
   it('a zero up-projection zeroes the down-projection score unless probed', () => {
     const m = adapterModel(31);
     const plain = lntkOf(m);

@@ -12,7 +12,7 @@ describe('vilt-b32 preset', () => {
     const m = createModel('vilt-b32', { seed: 1 });
     const counts = m.countParams();
     // Pfeiffer adapter, reduction 16 on hidden 768: 768*48 + 48 + 48*768 + 768 = 74,544
-    // parameters each, the figure method.md §3 derives from the paper's Table 2.
+    // parameters each, the figure docs/method.md §3 derives from the paper's Table 2.
     expect(counts.perLayer['block0.adapter']).toBe(74_544);
     expect(m.layerNames()).toHaveLength(12);
     expect(counts.frozen).toBeGreaterThan(100e6);

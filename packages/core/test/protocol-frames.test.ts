@@ -46,7 +46,13 @@ const samples: Message[] = [
     global: { version: 0, from: null, params: { codec: 'fp32', bytes: new Uint8Array([1, 2]) } },
     config,
   },
-  { type: 'scores', round: 1, scores: [0.25, 0.75], numSamples: 10, ms: 3 },
+  {
+    type: 'scores',
+    round: 1,
+    scores: { layers: ['block0.adapter', 'block1.adapter'], scores: [0.25, 0.75] },
+    numSamples: 10,
+    ms: 3,
+  },
   { type: 'assignment', round: 1, layers: ['block1.adapter'] },
   {
     type: 'update',
@@ -117,10 +123,19 @@ describe('protocol frames', () => {
   it('rejects unknown types, non-maps and non-finite numbers', () => {
     expect(() => decodeFrame(encode({ type: 'nope' }))).toThrowError(/unknown message type "nope"/);
     expect(() => decodeFrame(encode([1, 2]))).toThrowError(/must be a map/);
-    const nan = encode({ type: 'scores', round: 1, scores: [NaN, 1], numSamples: 1, ms: 0 });
-    expect(() => decodeFrame(nan)).toThrowError(/\/scores\/0/);
-    const inf = encode({ type: 'scores', round: 1, scores: [1, Infinity], numSamples: 1, ms: 0 });
-    expect(() => decodeFrame(inf)).toThrowError(/\/scores\/1/);
+    const named = (scores: number[]) =>
+      encode({
+        type: 'scores',
+        round: 1,
+        scores: { layers: ['a', 'b'], scores },
+        numSamples: 1,
+        ms: 0,
+      });
+    expect(() => decodeFrame(named([NaN, 1]))).toThrowError(/\/scores\/scores\/0/);
+    expect(() => decodeFrame(named([1, Infinity]))).toThrowError(/\/scores\/scores\/1/);
+    // Version 1's bare list of scores is no longer a valid scores message.
+    const bare = encode({ type: 'scores', round: 1, scores: [0.5, 0.5], numSamples: 1, ms: 0 });
+    expect(() => decodeFrame(bare)).toThrowError(/\/scores must be object/);
   });
 
   it('refuses frames over the size limit before decoding', () => {

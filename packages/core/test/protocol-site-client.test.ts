@@ -66,9 +66,10 @@ function fakeCompute(log: string[]): LocalCompute {
   let w = 0;
   return {
     numSamples: () => 12,
-    computeScores: async (method, round, layers) => {
+    computeScores: async ({ method, round, layers }) => {
       log.push(`scores:${method}:${round}`);
-      return layers.map((_, i) => (i + 1) / ((layers.length * (layers.length + 1)) / 2));
+      const scores = layers.map((_, i) => (i + 1) / ((layers.length * (layers.length + 1)) / 2));
+      return { layers, scores };
     },
     train: async (layers, c) => {
       log.push(`train:${layers.join(',')}:${c.round}`);
@@ -128,7 +129,8 @@ describe('SiteClient', () => {
     await until(() => p.sent.length === 2);
     const scores = p.sent[1] as Extract<Message, { type: 'scores' }>;
     expect(scores.round).toBe(1);
-    expect(scores.scores.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
+    expect(scores.scores.scores.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
+    expect(scores.scores.layers).toEqual(['a', 'b']);
     expect(client.version).toBe(0);
     p.push({ type: 'assignment', round: 1, layers: ['b'] });
     await until(() => p.sent.length === 3);

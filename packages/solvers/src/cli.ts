@@ -1,6 +1,6 @@
 /**
  * `pnpm --silent solve --problem FILE.json --algo nsga2|mopso|abc|aco|sa --seed N --json`
- * (stable interface, issue 3). Reads {"scores": number[][], "budgets": number[]} and prints one
+ * (stable interface). Reads {"scores": number[][], "budgets": number[]} and prints one
  * JSON object {algorithm, front: [{masks, importance, variance}], selected, evaluations,
  * elapsedMs}; without --json a readable table. Optional: --max-evals N (default 20,000 when no
  * --time-ms is given, so a seed reproduces the output), --time-ms T, --pick knee|ideal|weighted.

@@ -26,7 +26,7 @@ export const DEFAULT_MOVE_WEIGHTS: Readonly<MoveWeights> = {
 export const MAX_CAP_SEEDS = 30;
 
 /**
- * The server's data-free layer-selection problem (method.md §2):
+ * The server's data-free layer-selection problem (docs/method.md §2):
  *   variables m[i][l] in {0,1} (client i trains layer l), flattened x[i * L + l];
  *   maximise I(m) = sum_i sum_l m[i][l] S_i[l];
  *   minimise V(m) = (1/L) sum_l (n_l - mean(n))^2, n_l = sum_i m[i][l];

@@ -1,7 +1,7 @@
 import { bounds, normalize } from './pareto.js';
 
 /**
- * Rules that pick one solution from a front (method.md §2, [ours]). All work on objectives in
+ * Rules that pick one solution from a front (docs/method.md §2, [ours]). All work on objectives in
  * minimisation form, normalised to [0,1] by the front's own ideal and nadir, so they do not
  * depend on the objectives' units (importance sums to at most C, variance grows with C^2).
  *

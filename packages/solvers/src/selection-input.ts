@@ -4,7 +4,7 @@
  * `scores[2]: row sums to 0.93, expected 1 within 1e-6`.
  */
 export interface SelectionInput {
-  /** clients x layers, non-negative, each row sums to 1 (method.md §1, per-client LNTK). */
+  /** clients x layers, non-negative, each row sums to 1 (docs/method.md §1, per-client LNTK). */
   scores: number[][];
   /** Per-client layer budget L_i,max, an integer in 1..L. */
   budgets: number[];
@@ -20,7 +20,7 @@ export class SelectionInputError extends Error {
   }
 }
 
-/** Tolerance on row sums (issue 3); the error message spells it 1e-6. */
+/** Tolerance on row sums; the error message spells it 1e-6. */
 export const ROW_SUM_TOLERANCE = 1e-6;
 
 function describe(v: unknown): string {

@@ -11,7 +11,7 @@ export interface SelectionFrontPoint {
   variance: number;
 }
 
-/** The stable result shape of `pnpm solve --json` (issue 3). */
+/** The stable result shape of `pnpm solve --json` (packages/solvers/README.md). */
 export interface SelectionResult {
   algorithm: AlgorithmName;
   front: SelectionFrontPoint[];

@@ -6,7 +6,7 @@ import { Nsga2, type Nsga2Options } from './algorithms/nsga2.js';
 import { Sa, type SaOptions } from './algorithms/sa.js';
 import type { Problem } from './problem.js';
 
-/** The five meta-heuristics of F3OCUS (method.md §2). */
+/** The five meta-heuristics of F3OCUS (docs/method.md §2). */
 export const ALGORITHMS = ['nsga2', 'mopso', 'abc', 'aco', 'sa'] as const;
 export type AlgorithmName = (typeof ALGORITHMS)[number];
 

@@ -3,7 +3,7 @@ import type { Rng } from './rng.js';
 
 /**
  * ZDT1-3 (Zitzler, Deb, Thiele 2000), 30 variables in [0, 1], two objectives. Used to validate
- * the algorithms against known hypervolumes (method.md §2 sanity anchors).
+ * the algorithms against known hypervolumes (docs/method.md §2 sanity anchors).
  */
 export type ZdtName = 'zdt1' | 'zdt2' | 'zdt3';
 

@@ -77,6 +77,27 @@ describe('dominance and non-dominated sort', () => {
       { numRuns: 200 },
     );
   });
+
+  it('truncation can lose a globally non-dominated point (the counterexample of a wrong property)', () => {
+    // Capacity 3: (3,0) overfills the archive and the most crowded member, (2,1), is dropped;
+    // then (0,2) evicts (1,2) and (0,3). The archive ends with 2 points although the distinct
+    // non-dominated set of everything offered, {(2,1), (3,0), (0,2)}, would fit. So "fits in
+    // capacity at the end => archive is the whole non-dominated set" is not a property.
+    const a = new Archive(3);
+    const offered = [
+      [2, 1],
+      [1, 2],
+      [0, 3],
+      [3, 0],
+      [0, 2],
+    ];
+    for (const f of offered) a.add({ x: [], f });
+    expect(a.items.map((s) => s.f)).toEqual([
+      [3, 0],
+      [0, 2],
+    ]);
+    expect(distinctNonDominated(offered)).toBe(3);
+  });
 });
 
 describe('crowding distance', () => {
@@ -170,24 +191,61 @@ describe('hypervolume', () => {
   });
 });
 
+/** How many distinct objective vectors are non-dominated among `objs`. */
+function distinctNonDominated(objs: number[][]): number {
+  return new Set(nonDominatedIndices(objs).map((i) => objs[i].join(','))).size;
+}
+
 describe('archive', () => {
   it('stays mutually non-dominated, rejects equal vectors, respects capacity', () => {
     fc.assert(
       fc.property(points, fc.integer({ min: 2, max: 8 }), (objs, cap) => {
         const a = new Archive(cap);
-        for (const f of objs) a.add({ x: [], f });
+        // x records the offer index, so each member knows when it arrived.
+        let truncated = false;
+        objs.forEach((f, i) => {
+          a.add({ x: [i], f });
+          // Without truncation so far, the archive holds the distinct non-dominated set of the
+          // points offered so far; truncation is what happens when that set outgrows `cap`.
+          const prefix = objs.slice(0, i + 1);
+          if (distinctNonDominated(prefix) > cap) truncated = true;
+        });
         expect(a.size).toBeLessThanOrEqual(cap);
         for (const p of a.items) for (const q of a.items) expect(dominates(p.f, q.f)).toBe(false);
         const keys = a.items.map((s) => s.f.join(','));
         expect(new Set(keys).size).toBe(keys.length);
-        // Nothing in the archive is dominated by any point ever offered.
-        for (const s of a.items) expect(objs.some((f) => dominates(f, s.f))).toBe(false);
-        // Without truncation the archive is exactly the distinct non-dominated set.
-        if (new Set(nonDominatedIndices(objs).map((i) => objs[i].join(','))).size <= cap) {
-          expect(a.size).toBe(nonDominatedIndices(objs).length);
+        // No point offered after a member arrived dominates it (it would have evicted it).
+        // Points offered before may: truncation can drop a point that would have rejected it.
+        for (const s of a.items) {
+          expect(objs.slice(s.x[0] + 1).some((f) => dominates(f, s.f))).toBe(false);
+        }
+        // Never truncated: the archive is exactly the distinct non-dominated set, and nothing
+        // ever offered dominates a member.
+        if (!truncated) {
+          expect(a.size).toBe(distinctNonDominated(objs));
+          for (const s of a.items) expect(objs.some((f) => dominates(f, s.f))).toBe(false);
         }
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('a point dropped by truncation leaves room for one it dominated (issue counterexample)', () => {
+    // Capacity 3: (2,1) is dropped as the most crowded when (0,3), (3,0) arrive, so (0,2),
+    // which (2,1) does not dominate, joins; the final archive is 3 mutually non-dominated
+    // points although only (0,2)... every point here is kept or replaced by a better one.
+    const a = new Archive(3);
+    for (const f of [
+      [2, 1],
+      [1, 2],
+      [0, 3],
+      [3, 0],
+      [0, 2],
+    ])
+      a.add({ x: [], f });
+    const kept = a.items.map((s) => s.f.join(',')).sort();
+    expect(kept.length).toBeLessThanOrEqual(3);
+    for (const p of a.items) for (const q of a.items) expect(dominates(p.f, q.f)).toBe(false);
+    expect(kept).toContain('0,2');
   });
 });

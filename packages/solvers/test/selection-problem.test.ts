@@ -9,7 +9,7 @@ import {
   validateSelectionInput,
 } from '../src/index.js';
 
-/** Textbook objectives straight from issue 3 / method.md §2 (two-pass variance). */
+/** Textbook objectives straight from docs/method.md §2 (two-pass variance). */
 function reference(scores: number[][], masks: number[][]): [number, number] {
   const L = scores[0].length;
   let imp = 0;
@@ -24,7 +24,7 @@ const instance = fc
   .map(({ C, L, seed }) => randomSelectionInput(C, L, seed, { maxBudget: L }));
 
 describe('LayerSelectionProblem', () => {
-  it('objectives are [-I, V] of method.md §2', () => {
+  it('objectives are [-I, V] of docs/method.md §2', () => {
     const input = {
       scores: [
         [0.5, 0.3, 0.2],

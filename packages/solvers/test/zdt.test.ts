@@ -71,7 +71,7 @@ function sampledFrontHv(name: ZdtName, points: number): number {
   return hv;
 }
 
-// method.md §2 sanity anchors (pymoo 0.6.2, reference point (1.1, 1.1)).
+// docs/method.md §2 sanity anchors (pymoo 0.6.2, reference point (1.1, 1.1)).
 const ANCHOR: Record<ZdtName, number> = { zdt1: 0.871, zdt2: 0.538, zdt3: 1.329 };
 
 describe('ZDT validation', () => {

@@ -2,7 +2,7 @@
 // every change. Everything is re-rendered from the latest state; no client-side history.
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import { parseState, type DashboardState } from './state.js';
+import { parseState, type DashboardState, type DashboardView } from './state.js';
 import { renderHeatmap } from './heatmap.js';
 import { Chart, accuracySpec, bytesSpec, frontSpec, lossSpec } from './charts.js';
 
@@ -38,6 +38,8 @@ function renderSites(state: DashboardState): void {
         s.backend ?? '—',
         String(s.budget),
         s.connected ? 'yes' : 'no',
+        s.stepMs === null ? '—' : `${(s.stepMs / 1000).toFixed(2)} s`,
+        s.memoryBytes === null ? '—' : fmtBytes(s.memoryBytes),
       ]) {
         const td = document.createElement('td');
         td.textContent = v;
@@ -49,13 +51,20 @@ function renderSites(state: DashboardState): void {
   );
 }
 
-function render(state: DashboardState): void {
+function render(state: DashboardView): void {
   const last = state.rounds[state.rounds.length - 1];
   const total = state.rounds.reduce((a, r) => a + r.bytesUp + r.bytesDown, 0);
+  const aborts = state.rounds.concat(state.aborted).reduce((a, r) => a + r.aborts, 0);
   $('summary').textContent =
     `strategy ${state.strategy} · round ${Math.min(state.round, state.totalRounds)}/${state.totalRounds} · phase ${state.phase}` +
     (last?.accuracy != null ? ` · global accuracy ${(last.accuracy * 100).toFixed(1)}%` : '') +
-    ` · traffic ${fmtBytes(total)}`;
+    ` · traffic ${fmtBytes(total)}` +
+    (aborts > 0 ? ` · ${aborts} aborted attempt${aborts === 1 ? '' : 's'}` : '');
+  const paused = $('paused');
+  paused.hidden = state.pausedReason === null;
+  paused.textContent = state.pausedReason
+    ? `Federation ${state.pausedReason}. Fix the cause, then resume (POST /api/resume) or restart the coordinator.`
+    : '';
   document.body.dataset.round = String(state.round);
   document.body.dataset.phase = state.phase;
   document.body.dataset.rounds = String(state.rounds.length);
@@ -86,6 +95,8 @@ function accept(raw: unknown): void {
 
 async function load(): Promise<void> {
   const res = await fetch(new URL('../api/state', location.href));
+  // No (or an expired) session: the login page sets one.
+  if (res.status === 401) location.replace(new URL('login', location.href));
   if (!res.ok) throw new Error(`GET /api/state answered ${res.status}`);
   accept(await res.json());
 }

@@ -1,5 +1,5 @@
 // `pnpm --silent cli lntk --client <name> [--samples 16] [--seed S] [--json]`: LNTK layer scores
-// of one synthetic client (method.md §1). --json prints exactly
+// of one synthetic client (docs/method.md §1). --json prints exactly
 // {"layers": string[], "lambda1": number[], "scores": number[], "elapsedMs": number}.
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

@@ -1,4 +1,4 @@
-// Public API of core/data (docs/interfaces.md "Data"; method.md §5). Browser-safe.
+// Public API of core/data (docs/interfaces.md "Data"; docs/method.md §5). Browser-safe.
 export * from './types.js';
 export * from './medmnist.js';
 export * from './vqa.js';
@@ -7,4 +7,6 @@ export * from './npz.js';
 export * from './import.js';
 export * from './partition.js';
 export * from './pixel-baseline.js';
+export * from './resize.js';
+export * from './sample-source.js';
 export { crc32, centralDirectoryCrcs } from './zip-crc.js';

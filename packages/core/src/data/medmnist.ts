@@ -1,5 +1,5 @@
 // The twelve MedMNIST v2 2-D subsets and the nine Ultra-MedVQA clients built from them
-// (method.md §5). Label names are MedMNIST's own (`labels`, as in medmnist's INFO dict);
+// (docs/method.md §5). Label names are MedMNIST's own (`labels`, as in medmnist's INFO dict);
 // `answers` are the lowercase short forms used as VQA answers.
 
 export type SubsetName =
@@ -41,7 +41,7 @@ export interface SubsetInfo {
   modality: string;
   /** VQA answer to the anatomy question (abdominal CT asks for the organ instead). */
   anatomy: string;
-  /** CT plane of the OrganMNIST subsets (method.md §5 "What view of CT scan is seen?"). */
+  /** CT plane of the OrganMNIST subsets (docs/method.md §5 "What view of CT scan is seen?"). */
   view?: 'axial' | 'coronal' | 'sagittal';
   /** MedMNIST v2 sample count (train + val + test), used to split a client between subsets. */
   count: number;
@@ -312,11 +312,11 @@ export function labelWidth(subset: SubsetName): number {
 export interface ClientInfo {
   name: ClientName;
   subsets: readonly SubsetName[];
-  /** Triplet count of the client in the paper (method.md §5). */
+  /** Triplet count of the client in the paper (docs/method.md §5). */
   paperCount: number;
 }
 
-/** The nine clients in the paper's order (method.md §5). Names are a stable interface. */
+/** The nine clients in the paper's order (docs/method.md §5). Names are a stable interface. */
 export const CLIENTS: Readonly<Record<ClientName, ClientInfo>> = {
   chest_xray: {
     name: 'chest_xray',

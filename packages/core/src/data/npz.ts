@@ -1,4 +1,4 @@
-// Reader and writer for NumPy .npy/.npz and the MedMNIST .npz layout (method.md §5: keys
+// Reader and writer for NumPy .npy/.npz and the MedMNIST .npz layout (docs/method.md §5: keys
 // train_images, train_labels, val_*, test_*; uint8 images N x S x S [x 3]; labels N x 1 or
 // N x 14). Browser-safe: bytes in, typed arrays out. fflate handles stored and deflated zips
 // (np.savez and np.savez_compressed).

@@ -1,5 +1,5 @@
 // Synthetic MedMNIST-like data: the embedded default data set for tests, the simulator and
-// the demo (issue 4, Data). Arrays come out in the MedMNIST .npz layout and go through the
+// the demo (./README.md). Arrays come out in the MedMNIST .npz layout and go through the
 // same arrays -> VQA path (vqa.ts) as real files do.
 
 import { gaussian, mulberry32 } from '../random.js';
@@ -154,7 +154,7 @@ export function syntheticSubsetArrays(
 
 export interface SyntheticClientOptions {
   seed: number;
-  /** Fraction of the paper's triplet count (method.md §5) to generate. */
+  /** Fraction of the paper's triplet count (docs/method.md §5) to generate. */
   scale?: number;
   /** Minimum samples per client (small clients such as ultrasound stay usable). */
   floor?: number;

@@ -1,7 +1,7 @@
-// Core data types of the Ultra-MedVQA task (method.md §5), shared by training, the simulator
+// Core data types of the Ultra-MedVQA task (docs/method.md §5), shared by training, the simulator
 // and the browser worker. Browser-safe: plain objects and typed arrays only.
 
-/** Ultra-MedVQA question types (method.md §5: diagnosis 39%, anatomy 20%, tissue 20%,
+/** Ultra-MedVQA question types (docs/method.md §5: diagnosis 39%, anatomy 20%, tissue 20%,
  * modality 10%, other attributes 10%, grading 1%). */
 export type QuestionType = 'diagnosis' | 'anatomy' | 'tissue' | 'modality' | 'other' | 'grading';
 
@@ -27,7 +27,7 @@ export interface VqaSample {
   questionType: QuestionType;
 }
 
-/** A client's local data after the 80/20 split (method.md §5). */
+/** A client's local data after the 80/20 split (docs/method.md §5). */
 export interface ClientData {
   train: VqaSample[];
   test: VqaSample[];

@@ -1,6 +1,5 @@
 /**
- * Masked, sample-weighted FedAvg of partial updates (method.md §3, "Aggregation [ours,
- * standard]").
+ * Masked, sample-weighted FedAvg of partial updates (docs/method.md §3).
  *
  * In F3OCUS each client trains only its assigned adapter layers (plus the head), so a round's
  * updates cover different subsets of the model. For every layer l:
@@ -15,7 +14,7 @@
  * all of that layer's parameters, otherwise the mean would silently mix "trained" and "not
  * trained" for one adapter.
  */
-import { layerOf, sizeOf, type NamedArrays } from '../tensors/named.js';
+import { HEAD_LAYER, layerOf, sizeOf, type NamedArrays } from '../tensors/named.js';
 
 export interface ClientUpdate {
   /** Used in error messages; defaults to `update[i]`. */
@@ -32,6 +31,13 @@ export interface AggregateOptions {
    * `head` layer (the head is always trained, interfaces.md), else none.
    */
   requiredLayers?: string[];
+  /**
+   * The caller already rejected NaN/Inf in every delta (decodeUpdate does, where updates enter
+   * the coordinator): skip the value scan. Names, shapes and completeness are still checked.
+   */
+  valuesChecked?: boolean;
+  /** Per client: the layers it may train (assigned plus always-trained); others are refused. */
+  allowedLayers?: Record<string, readonly string[]>;
 }
 
 export interface AggregateResult {
@@ -61,20 +67,21 @@ export function aggregateMasked(
 export function checkClientUpdate(
   global: NamedArrays,
   update: ClientUpdate,
-  opts: AggregateOptions & { allowedLayers?: readonly string[] } = {},
+  opts: Omit<AggregateOptions, 'allowedLayers'> & { allowedLayers?: readonly string[] } = {},
 ): string[] {
   const paramsOfLayer = groupByLayer(global);
-  const required = opts.requiredLayers ?? (paramsOfLayer.has('head') ? ['head'] : []);
   const who = update.client ?? 'update';
-  const layers = validateUpdate(global, paramsOfLayer, required, update, who);
-  if (opts.allowedLayers) {
-    const allowed = new Set(opts.allowedLayers);
-    const extra = layers.filter((l) => !allowed.has(l));
-    if (extra.length > 0) {
-      throw new Error(`${who}: update trains unassigned layer(s) ${extra.join(', ')}`);
-    }
-  }
-  return layers;
+  return validateUpdate(global, paramsOfLayer, requiredOf(paramsOfLayer, opts), update, who, {
+    scanValues: !opts.valuesChecked,
+    allowed: opts.allowedLayers,
+  });
+}
+
+function requiredOf(
+  paramsOfLayer: Map<string, string[]>,
+  opts: Pick<AggregateOptions, 'requiredLayers'>,
+): string[] {
+  return opts.requiredLayers ?? (paramsOfLayer.has(HEAD_LAYER) ? [HEAD_LAYER] : []);
 }
 
 /** Same as `aggregateMasked`, plus per-layer contributor counts and weights. */
@@ -84,7 +91,7 @@ export function aggregateMaskedDetailed(
   opts: AggregateOptions = {},
 ): AggregateResult {
   const paramsOfLayer = groupByLayer(global);
-  const required = opts.requiredLayers ?? (paramsOfLayer.has('head') ? ['head'] : []);
+  const required = requiredOf(paramsOfLayer, opts);
   for (const l of required) {
     if (!paramsOfLayer.has(l)) throw new Error(`required layer "${l}" is not in the global params`);
   }
@@ -96,7 +103,13 @@ export function aggregateMaskedDetailed(
       if (seen.has(u.client)) throw new Error(`client "${u.client}" reported twice this round`);
       seen.add(u.client);
     }
-    return validateUpdate(global, paramsOfLayer, required, u, who);
+    if (opts.allowedLayers && u.client !== undefined && !opts.allowedLayers[u.client]) {
+      throw new Error(`client "${u.client}" sent an update but had no assignment`);
+    }
+    return validateUpdate(global, paramsOfLayer, required, u, who, {
+      scanValues: !opts.valuesChecked,
+      allowed: u.client !== undefined ? opts.allowedLayers?.[u.client] : undefined,
+    });
   });
 
   // Accumulate in float64 so the result does not depend on client order beyond the final
@@ -163,6 +176,7 @@ function validateUpdate(
   required: readonly string[],
   u: ClientUpdate,
   who: string,
+  check: { scanValues: boolean; allowed?: readonly string[] },
 ): string[] {
   if (typeof u.numSamples !== 'number' || !Number.isFinite(u.numSamples) || u.numSamples <= 0) {
     throw new Error(`${who}: numSamples must be a positive finite number, got ${u.numSamples}`);
@@ -188,14 +202,23 @@ function validateUpdate(
         `${who}: parameter "${name}" has ${t.data.length} values, expected ${g.data.length}`,
       );
     }
-    for (let k = 0; k < t.data.length; k++) {
-      if (!Number.isFinite(t.data[k])) {
-        throw new Error(
-          `${who}: parameter "${name}" has a non-finite value (${t.data[k]}) at ${k}`,
-        );
+    if (check.scanValues) {
+      for (let k = 0; k < t.data.length; k++) {
+        if (!Number.isFinite(t.data[k])) {
+          throw new Error(
+            `${who}: parameter "${name}" has a non-finite value (${t.data[k]}) at ${k}`,
+          );
+        }
       }
     }
     layers.add(layerOf(name));
+  }
+  if (check.allowed) {
+    const allowed = new Set(check.allowed);
+    const extra = [...layers].filter((l) => !allowed.has(l));
+    if (extra.length > 0) {
+      throw new Error(`${who}: update trains unassigned layer(s) ${extra.join(', ')}`);
+    }
   }
   for (const l of layers) {
     const missing = paramsOfLayer.get(l)!.filter((n) => !(n in u.deltas));

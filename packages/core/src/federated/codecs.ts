@@ -1,5 +1,5 @@
 /**
- * Update codecs for named deltas (issue 5, "Aggregation and codecs"): what a client sends up
+ * Update codecs for named deltas: what a client sends up
  * and the server sends down. The encoding is self-describing, never positional:
  *
  *   msgpack {v: 1, codec, tensors: [{name, shape, dtype, scale?, data: bin}]}
@@ -12,7 +12,7 @@
  * - int8: per-tensor symmetric scale = max|x| / 127, q = round(x / scale) in [-127, 127];
  *   absolute error <= scale / 2. An all-zero tensor has scale 0.
  *
- * Communication in the paper is counted as trainable params x 32 bit (method.md §3); these
+ * Communication in the paper is counted as trainable params x 32 bit (docs/method.md §3); these
  * codecs cut that by 2x (fp16) and ~4x (int8). `encodedSize` gives the exact byte count
  * without materialising large buffers (used by bench/bytes.bench.ts for the vilt-b32 shapes).
  */
@@ -125,7 +125,7 @@ function f32ToBytes(a: Float32Array): Uint8Array {
 
 function bytesToF32(b: Uint8Array): Float32Array {
   // Copy first: msgpack hands out views into the input (a pooled ws Buffer in Node), which may
-  // be reused and is not 4-byte aligned (deps.md gotcha).
+  // be reused and is not 4-byte aligned (a Node Buffer from a pool may start at an odd byte offset).
   const copy = new Uint8Array(b);
   if (LITTLE_ENDIAN) return new Float32Array(copy.buffer, 0, copy.length / 4);
   const dv = new DataView(copy.buffer);

@@ -2,7 +2,7 @@
  * The coordinator <-> site wire protocol: one versioned union of messages, validated in full
  * (TypeBox) in both directions, carried as binary msgpack frames.
  *
- * Flow of one round (docs/architecture.md):
+ * Flow of one round (docs/interfaces.md, "Federated"):
  *   hello -> welcome                         (once per connection; token + version check)
  *   round-start{phase:'scores'}   -> scores   (global weights that changed + round config)
  *   assignment                    -> update   (the layers this site trains; encoded deltas)
@@ -20,12 +20,16 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
+import { SCORER_METHODS } from '../importance/methods.js';
 import { CODECS, type Codec } from './codecs.js';
 
 export type { Codec };
 
-/** Bumped on any incompatible change of a message; checked on hello. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Bumped on any incompatible change of a message; checked on hello.
+ * 2: `scores` carries named pairs `{layers, scores}` instead of a bare list.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Opaque byte payloads (encoded updates / global weights). */
 const Bytes = Type.Refine(Type.Unsafe<Uint8Array>({}), (v) => v instanceof Uint8Array);
@@ -37,21 +41,8 @@ const closed = { additionalProperties: false } as const;
 
 export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu', 'node'] as const;
 export type Backend = (typeof BACKENDS)[number];
-export const SCORE_METHODS = [
-  'lntk',
-  'random',
-  'last',
-  'magnitude',
-  'fishmask',
-  'snip',
-  'grasp',
-  'gradflow',
-  'rgn',
-  'synflow',
-  'fedselect',
-  'spt',
-  'none',
-] as const;
+/** What a round asks sites to score with: importance's scorer methods, or 'none'. */
+export const SCORE_METHODS = [...SCORER_METHODS, 'none'] as const;
 export type ScoreMethod = (typeof SCORE_METHODS)[number];
 
 export const ERROR_CODES = [
@@ -152,8 +143,14 @@ const messages = {
     {
       type: Type.Literal('scores'),
       round: Round,
-      /** One score per layer, in the order of welcome.layers (rows sum to 1 for LNTK). */
-      scores: Type.Array(Finite),
+      /**
+       * Named scores: `scores.scores[i]` is the score of layer `scores.layers[i]` (any order;
+       * LNTK rows sum to 1). Names travel; positions appear only at the solver's edge.
+       */
+      scores: Type.Object(
+        { layers: Type.Array(Type.String()), scores: Type.Array(Finite) },
+        closed,
+      ),
       numSamples: Count,
       ms: Finite,
     },
@@ -180,6 +177,10 @@ const messages = {
           accuracy: Finite,
           perType: Type.Record(Type.String(), TypeMetric),
           ms: Finite,
+          /** Measured mean time of one local training step (the operator sets budgets from it). */
+          stepMs: Type.Optional(Finite),
+          /** Backend memory the site held after training (a wasm heap: its high-water mark). */
+          memoryBytes: Type.Optional(Count),
         },
         closed,
       ),
@@ -231,25 +232,6 @@ export const Message = Type.Union([
 export type Message = Static<typeof Message>;
 /** The member of the union with the given `type` (DISCO's `Narrow`). */
 export type Narrow<T extends MessageType> = Extract<Message, { type: T }>;
-
-/** Messages a site may send; the coordinator refuses the others. */
-export const CLIENT_MESSAGES: readonly MessageType[] = [
-  'hello',
-  'scores',
-  'update',
-  'evaluation',
-  'error',
-  'bye',
-];
-/** Messages the coordinator may send. */
-export const SERVER_MESSAGES: readonly MessageType[] = [
-  'welcome',
-  'round-start',
-  'assignment',
-  'round-end',
-  'error',
-  'bye',
-];
 
 // One compiled validator per message type: validating the member chosen by `type` gives
 // errors about that member only (a union check reports every member's mismatch).

@@ -7,6 +7,7 @@
  * reconnects sends `haveVersion` and gets only what changed (or everything if it is behind).
  * Results computed for a round/phase that is no longer current are dropped, never sent.
  */
+import type { LayerScores } from '../importance/methods.js';
 import type { NamedArrays } from '../tensors/named.js';
 import { decodeUpdate, encodeUpdate } from './codecs.js';
 import {
@@ -48,15 +49,31 @@ export interface EvalResult {
 export interface TrainResult {
   /** Deltas of exactly the given layers' params plus the head. */
   deltas: NamedArrays;
-  metrics: { loss: number; accuracy: number; perType: Record<string, PerTypeMetric> };
+  metrics: {
+    loss: number;
+    accuracy: number;
+    perType: Record<string, PerTypeMetric>;
+    stepMs?: number;
+    memoryBytes?: number;
+  };
+}
+
+/** What a round asks a site to score (from its round-start). */
+export interface ScoreRequest {
+  method: ScoreMethod;
+  round: number;
+  /** The site's round seed (round-start config.seed); every local draw derives from it. */
+  seed: number;
+  /** The coordinator's trainable layers (welcome.layers). */
+  layers: string[];
 }
 
 /** What the site computes locally; images never leave it. */
 export interface LocalCompute {
   /** Number of local training samples (FedAvg weight). */
   numSamples(): number;
-  /** One score per layer, in the order of `layers` (the coordinator's welcome.layers). */
-  computeScores(method: ScoreMethod, round: number, layers: string[]): Promise<number[]>;
+  /** Named scores of `request.layers`. */
+  computeScores(request: ScoreRequest): Promise<LayerScores>;
   train(layers: string[], config: RoundConfig & { round: number }): Promise<TrainResult>;
   /** Held-out evaluation of the current (global) weights. */
   evaluate(): Promise<EvalResult>;
@@ -189,12 +206,19 @@ export class SiteClient {
         this.setStatus({ phase: 'connecting', message: (e as Error).message });
       }
       if (outcome !== 'closed') return outcome;
+      if (this.fatal) return 'fatal';
       if (++failures > retries) {
         this.setStatus({ phase: 'failed', message: 'gave up reconnecting' });
         return 'fatal';
       }
       await new Promise((r) => setTimeout(r, Math.min(backoffMs * 2 ** (failures - 1), 5000)));
     }
+  }
+
+  /** Stop for good: close the connection and do not reconnect (`run` resolves 'fatal'). */
+  stop(reason = 'stopped'): void {
+    this.fatal ??= reason;
+    if (this.transport) this.leave(reason);
   }
 
   /** Leave politely. */
@@ -292,17 +316,18 @@ export class SiteClient {
     if (msg.phase === 'scores') {
       this.setStatus({ phase: 'scoring', round: msg.round, assigned: undefined });
       const started = Date.now();
-      const scores = await this.opts.compute.computeScores(
-        msg.config.scoreMethod,
-        msg.round,
-        this.layers,
-      );
+      const scores = await this.opts.compute.computeScores({
+        method: msg.config.scoreMethod,
+        round: msg.round,
+        seed: msg.config.seed,
+        layers: this.layers,
+      });
       if (epoch !== this.epoch) return;
       this.setStatus({ phase: 'awaiting-assignment' });
       this.send({
         type: 'scores',
         round: msg.round,
-        scores,
+        scores: { layers: scores.layers, scores: scores.scores },
         numSamples: this.opts.compute.numSamples(),
         ms: Date.now() - started,
       });

@@ -1,38 +1,30 @@
 /**
- * The strategy interface, in the spirit of Flower's `Strategy` (style.md): one method per
+ * The strategy interface, in the spirit of Flower's `Strategy`: one method per
  * protocol phase, failures passed in beside results. The round engine (apps/coordinator) owns
  * the loop, deadlines and quorum; a strategy only decides (which layers each client trains)
  * and reduces (how the updates become the next global model).
  *
  *   configureRound(ctx)                     -> Promise<RoundPlan> (assignments, front, info)
  *   aggregateRound(ctx, results, failures)  -> AggregateResult (new global params)
+ *   aggregateEvaluation(round, reports)     -> global accuracy and loss
  *
  * Layer names are the contract (interfaces.md): `ctx.layers` are the trainable adapter layers
  * in forward order; every assignment lists layers in that order. The head is always trained
  * and never appears in assignments.
  */
-import type { NamedArrays } from '../tensors/named.js';
-import { mulberry32 } from '../random.js';
-import {
-  aggregateMaskedDetailed,
-  checkClientUpdate,
-  type AggregateResult,
-  type ClientUpdate,
-} from './aggregate.js';
+import { HEAD_LAYER, layerOf, type NamedArrays } from '../tensors/named.js';
+import { varianceOfCounts } from '@focus-fl/solvers';
+import { layerScoresProblem, type LayerScores } from '../importance/methods.js';
+import { aggregateMaskedDetailed, type AggregateResult, type ClientUpdate } from './aggregate.js';
 import type { ScoreMethod } from './protocol.js';
-
-/** Per-layer scores a client sent for this round (one per layer, `layers` order). */
-export interface ClientScores {
-  layers: string[];
-  scores: number[];
-}
 
 export interface RoundClient {
   name: string;
-  /** L_i,max: how many adapter layers this client may train (method.md §2). */
+  /** L_i,max: how many adapter layers this client may train (docs/method.md §2). */
   budget: number;
   numSamples: number;
-  scores?: ClientScores;
+  /** The scores it sent this round, named (importance's LayerScores). */
+  scores?: LayerScores;
 }
 
 export interface RoundContext {
@@ -76,6 +68,21 @@ export interface AggregateContext {
   global: NamedArrays;
   /** If given, each result may only train its assigned layers (plus `head`). */
   assignments?: Record<string, string[]>;
+  /** The deltas' values were already checked finite where they entered (decodeUpdate). */
+  valuesChecked?: boolean;
+}
+
+/** One site's held-out evaluation of the global weights. */
+export interface EvaluationReport {
+  client: string;
+  accuracy: number;
+  loss: number;
+  numSamples: number;
+}
+
+export interface EvaluationSummary {
+  accuracy: number | null;
+  loss: number | null;
 }
 
 export interface Strategy {
@@ -89,6 +96,8 @@ export interface Strategy {
     results: readonly RoundResult[],
     failures: readonly RoundFailure[],
   ): AggregateResult;
+  /** Reduces the sites' held-out reports to the round's global metrics. */
+  aggregateEvaluation(round: number, reports: readonly EvaluationReport[]): EvaluationSummary;
 }
 
 /** Whether clients must compute and send scores before the assignment phase. */
@@ -100,12 +109,13 @@ export function needsScores(s: Pick<Strategy, 'scoreMethod'>): boolean {
 // shared pieces
 
 /** Layers that every client trains besides its assignment. */
-export const ALWAYS_TRAINED = ['head'] as const;
+export const ALWAYS_TRAINED = [HEAD_LAYER] as const;
 
 /**
  * Masked, sample-weighted FedAvg over the results (aggregate.ts). Failed clients contribute
  * nothing (Flower: results and failures are separate); with no results the global model is
- * kept. With `ctx.assignments`, an update touching an unassigned layer is refused.
+ * kept. With `ctx.assignments`, an update touching an unassigned layer is refused. Every
+ * update is validated once, inside the aggregation.
  */
 export function aggregateResults(
   ctx: AggregateContext,
@@ -119,19 +129,35 @@ export function aggregateResults(
     }
     return { client: r.client, numSamples: r.numSamples, deltas: r.deltas };
   });
-  if (ctx.assignments) {
-    for (const u of updates) {
-      const assigned = ctx.assignments[u.client!];
-      if (!assigned) throw new Error(`client "${u.client}" sent an update but had no assignment`);
-      const allowed = [...assigned, ...ALWAYS_TRAINED.filter((l) => hasLayer(ctx.global, l))];
-      checkClientUpdate(ctx.global, u, { allowedLayers: allowed });
-    }
-  }
-  return aggregateMaskedDetailed(ctx.global, updates);
+  const hasHead = Object.keys(ctx.global).some((n) => layerOf(n) === HEAD_LAYER);
+  const allowedLayers = ctx.assignments
+    ? Object.fromEntries(
+        Object.entries(ctx.assignments).map(([c, ls]) => [
+          c,
+          hasHead ? [...ls, ...ALWAYS_TRAINED] : ls,
+        ]),
+      )
+    : undefined;
+  return aggregateMaskedDetailed(ctx.global, updates, {
+    allowedLayers,
+    valuesChecked: ctx.valuesChecked,
+  });
 }
 
-function hasLayer(params: NamedArrays, layer: string): boolean {
-  return Object.keys(params).some((n) => n.startsWith(`${layer}/`));
+/**
+ * Sample-weighted mean of the sites' held-out reports: the global accuracy and loss
+ * (the coordinator holds no data; docs/interfaces.md). Null with no reports.
+ */
+export function weightedEvaluation(reports: readonly EvaluationReport[]): EvaluationSummary {
+  let n = 0;
+  let acc = 0;
+  let loss = 0;
+  for (const r of reports) {
+    n += r.numSamples;
+    acc += r.accuracy * r.numSamples;
+    loss += r.loss * r.numSamples;
+  }
+  return n > 0 ? { accuracy: acc / n, loss: loss / n } : { accuracy: null, loss: null };
 }
 
 /** Validates the context every strategy relies on; throws naming the field. */
@@ -163,43 +189,18 @@ export function effectiveBudget(c: RoundClient, numLayers: number): number {
 }
 
 /**
- * A client's scores aligned to `layers` by name (clients may list layers in any order), checked
- * finite. Throws naming the client if scores are missing, incomplete or unknown.
+ * A client's named scores as a row in `layers` order: the one conversion from names to
+ * positions, at the solver's edge (clients may list layers in any order). Throws naming the
+ * client if scores are missing or do not describe exactly `layers` (importance's
+ * `layerScoresProblem`, the rule the coordinator applies where scores enter).
  */
 export function alignedScores(c: RoundClient, layers: readonly string[], method: string): number[] {
   const s = c.scores;
   if (!s) throw new Error(`client "${c.name}": no ${method} scores for this round`);
-  if (!Array.isArray(s.layers) || !Array.isArray(s.scores) || s.layers.length !== s.scores.length) {
-    throw new Error(`client "${c.name}": scores.layers and scores.scores must have equal length`);
-  }
-  const byName = new Map<string, number>();
-  s.layers.forEach((l, i) => {
-    if (byName.has(l)) throw new Error(`client "${c.name}": layer "${l}" scored twice`);
-    byName.set(l, s.scores[i]);
-  });
-  for (const l of byName.keys()) {
-    if (!layers.includes(l)) throw new Error(`client "${c.name}": score for unknown layer "${l}"`);
-  }
-  return layers.map((l) => {
-    const v = byName.get(l);
-    if (v === undefined) throw new Error(`client "${c.name}": no score for layer "${l}"`);
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      throw new Error(`client "${c.name}": score for layer "${l}" is not finite (${v})`);
-    }
-    return v;
-  });
-}
-
-/**
- * Indices of the B highest scores, returned in layer order. Ties go to the earlier layer
- * (the same rule as importance's topB).
- */
-export function topIndices(scores: readonly number[], B: number): number[] {
-  return scores
-    .map((_, i) => i)
-    .sort((a, b) => scores[b] - scores[a] || a - b)
-    .slice(0, Math.max(0, Math.min(B, scores.length)))
-    .sort((a, b) => a - b);
+  const problem = layerScoresProblem(s, layers);
+  if (problem) throw new Error(`client "${c.name}": ${problem}`);
+  const byName = new Map(s.layers.map((l, i) => [l, s.scores[i]]));
+  return layers.map((l) => byName.get(l)!);
 }
 
 /** Layer names of a set of indices (kept in layer order). */
@@ -208,37 +209,9 @@ export function namesOf(layers: readonly string[], idx: readonly number[]): stri
 }
 
 /**
- * A seed derived from the run seed, the round and a tag (e.g. a client name), so random
- * choices differ across rounds and clients but replay exactly (FNV-1a over the parts).
+ * n_l for each layer and the diversity penalty V = (1/L) sum_l (n_l - mean n)^2 (docs/method.md §2,
+ * M4), computed by the solvers' own `varianceOfCounts`.
  */
-export function deriveSeed(seed: number, round: number, tag = ''): number {
-  let h = 0x811c9dc5;
-  const mix = (x: number) => {
-    h ^= x & 0xff;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  };
-  for (const v of [seed >>> 0, round >>> 0]) for (let k = 0; k < 4; k++) mix(v >>> (8 * k));
-  for (let i = 0; i < tag.length; i++) {
-    const c = tag.charCodeAt(i);
-    mix(c);
-    mix(c >>> 8);
-  }
-  return h | 0;
-}
-
-/** `k` distinct indices out of `n`, uniformly at random (partial Fisher-Yates). */
-export function randomSubset(n: number, k: number, seed: number): number[] {
-  const rand = mulberry32(seed);
-  const idx = Array.from({ length: n }, (_, i) => i);
-  const m = Math.max(0, Math.min(k, n));
-  for (let i = 0; i < m; i++) {
-    const j = i + Math.floor(rand() * (n - i));
-    [idx[i], idx[j]] = [idx[j], idx[i]];
-  }
-  return idx.slice(0, m).sort((a, b) => a - b);
-}
-
-/** n_l for each layer and the diversity penalty V = (1/L) sum_l (n_l - mean n)^2 (method.md §2). */
 export function selectionStats(
   assignments: Record<string, string[]>,
   layers: readonly string[],
@@ -246,7 +219,5 @@ export function selectionStats(
   const counts = layers.map(() => 0);
   const index = new Map(layers.map((l, i) => [l, i]));
   for (const ls of Object.values(assignments)) for (const l of ls) counts[index.get(l)!]++;
-  const mean = counts.reduce((a, b) => a + b, 0) / layers.length;
-  const variance = counts.reduce((a, n) => a + (n - mean) ** 2, 0) / layers.length;
-  return { counts, variance };
+  return { counts, variance: varianceOfCounts(counts) };
 }

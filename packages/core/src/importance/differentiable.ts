@@ -55,7 +55,7 @@ export function paramNamesOf(model: Differentiable, layers = model.layers): stri
 
 /**
  * Gradient of a scalar function of the named parameters, returned as flat float32 arrays per
- * name. One backward pass serves every layer at once (method.md §1). Tensors are disposed.
+ * name. One backward pass serves every layer at once (docs/method.md §1). Tensors are disposed.
  */
 export function gradArrays(
   fn: (p: Record<string, tf.Tensor>) => tf.Scalar,

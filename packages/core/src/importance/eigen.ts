@@ -1,7 +1,7 @@
 /**
  * Exact eigen-decomposition of a small symmetric matrix by the cyclic Jacobi method
  * (Golub & Van Loan, Matrix Computations, 4th ed., §8.5). Used for lambda_1 of the per-layer
- * NTK Gram G_l = J_l J_l^T (method.md §1): G_l is (n*kappa) x (n*kappa) with n <= 64, so an
+ * NTK Gram G_l = J_l J_l^T (docs/method.md §1): G_l is (n*kappa) x (n*kappa) with n <= 64, so an
  * O(m^3)-per-sweep method in float64 is both exact and cheap, and has no convergence tuning
  * (unlike power iteration, whose rate depends on the unknown gap lambda_1 / lambda_2).
  */

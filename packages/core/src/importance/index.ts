@@ -1,5 +1,5 @@
-// Public API of core/importance: LNTK layer scores (method.md §1) and the baseline layer
-// scorers of Table 1 (method.md §4). See ./README.md for the choices made and why.
+// Public API of core/importance: LNTK layer scores (docs/method.md §1) and the baseline layer
+// scorers of Table 1 (docs/method.md §4). See ./README.md for the choices made and why.
 export type { Differentiable } from './differentiable.js';
 export { jacobiEigen, topEigenvalue, type SymmetricEigen } from './eigen.js';
 export { hessianVectorProduct } from './hvp.js';
@@ -11,22 +11,19 @@ export {
   type LntkOptions,
   type LntkResult,
 } from './lntk.js';
-export {
-  SCORER_METHODS,
-  isScorerMethod,
-  layerScores,
-  topB,
-  type ScorerMethod,
-  type ScorerOptions,
-} from './scorers.js';
+export * from './methods.js';
+export { layerScores, type ScorerOptions } from './scorers.js';
 export {
   computeLntk,
   fedselectDelta,
+  pickIndices,
   pickSamples,
   scoreLayers,
+  siteScores,
   vqaDifferentiable,
   type ComputeLntkOptions,
   type ScoreLayersOptions,
+  type SiteScoresOptions,
   type ScoredUnit,
   type VqaDifferentiable,
 } from './vqa.js';

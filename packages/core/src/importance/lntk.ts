@@ -5,7 +5,7 @@ import { topEigenvalue } from './eigen.js';
 
 /**
  * Which scalar outputs of the logits z (K classes) form the rows of the Jacobian J
- * (method.md §1: Theta_l is (n*kappa) x (n*kappa)). Each kernel is a set of fixed output
+ * (docs/method.md §1: Theta_l is (n*kappa) x (n*kappa)). Each kernel is a set of fixed output
  * vectors v_j; the row for sample i and output j is d(v_j . z_i)/d theta_l.
  *
  * - `true-logit` (default, kappa = 1): v = e_y - 1/K, the sample's true-answer logit minus the
@@ -13,7 +13,7 @@ import { topEigenvalue } from './eigen.js';
  *   component of the Jacobian along the all-ones output direction never changes a prediction;
  *   centring removes it. Of the remaining directions, the true answer's margin is the one the
  *   fine-tuning loss pushes on. kappa = 1 keeps the cost at n backward passes (the <= 2
- *   training steps budget of issue 5).
+ *   training steps budget of a round).
  * - `projections` (kappa = `projections`): v_j = P r_j / sqrt(kappa), r_j ~ N(0, I_K) seeded,
  *   P the centring projector. E[sum_j v_j v_j^T] = P, so J_proj^T J_proj is an unbiased
  *   estimate of the full per-output kernel restricted to the softmax-relevant subspace.
@@ -21,7 +21,7 @@ import { topEigenvalue } from './eigen.js';
  *   for few classes or to check the others.
  * - `summed` (kappa = 1): v = 1 / sqrt(K), the pNTK. Kept only as a reference: it is exactly
  *   the softmax-invariant direction above, so it measures changes that cannot affect the
- *   answer (issue 5, "summed logits are poor under softmax").
+ *   answer ("summed logits are poor under softmax": ./README.md).
  */
 export type LntkKernel = 'true-logit' | 'projections' | 'full' | 'summed';
 
@@ -35,7 +35,7 @@ export interface LntkOptions {
   seed?: number;
   /**
    * Zero-initialised adapter up-projections make the down-projection's gradient exactly zero,
-   * so the score sees only the up-projection and degenerates into a depth proxy (issue 5).
+   * so the score sees only the up-projection and degenerates into a depth proxy (./README.md).
    * With `probe: 'zero-kernels'` every all-zero matrix (rank >= 2 parameter) of a scored layer
    * is replaced, for scoring only, by seeded Gaussian values whose standard deviation is
    * `probeScale` times the RMS of the layer's non-zero matrices (1/sqrt(fan_in) if none), so the Jacobian is taken at a
@@ -53,13 +53,21 @@ export interface LntkOptions {
   batched?: boolean;
   /** Keep the per-layer Gram matrices in the result (tests, diagnostics). */
   keepGrams?: boolean;
+  /**
+   * Samples per batched backward pass (default: all at once). The tape of one pass holds the
+   * activations of every sample in it, which for a large model is what runs out of memory;
+   * the per-sample rows, and so the Grams, do not depend on how the samples are grouped
+   * (samples do not interact in the forward). computeLntk (./vqa.ts) sizes it from the
+   * backend's memory limits.
+   */
+  chunkSize?: number;
 }
 
 export interface LntkResult {
   layers: string[];
   /** lambda_1(Theta_l) per layer (same order as layers). */
   lambda1: number[];
-  /** S[l] = lambda_1(l) / sum_k lambda_1(k) (method.md §1); non-negative, sums to 1. */
+  /** S[l] = lambda_1(l) / sum_k lambda_1(k) (docs/method.md §1); non-negative, sums to 1. */
   scores: number[];
   elapsedMs: number;
   kernel: LntkKernel;
@@ -155,11 +163,13 @@ export function probeValues(
 }
 
 /**
- * LNTK scores of every layer of `model` over all its bound samples (method.md §1).
+ * LNTK scores of every layer of `model` over all its bound samples (docs/method.md §1).
  *
  * Eigen method: the rows of J for all layers come from one batched backward pass per output
- * vector (batchedRows) when the model exposes tappedOutput, else from one backward pass per
- * (sample, output vector) — tf.grads over every scored parameter at once. Per layer, the small Gram
+ * vector and chunk of `chunkSize` samples (batchedRows) when the model exposes tappedOutput,
+ * else from one backward pass per (sample, output vector) — tf.grads over every scored
+ * parameter at once. Memory: one pass's tape (a chunk's activations) plus the rows, n * kappa
+ * float32 values per scored parameter, never the whole batch's backward. Per layer, the small Gram
  * G_l = J_l J_l^T (rows x rows, float64) has the same non-zero spectrum as Theta_l's
  * J_l^T J_l, and its top eigenvalue is taken exactly by Jacobi (./eigen.ts).
  */
@@ -170,6 +180,9 @@ export function lntkOf(model: Differentiable, opts: LntkOptions = {}): LntkResul
   const layers = [...model.layers];
   if (layers.length === 0) throw new Error('LNTK: model has no trainable layers');
   if (model.numSamples < 1) throw new Error('LNTK: numSamples must be >= 1');
+  const chunkSize = opts.chunkSize ?? model.numSamples;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1)
+    throw new Error(`LNTK: chunkSize must be a positive integer, got ${String(opts.chunkSize)}`);
   if (opts.probe !== undefined && opts.probe !== 'none' && opts.probe !== 'zero-kernels')
     throw new Error(`probe must be 'none' or 'zero-kernels', got "${String(opts.probe)}"`);
   const names = paramNamesOf(model, layers);
@@ -191,7 +204,7 @@ export function lntkOf(model: Differentiable, opts: LntkOptions = {}): LntkResul
     const batched =
       opts.batched === false || !model.tappedOutput
         ? undefined
-        : batchedRows(model, base, names, vectors);
+        : batchedRows(model, base, names, vectors, chunkSize);
     const rows = batched ?? perSampleRows(model, base, names, vectors);
     const m = rows[names[0]].length;
     const lambda1: number[] = [];
@@ -258,13 +271,14 @@ function perSampleRows(
 }
 
 /**
- * The same rows as perSampleRows from one batched backward pass per output vector j.
+ * The same rows as perSampleRows from one batched backward pass per output vector j and chunk
+ * of at most `chunkSize` samples.
  * For a dense op Y = X W + b inside a forward where samples do not interact, the row of
  * sample i is dW = X_i^T D_i and db = sum_t D_i[t], with D_i = d(v_ij . z_i)/dY_i. Since
- * sample i's logits depend on Y_i only, D for every sample at once is the gradient of
- * F = sum_i v_ij . z_i with respect to Y. Each tapped Y goes through `y + s` (s a zero scalar,
- * the one input of tf.grads, so the pass reaches every tap) as a custom op whose gradient
- * function records its upstream gradient dF/dY = D before passing it on.
+ * sample i's logits depend on Y_i only, D for every sample of a chunk at once is the gradient
+ * of F = sum_i v_ij . z_i with respect to Y. Each tapped Y goes through `y + s` (s a zero
+ * scalar, the one input of tf.grads, so the pass reaches every tap) as a custom op whose
+ * gradient function records its upstream gradient dF/dY = D before passing it on.
  * Returns undefined (caller falls back) unless every scored parameter is the kernel or bias
  * of exactly one tapped op.
  */
@@ -273,75 +287,97 @@ function batchedRows(
   base: Record<string, tf.Tensor>,
   names: readonly string[],
   vectors: readonly Float32Array[][],
+  chunkSize: number,
 ): Record<string, Float32Array[]> | undefined {
-  const tappedOutput = model.tappedOutput;
-  if (!tappedOutput) return undefined;
+  if (!model.tappedOutput) return undefined;
   const n = model.numSamples;
-  const idx = range(n);
-  const scored = new Set(names);
   const kappa = vectors[0].length;
-  const numClasses = vectors[0][0].length;
   const rows: Record<string, Float32Array[]> = {};
   for (const nm of names) rows[nm] = new Array<Float32Array>(n * kappa);
   const s = tf.scalar(0);
-  for (let j = 0; j < kappa; j++) {
-    const ops: { kernel: string; bias: string; x: tf.Tensor; d?: tf.Tensor }[] = [];
-    try {
-      const flat = new Float32Array(n * numClasses);
-      vectors.forEach((vs, i) => flat.set(vs[j], i * numClasses));
-      const seen = new Set<string>();
-      let ok = true;
-      tf.tidy(() => {
-        const V = tf.tensor2d(flat, [n, numClasses]);
-        tf.grads((s0: tf.Tensor) => {
-          const z = tappedOutput(base, idx, (op, x, y) => {
-            if (!scored.has(op.kernel) && !scored.has(op.bias)) return y;
-            if (seen.has(op.kernel) || seen.has(op.bias) || x.rank !== 3 || y.rank !== 3)
-              ok = false;
-            seen.add(op.kernel).add(op.bias);
-            const rec: (typeof ops)[number] = { ...op, x: tf.keep(x) };
-            ops.push(rec);
-            // customGrad's inputs are typed as tensors or its save function; ours are tensors.
-            const record = tf.customGrad((...args: unknown[]) => {
-              const [yy, ss] = args as tf.Tensor[];
-              return {
-                value: tf.add(yy, ss),
-                gradFunc: (dy: tf.Tensor) => {
-                  rec.d = tf.keep(dy.clone());
-                  return [dy, tf.sum(dy)];
-                },
-              };
-            });
-            return record(y, s0);
-          });
-          return tf.sum(tf.mul(z, V)) as tf.Scalar;
-        })([s]);
-      });
-      if (!ok || names.some((nm) => !seen.has(nm)) || ops.some((o) => !o.d)) return undefined;
-      for (const o of ops) {
-        // Per-sample kernel gradients [n, in, out] and bias gradients [n, out].
-        const [gk, gb] = tf.tidy(() => [
-          tf.matMul(o.x, o.d!, true, false).reshape([n, -1]),
-          tf.sum(o.d!, 1),
-        ]);
-        for (const [nm, t] of [
-          [o.kernel, gk],
-          [o.bias, gb],
-        ] as const) {
-          if (scored.has(nm)) {
-            const d = t.dataSync() as Float32Array;
-            const w = d.length / n;
-            for (let i = 0; i < n; i++) rows[nm][i * kappa + j] = d.slice(i * w, (i + 1) * w);
-          }
-          t.dispose();
-        }
-      }
-    } finally {
-      for (const o of ops) tf.dispose(o.d ? [o.x, o.d] : [o.x]);
+  try {
+    for (let start = 0; start < n; start += chunkSize) {
+      const idx = range(Math.min(chunkSize, n - start)).map((k) => start + k);
+      for (let j = 0; j < kappa; j++)
+        if (!chunkRows(model, base, names, vectors, idx, j, s, rows)) return undefined;
     }
+    return rows;
+  } finally {
+    s.dispose();
   }
-  s.dispose();
-  return rows;
+}
+
+/** Rows of samples `idx` for output vector j (see batchedRows); false if not every scored
+ * parameter is tapped exactly once. */
+function chunkRows(
+  model: Differentiable,
+  base: Record<string, tf.Tensor>,
+  names: readonly string[],
+  vectors: readonly Float32Array[][],
+  idx: readonly number[],
+  j: number,
+  s: tf.Scalar,
+  rows: Record<string, Float32Array[]>,
+): boolean {
+  const tappedOutput = model.tappedOutput!;
+  const n = idx.length;
+  const scored = new Set(names);
+  const kappa = vectors[0].length;
+  const numClasses = vectors[0][0].length;
+  const ops: { kernel: string; bias: string; x: tf.Tensor; d?: tf.Tensor }[] = [];
+  try {
+    const flat = new Float32Array(n * numClasses);
+    idx.forEach((i, k) => flat.set(vectors[i][j], k * numClasses));
+    const seen = new Set<string>();
+    let ok = true;
+    tf.tidy(() => {
+      const V = tf.tensor2d(flat, [n, numClasses]);
+      tf.grads((s0: tf.Tensor) => {
+        const z = tappedOutput(base, idx, (op, x, y) => {
+          if (!scored.has(op.kernel) && !scored.has(op.bias)) return y;
+          if (seen.has(op.kernel) || seen.has(op.bias) || x.rank !== 3 || y.rank !== 3) ok = false;
+          seen.add(op.kernel).add(op.bias);
+          const rec: (typeof ops)[number] = { ...op, x: tf.keep(x) };
+          ops.push(rec);
+          // customGrad's inputs are typed as tensors or its save function; ours are tensors.
+          const record = tf.customGrad((...args: unknown[]) => {
+            const [yy, ss] = args as tf.Tensor[];
+            return {
+              value: tf.add(yy, ss),
+              gradFunc: (dy: tf.Tensor) => {
+                rec.d = tf.keep(dy.clone());
+                return [dy, tf.sum(dy)];
+              },
+            };
+          });
+          return record(y, s0);
+        });
+        return tf.sum(tf.mul(z, V)) as tf.Scalar;
+      })([s]);
+    });
+    if (!ok || names.some((nm) => !seen.has(nm)) || ops.some((o) => !o.d)) return false;
+    for (const o of ops) {
+      // Per-sample kernel gradients [n, in, out] and bias gradients [n, out].
+      const [gk, gb] = tf.tidy(() => [
+        tf.matMul(o.x, o.d!, true, false).reshape([n, -1]),
+        tf.sum(o.d!, 1),
+      ]);
+      for (const [nm, t] of [
+        [o.kernel, gk],
+        [o.bias, gb],
+      ] as const) {
+        if (scored.has(nm)) {
+          const d = t.dataSync() as Float32Array;
+          const w = d.length / n;
+          idx.forEach((i, k) => (rows[nm][i * kappa + j] = d.slice(k * w, (k + 1) * w)));
+        }
+        t.dispose();
+      }
+    }
+    return true;
+  } finally {
+    for (const o of ops) tf.dispose(o.d ? [o.x, o.d] : [o.x]);
+  }
 }
 
 /** G[a][b] += <rows[a], rows[b]> for b >= a, in float64. */

@@ -1,4 +1,4 @@
-// Rank correlation for judging layer scorers against measured per-layer gains (issue 5 report).
+// Rank correlation for judging layer scorers against measured per-layer gains (scripts/lntk-report.ts).
 
 /** Spearman's rho with average ranks for ties; null when either side is constant. */
 export function spearman(a: readonly number[], b: readonly number[]): number | null {

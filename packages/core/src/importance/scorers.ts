@@ -11,9 +11,12 @@ import {
 } from './differentiable.js';
 import { hessianVectorProduct } from './hvp.js';
 import { type LntkOptions, lntkOf } from './lntk.js';
+import { SCORER_METHODS, type ScorerMethod, dataFreeScores } from './methods.js';
+
+export { SCORER_METHODS, isScorerMethod, topB, type ScorerMethod } from './methods.js';
 
 /**
- * The layer scorers of Table 1 (method.md §4). Every scorer returns one number per layer of
+ * The layer scorers of Table 1 (docs/method.md §4). Every scorer returns one number per layer of
  * `model.layers` (same order); a client then takes its top-B layers (topB).
  *
  * Parameter scores become a layer score by SUMMING over the layer's parameters (`reduce:
@@ -22,37 +25,8 @@ import { type LntkOptions, lntkOf } from './lntk.js';
  * VQA model have the same size, so both give the same ranking there. RGN is a ratio of norms
  * and LNTK a normalised eigenvalue; neither uses `reduce`.
  */
-export type ScorerMethod =
-  | 'last'
-  | 'fd'
-  | 'magnitude'
-  | 'fishmask'
-  | 'snip'
-  | 'grasp'
-  | 'gradflow'
-  | 'rgn'
-  | 'synflow'
-  | 'fedselect'
-  | 'spt'
-  | 'lntk';
-
-export const SCORER_METHODS: readonly ScorerMethod[] = [
-  'last',
-  'fd',
-  'magnitude',
-  'fishmask',
-  'snip',
-  'grasp',
-  'gradflow',
-  'rgn',
-  'synflow',
-  'fedselect',
-  'spt',
-  'lntk',
-];
-
 export interface ScorerOptions {
-  /** Seeds FD's random draw, SPT's mini-batches and LNTK. Default 0. */
+  /** Seeds `random`'s draw, SPT's mini-batches and LNTK. Default 0. */
   seed?: number;
   reduce?: 'sum' | 'mean';
   /** FedSelect: the change of every parameter after local training (theta_after - theta_before). */
@@ -64,10 +38,6 @@ export interface ScorerOptions {
   sptBatchSize?: number;
   /** Options passed to LNTK. */
   lntk?: LntkOptions;
-}
-
-export function isScorerMethod(m: string): m is ScorerMethod {
-  return (SCORER_METHODS as readonly string[]).includes(m);
 }
 
 /** One score per layer of `model.layers`, by the named method (higher = more important). */
@@ -101,13 +71,9 @@ export function layerScores(
 
   switch (method) {
     case 'last':
-      // Depth itself: the last B layers have the top B scores.
-      return layers.map((_, i) => i + 1);
-    case 'fd': {
-      // Federated dropout: a seeded random draw each call (round seed -> new layers).
-      const rand = mulberry32(seed ^ 0xfd);
-      return layers.map(() => rand());
-    }
+    case 'random':
+      // Depth, or federated dropout's seeded draw (round seed -> new layers).
+      return dataFreeScores(method, layers.length, seed);
     case 'magnitude': {
       const th = valueArrays(model, names);
       return perLayer((n, i) => Math.abs(th[n][i]));
@@ -210,18 +176,4 @@ export function layerScores(
     default:
       throw new Error(`unknown scorer "${String(method)}"; valid: ${SCORER_METHODS.join(', ')}`);
   }
-}
-
-/**
- * Indices of the B highest scores, in layer order. Ties go to the earlier layer (stable).
- * B is clamped to [0, scores.length].
- */
-export function topB(scores: readonly number[], B: number): number[] {
-  if (!Number.isInteger(B) || B < 0) throw new Error(`topB: B must be an integer >= 0, got ${B}`);
-  for (let i = 0; i < scores.length; i++)
-    if (Number.isNaN(scores[i])) throw new Error(`topB: score ${i} is NaN`);
-  return range(scores.length)
-    .sort((a, b) => scores[b] - scores[a] || a - b)
-    .slice(0, Math.min(B, scores.length))
-    .sort((a, b) => a - b);
 }

@@ -1,24 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
+import { isSampleSource, type SampleSource } from '../data/sample-source.js';
 import { disposeBatch, encodeBatch, sliceBatch, type SampleLike } from '../model/batch.js';
 import { classify, runBlocks, type VqaBatch } from '../model/forward.js';
 import type { Prefix, VqaModel } from '../model/vqa-model.js';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import type { NamedArrays } from '../tensors/named.js';
+import { autoMicroBatchSize } from '../train/memory-budget.js';
 import { trainLayers } from '../train/train.js';
 import type { Differentiable } from './differentiable.js';
 import { type LntkOptions, type LntkResult, lntkOf } from './lntk.js';
-import {
-  type ScorerMethod,
-  type ScorerOptions,
-  isScorerMethod,
-  layerScores,
-  SCORER_METHODS,
-} from './scorers.js';
+import { type LayerScores, type ScorerMethod, isScorerMethod, SCORER_METHODS } from './methods.js';
+import { type ScorerOptions, layerScores } from './scorers.js';
 
 /**
  * Which weights stand for trainable layer `block{i}.adapter` when scoring:
  * - `adapter` (default): the adapter's own parameters (down/up kernels and biases).
- * - `block`: the "model layer" variant (issue 5): block i's own frozen weights (attention
+ * - `block`: the "model layer" variant: block i's own frozen weights (attention
  *   q/k/v/o and MLP kernels and biases). Well defined at init whatever the adapter init, and
  *   measures how much the output depends on block i; the adapter of that block is then
  *   selected as its stand-in.
@@ -110,7 +107,7 @@ export function vqaDifferentiable(
       unit === 'adapter' && model.config.peft === 'adapter'
         ? (p, idx, tap) => {
             const c = model.config;
-            const lookup = (name: string) => p[name] ?? model.tensor(name);
+            const lookup = model.lookup(p);
             const pre = prefixOf(idx);
             const s = runBlocks(c, lookup, pre.state, pre.fromBlock, c.numLayers, tap);
             return classify(c, lookup, s.x);
@@ -139,6 +136,8 @@ export function vqaDifferentiable(
       prefixes.clear();
       if (ones) disposeBatch(ones);
       if (absAll) tf.dispose(Object.values(absAll));
+      // fp32 copies of int8 weights taken for `block` scoring or Synflow.
+      model.releaseDequantized();
     },
   };
 }
@@ -148,27 +147,31 @@ export function vqaDifferentiable(
  * random subset (kept in the client's order).
  */
 export function pickSamples<T>(samples: readonly T[], n: number, seed: number): T[] {
+  return pickIndices(samples.length, n, seed).map((i) => samples[i]);
+}
+
+/** The indices `pickSamples` keeps, in increasing order (to read just those from a store). */
+export function pickIndices(length: number, n: number, seed: number): number[] {
   if (!Number.isInteger(n) || n < 1)
     throw new Error(`numSamples must be a positive integer, got ${n}`);
-  if (samples.length <= n) return [...samples];
-  const idx = shuffleInPlace(
-    Array.from({ length: samples.length }, (_, i) => i),
+  if (length <= n) return Array.from({ length }, (_, i) => i);
+  return shuffleInPlace(
+    Array.from({ length }, (_, i) => i),
     mulberry32(seed ^ 0x1a7c),
   )
     .slice(0, n)
     .sort((a, b) => a - b);
-  return idx.map((i) => samples[i]);
 }
 
 export interface ComputeLntkOptions extends LntkOptions {
-  /** Samples used (n in method.md §1). Default 16. */
+  /** Samples used (n in docs/method.md §1). Default 16. */
   numSamples?: number;
   /** Default 'adapter'. */
   unit?: ScoredUnit;
 }
 
 /**
- * LNTK scores of a client (method.md §1, docs/interfaces.md). Defaults: n = 16, the centred
+ * LNTK scores of a client (docs/method.md §1, docs/interfaces.md). Defaults: n = 16, the centred
  * true-answer-logit kernel, and `probe: 'zero-kernels'` so that zero-initialised adapter
  * up-projections (round 1) do not silence the down-projections (see ./README.md). Trained
  * adapters have no all-zero matrix, so the probe then changes nothing.
@@ -183,7 +186,12 @@ export function computeLntk(
   const chosen = pickSamples(samples, opts.numSamples ?? 16, seed);
   const d = vqaDifferentiable(model, chosen, { unit: opts.unit });
   try {
-    const r = lntkOf(d, { probe: 'zero-kernels', ...opts, seed });
+    const r = lntkOf(d, {
+      probe: 'zero-kernels',
+      ...opts,
+      seed,
+      chunkSize: opts.chunkSize ?? autoMicroBatchSize(model.config, model.config.numLayers),
+    });
     return { ...r, elapsedMs: performance.now() - started };
   } finally {
     d.dispose();
@@ -196,7 +204,7 @@ export interface ScoreLayersOptions extends ScorerOptions {
 }
 
 /**
- * One score per layer of model.layerNames() by a baseline scorer (method.md §4) on a seeded
+ * One score per layer of model.layerNames() by a baseline scorer (docs/method.md §4) on a seeded
  * subset of `samples` (default 16). FedSelect needs `opts.delta` (see fedselectDelta).
  */
 export function scoreLayers(
@@ -228,7 +236,7 @@ export function scoreLayers(
  */
 export async function fedselectDelta(
   model: VqaModel,
-  samples: readonly SampleLike[],
+  samples: readonly SampleLike[] | SampleSource<SampleLike>,
   opts: { seed?: number; steps?: number; lr?: number; batchSize?: number } = {},
 ): Promise<NamedArrays> {
   const layers = model.layerNames();
@@ -245,4 +253,44 @@ export async function fedselectDelta(
   } finally {
     model.setParams(before);
   }
+}
+
+export interface SiteScoresOptions {
+  seed: number;
+  /** Samples scored (n; default 16, the LNTK default). */
+  numSamples?: number;
+  /** FedSelect's probe training (default 5 steps, see fedselectDelta). */
+  fedselectSteps?: number;
+}
+
+/**
+ * A site's named layer scores by any scorer method: what the site sends in its `scores`
+ * message. FedSelect first runs its short local probe training (fedselectDelta: every adapter
+ * plus the head, weights restored afterwards) and scores |theta after - theta before|, as the
+ * FedSelect paper does; every other method scores the current weights directly.
+ */
+export async function siteScores(
+  method: ScorerMethod,
+  model: VqaModel,
+  all: readonly SampleLike[] | SampleSource<SampleLike>,
+  opts: SiteScoresOptions,
+): Promise<LayerScores> {
+  // A store-backed site reads only the samples the scorer picks (the same pick as on an array).
+  const samples = isSampleSource(all)
+    ? await all.read(pickIndices(all.length, opts.numSamples ?? 16, opts.seed))
+    : all;
+  if (method === 'lntk') {
+    const r = computeLntk(model, samples, { numSamples: opts.numSamples, seed: opts.seed });
+    return { layers: r.layers, scores: r.scores };
+  }
+  const delta =
+    method === 'fedselect'
+      ? await fedselectDelta(model, all, { seed: opts.seed, steps: opts.fedselectSteps })
+      : undefined;
+  const scores = scoreLayers(method, model, samples, {
+    seed: opts.seed,
+    numSamples: opts.numSamples,
+    delta,
+  });
+  return { layers: model.layerNames(), scores };
 }

@@ -4,7 +4,8 @@ import type { NamedArrays } from '../tensors/named.js';
 import { sizeOf } from '../tensors/named.js';
 import { validateConfig, type ModelConfig } from './config.js';
 import { initParam, paramSpecs } from './params.js';
-import { dequantizeInt8, quantizeInt8 } from './quantize.js';
+import type { Int8Storage } from './int8-store.js';
+import { dequantizeInt8, quantizeInt8, type QuantizedInt8 } from './quantize.js';
 import { readSafetensors, writeSafetensors, type WriteTensor } from './safetensors.js';
 import { VqaModel } from './vqa-model.js';
 
@@ -27,6 +28,15 @@ export function saveModel(model: VqaModel, opts: SaveOptions = {}): Uint8Array {
   const quantAxes: Record<string, number> = {};
   for (const s of paramSpecs(model.config)) {
     if (include === 'base' && !s.frozen && !s.name.startsWith('head/')) continue;
+    const kept = model.quantizedWeight(s.name);
+    if (quant === 'int8' && kept) {
+      // Already int8 in memory: written as is (quantizing its dequantized values again
+      // could move a value by one step where q * scale / scale rounds the other way).
+      tensors[s.name] = { dtype: 'I8', shape: s.shape, data: kept.q };
+      tensors[s.name + SCALE] = { dtype: 'F32', shape: [kept.scales.length], data: kept.scales };
+      quantAxes[s.name] = kept.axis;
+      continue;
+    }
     const data = model.getParams([s.name])[s.name].data;
     if (quant === 'int8' && s.frozen && s.quantAxis !== undefined) {
       const q = quantizeInt8(data, s.shape, s.quantAxis);
@@ -50,6 +60,14 @@ export interface LoadOptions {
   seed?: number;
   /** Override parts of the stored config (e.g. peft: 'lora' on an adapter-free base). */
   configOverrides?: Partial<ModelConfig>;
+  /**
+   * 'int8' (default): the checkpoint's int8 tensors stay int8 in memory and are dequantized
+   * per use (VqaModel.lookup), ~1/4 of the fp32 bytes; 'fp32': dequantized once, here.
+   * Both give bitwise the same forward pass.
+   */
+  weights?: 'int8' | 'fp32';
+  /** Where int8 weights live (./int8-store.ts); default 'auto' (device on webgpu). */
+  int8Storage?: Int8Storage | 'auto';
 }
 
 function parseJson<T>(meta: Record<string, string>, key: string): T {
@@ -65,12 +83,20 @@ function parseJson<T>(meta: Record<string, string>, key: string): T {
   }
 }
 
-/** Decodes a checkpoint into named fp32 arrays (int8 tensors dequantized) plus its metadata. */
-export function readCheckpoint(bytes: Uint8Array): {
+/**
+ * Decodes a checkpoint into named fp32 arrays (int8 tensors dequantized) plus its metadata.
+ * With `keepInt8`, the int8 tensors are returned as such in `int8` (copied out of `bytes`, so
+ * the file's buffer can be freed) and left out of `params`.
+ */
+export function readCheckpoint(
+  bytes: Uint8Array,
+  opts: { keepInt8?: boolean } = {},
+): {
   config: ModelConfig;
   answers: string[];
   params: NamedArrays;
   quantized: string[];
+  int8: Record<string, QuantizedInt8>;
 } {
   const file = readSafetensors(bytes);
   if (file.metadata.format !== CHECKPOINT_FORMAT) {
@@ -85,6 +111,7 @@ export function readCheckpoint(bytes: Uint8Array): {
   }
   const axes = parseJson<Record<string, 0 | 1>>(file.metadata, 'quantization');
   const params: NamedArrays = {};
+  const int8: Record<string, QuantizedInt8> = {};
   const quantized: string[] = [];
   for (const [name, t] of Object.entries(file.tensors)) {
     if (name.endsWith(SCALE)) continue;
@@ -97,13 +124,14 @@ export function readCheckpoint(bytes: Uint8Array): {
         throw new Error(
           `checkpoint: int8 tensor "${name}" has no quantization axis in __metadata__`,
         );
-      const data = dequantizeInt8({
+      const q: QuantizedInt8 = {
         shape: t.shape as [number, number],
         axis,
         q: t.data as Int8Array,
         scales: sc.data as Float32Array,
-      });
-      params[name] = { shape: t.shape, data };
+      };
+      if (opts.keepInt8) int8[name] = { ...q, q: q.q.slice(), scales: q.scales.slice() };
+      else params[name] = { shape: t.shape, data: dequantizeInt8(q) };
       quantized.push(name);
     } else if (t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16') {
       params[name] = { shape: t.shape, data: t.data as Float32Array };
@@ -113,15 +141,18 @@ export function readCheckpoint(bytes: Uint8Array): {
       );
     }
   }
-  return { config, answers, params, quantized };
+  return { config, answers, params, quantized, int8 };
 }
 
 export function loadModel(bytes: Uint8Array, opts: LoadOptions = {}): VqaModel {
-  const ck = readCheckpoint(bytes);
+  const weights = opts.weights ?? 'int8';
+  if (weights !== 'int8' && weights !== 'fp32')
+    throw new Error(`loadModel: weights must be 'int8' or 'fp32', got ${String(weights)}`);
+  const ck = readCheckpoint(bytes, { keepInt8: weights === 'int8' });
   const config = validateConfig({ ...ck.config, ...opts.configOverrides });
   const specs = paramSpecs(config);
   const known = new Set(specs.map((s) => s.name));
-  for (const name of Object.keys(ck.params)) {
+  for (const name of [...Object.keys(ck.params), ...Object.keys(ck.int8)]) {
     if (!known.has(name))
       throw new Error(
         `checkpoint: unexpected tensor "${name}" for a ${config.name} model with peft "${config.peft}"`,
@@ -129,6 +160,14 @@ export function loadModel(bytes: Uint8Array, opts: LoadOptions = {}): VqaModel {
   }
   const values: NamedArrays = {};
   for (const s of specs) {
+    const q = ck.int8[s.name];
+    if (q) {
+      if (q.shape[0] !== s.shape[0] || q.shape[1] !== s.shape[1] || s.shape.length !== 2)
+        throw new Error(
+          `checkpoint: tensor "${s.name}" has shape [${q.shape}], the config needs [${s.shape}]`,
+        );
+      continue;
+    }
     const t = ck.params[s.name];
     if (t) {
       if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
@@ -143,7 +182,7 @@ export function loadModel(bytes: Uint8Array, opts: LoadOptions = {}): VqaModel {
       throw new Error(`checkpoint: missing frozen tensor "${s.name}"`);
     }
   }
-  return new VqaModel(config, ck.answers, values);
+  return new VqaModel(config, ck.answers, values, ck.int8, opts.int8Storage);
 }
 
 /** Bytes of the frozen base at rest: int8 (+ fp32 scales, fp32 1-D tensors) vs all fp32. */

@@ -22,7 +22,7 @@ export interface ModelConfig {
   numAnswers: number;
   /** Trainable units: Pfeiffer adapters (default) or LoRA on query/value. */
   peft: PeftKind;
-  /** Pfeiffer bottleneck = hidden / adapterReduction (method.md §3: 16 on ViLT-B). */
+  /** Pfeiffer bottleneck = hidden / adapterReduction (docs/method.md §3: 16 on ViLT-B). */
   adapterReduction: number;
   loraRank: number;
   loraAlpha: number;

@@ -8,7 +8,11 @@ import { blockName, trainableLayerNames } from './params.js';
 // Every gradient through the model then runs its 2-D products untransposed on wasm.
 installMatMulGradient();
 
-export type ParamLookup = (name: string) => tf.Tensor;
+export type ParamLookup = ((name: string) => tf.Tensor) & {
+  /** Rows `ids` of a 2-D table; when absent, tf.gather on the whole table (vqa-model.ts
+   * gathers int8 tables row by row instead of dequantizing all of them). */
+  gather?: (name: string, ids: tf.Tensor1D) => tf.Tensor;
+};
 
 /** Encoded inputs (see batch.ts). */
 export interface VqaBatch {
@@ -39,13 +43,49 @@ export interface EmbedOptions {
   embedding?: 'gather' | 'onehot';
 }
 
-function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return x
-    .sub(mean)
-    .mul(tf.rsqrt(variance.add(eps)))
-    .mul(gamma)
-    .add(beta);
+/**
+ * LayerNorm over the last axis, with its gradient written out. tfjs would differentiate
+ * tf.moments and the normalisation op by op: about 75 kernels per LayerNorm forward + backward
+ * (mostly reshapes, casts and identities; 13 LayerNorms per training step, ~40 % of a step's
+ * kernels), each costing a dispatch on wasm. The same function with the textbook gradient,
+ *   x^ = (x - mean) r,  r = 1 / sqrt(var + eps),  y = x^ gamma + beta,
+ *   dx = r (g - mean(g) - x^ mean(g x^)) with g = dy gamma,  dgamma = sum(dy x^),  dbeta = sum(dy),
+ * takes about 20. The forward kernels are tf.moments' own, so outputs are the same bits.
+ */
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  return layerNormOp(eps)(x, gamma, beta);
+}
+
+type LayerNormOp = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;
+const layerNormOps = new Map<number, LayerNormOp>();
+
+function layerNormOp(eps: number): LayerNormOp {
+  let op = layerNormOps.get(eps);
+  if (!op) {
+    op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [x, gamma, beta] = args as tf.Tensor[];
+      const save = args[3] as tf.GradSaveFunc;
+      const mean = tf.mean(x, -1, true);
+      const centred = tf.sub(x, mean);
+      const r = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), eps));
+      const xhat = tf.mul(centred, r);
+      save([xhat, r, gamma]);
+      return {
+        value: tf.add(tf.mul(xhat, gamma), beta),
+        gradFunc: (dy: tf.Tensor, [xh, rs, g]: tf.Tensor[]) => {
+          const H = g.shape[0] as number;
+          const dxhat = tf.mul(dy, g);
+          const m1 = tf.mean(dxhat, -1, true);
+          const m2 = tf.mean(tf.mul(dxhat, xh), -1, true);
+          const dx = tf.mul(tf.sub(tf.sub(dxhat, m1), tf.mul(xh, m2)), rs);
+          const rows = (t: tf.Tensor) => tf.sum(tf.reshape(t, [-1, H]), 0);
+          return [dx, rows(tf.mul(dy, xh)), rows(dy)];
+        },
+      };
+    }) as LayerNormOp;
+    layerNormOps.set(eps, op);
+  }
+  return op;
 }
 
 /** x [n, L, in] @ kernel [in, out] + bias. */
@@ -83,13 +123,15 @@ export function embed(
   const types = p('type_embed/table');
 
   // Text: word + position -> LayerNorm (BertEmbeddings) + modality type 0.
-  const table = p('text_embed/word');
   let words: tf.Tensor;
   if (opts.embedding === 'onehot') {
+    const table = p('text_embed/word');
     const oh = tf.oneHot(batch.tokens.reshape([n * T]), table.shape[0]);
     words = tf.matMul(oh, table as tf.Tensor2D).reshape([n, T, H]);
   } else {
-    words = tf.gather(table, batch.tokens.reshape([n * T])).reshape([n, T, H]);
+    const ids = batch.tokens.reshape([n * T]) as tf.Tensor1D;
+    const rows = p.gather ? p.gather('text_embed/word', ids) : tf.gather(p('text_embed/word'), ids);
+    words = rows.reshape([n, T, H]);
   }
   let text = words.add(p('text_embed/position'));
   text = layerNorm(text, p('text_embed/ln_gamma'), p('text_embed/ln_beta'), c.layerNormEps);

@@ -7,6 +7,7 @@
 import type { NamedArrays } from '../tensors/named.js';
 import { resolveConfig, type ModelConfig } from './config.js';
 import { initParam, paramSpecs } from './params.js';
+import { quantizeInt8, type QuantizedInt8 } from './quantize.js';
 import { readSafetensors, type SafeFile } from './safetensors.js';
 import { VqaModel } from './vqa-model.js';
 
@@ -17,6 +18,8 @@ export interface HfImportOptions {
   answers?: readonly string[];
   /** Seed for adapters and the fresh head. */
   seed?: number;
+  /** 'fp32' (default) or 'int8': frozen 2-D weights kept int8 in memory (quantizeInt8). */
+  weights?: 'fp32' | 'int8';
 }
 
 export interface HfImportResult {
@@ -140,8 +143,55 @@ export function importHfVilt(
   put('final_ln/beta', [H], get(`${P}layernorm.bias`, [H]));
   linear(`${P}pooler.dense`, 'pooler/kernel', 'pooler/bias', H, H);
 
-  for (const s of paramSpecs(c))
+  const int8: Record<string, QuantizedInt8> = {};
+  for (const s of paramSpecs(c)) {
     if (!s.frozen) v[s.name] = { shape: [...s.shape], data: initParam(s, opts.seed ?? 0) };
+    else if (opts.weights === 'int8' && s.quantAxis !== undefined) {
+      int8[s.name] = quantizeInt8(v[s.name].data, s.shape, s.quantAxis);
+      delete v[s.name];
+    }
+  }
   const ignored = Object.keys(file.tensors).filter((k) => !used.has(k));
-  return { model: new VqaModel(c, answers, v), ignored };
+  return { model: new VqaModel(c, answers, v, int8), ignored };
+}
+
+/**
+ * The model geometry of a Hugging Face ViLT checkpoint, read from its tensor shapes: hidden and
+ * vocabulary from the word table, blocks from the encoder layer indices, MLP width, patch and
+ * image size from the patch projection and the image position table, and the question length
+ * from the text position table (at most 40, ViLT's). The number of attention heads is not in
+ * the weights: `numHeads` (default hidden / 64, BERT's and ViLT-B's head size).
+ */
+export function hfViltGeometry(
+  input: Uint8Array | SafeFile,
+  opts: { numHeads?: number } = {},
+): Partial<ModelConfig> {
+  const file = input instanceof Uint8Array ? readSafetensors(input) : input;
+  const shape = (key: string): number[] => {
+    const t = file.tensors[key];
+    if (!t) throw new Error(`HF ViLT import: missing tensor "${key}" (not a ViLT checkpoint?)`);
+    return t.shape;
+  };
+  const te = `${P}embeddings.text_embeddings`;
+  const [vocabSize, hidden] = shape(`${te}.word_embeddings.weight`);
+  const layers = Object.keys(file.tensors)
+    .map((k) => /^vilt\.encoder\.layer\.(\d+)\./.exec(k)?.[1])
+    .filter((x): x is string => x !== undefined)
+    .map(Number);
+  if (layers.length === 0) throw new Error('HF ViLT import: no "vilt.encoder.layer.N" tensors');
+  const [mlpDim] = shape(`${P}encoder.layer.0.intermediate.dense.weight`);
+  const conv = shape(`${P}embeddings.patch_embeddings.projection.weight`);
+  const patchSize = conv[2];
+  const grid = Math.round(Math.sqrt(shape(`${P}embeddings.position_embeddings`)[1] - 1));
+  const numHeads = opts.numHeads ?? Math.max(1, Math.round(hidden / 64));
+  return {
+    hidden,
+    vocabSize,
+    numLayers: Math.max(...layers) + 1,
+    mlpDim,
+    patchSize,
+    imageSize: grid * patchSize,
+    maxTextLen: Math.min(40, shape(`${te}.position_embeddings.weight`)[0]),
+    numHeads,
+  };
 }

@@ -38,6 +38,12 @@ function explicit(dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor, at: MatMulAttrs) {
 }
 
 let installed = false;
+let explicitOn = true;
+
+/** Switches back to tfjs's own products (bench/train.bench.ts compares the two); default on. */
+export function useExplicitMatMulGradient(on: boolean): void {
+  explicitOn = on;
+}
 
 /** Registers the gradient (idempotent; forward.ts calls it on import). */
 export function installMatMulGradient(): void {
@@ -50,7 +56,7 @@ export function installMatMulGradient(): void {
       const [a, b] = saved;
       const at = attrs as unknown as MatMulAttrs;
       const d = Array.isArray(dy) ? dy[0] : dy;
-      const plain = a.rank === 2 && b.rank === 2 && tf.getBackend() === 'wasm';
+      const plain = explicitOn && a.rank === 2 && b.rank === 2 && tf.getBackend() === 'wasm';
       return (plain ? explicit : flagged)(d, a, b, at);
     },
   });

@@ -31,7 +31,7 @@ export function trainableLayerNames(c: ModelConfig): string[] {
   return Array.from({ length: c.numLayers }, (_, i) => `${blockName(i)}.${suffix}`);
 }
 
-export const HEAD_LAYER = 'head';
+export { HEAD_LAYER } from '../tensors/named.js';
 
 export function headSpecs(c: ModelConfig): ParamSpec[] {
   // Small random init, not zero: with zero-initialised adapter up-projections a zero head

@@ -1,4 +1,4 @@
-// Symmetric per-output-channel int8 quantization of the frozen base (issue 4):
+// Symmetric per-output-channel int8 quantization of the frozen base:
 //   scale_c = max_i |W[i, c]| / 127,  q = clamp(round(W / scale_c), -127, 127),  W' = q * scale_c,
 // so |W - W'| <= scale_c / 2 for every element. Channel = output column of a Linear kernel
 // [in, out] (axis 1) or row of an embedding table [rows, hidden] (axis 0).
@@ -59,8 +59,30 @@ export function dequantizeInt8(t: QuantizedInt8): Float32Array {
       `dequantizeInt8: expected ${channels} scales for axis ${t.axis}, got ${t.scales.length}`,
     );
   const out = new Float32Array(R * C);
+  const { q, scales } = t;
   for (let r = 0; r < R; r++) {
-    for (let c = 0; c < C; c++) out[r * C + c] = t.q[r * C + c] * t.scales[t.axis === 0 ? r : c];
+    const row = r * C;
+    if (t.axis === 0) {
+      const s = scales[r];
+      for (let c = 0; c < C; c++) out[row + c] = q[row + c] * s;
+    } else {
+      for (let c = 0; c < C; c++) out[row + c] = q[row + c] * scales[c];
+    }
+  }
+  return out;
+}
+
+/** Dequantized rows `ids` of an axis-0 (per-row) int8 table, row-major [ids.length, cols]. */
+export function gatherRowsInt8(t: QuantizedInt8, ids: ArrayLike<number>): Float32Array {
+  if (t.axis !== 0) throw new Error('gatherRowsInt8: the table must be quantized per row (axis 0)');
+  const [R, C] = t.shape;
+  const out = new Float32Array(ids.length * C);
+  for (let k = 0; k < ids.length; k++) {
+    const r = ids[k];
+    if (!Number.isInteger(r) || r < 0 || r >= R)
+      throw new Error(`gatherRowsInt8: row ${r} is outside [0, ${R})`);
+    const s = t.scales[r];
+    for (let c = 0; c < C; c++) out[k * C + c] = t.q[r * C + c] * s;
   }
   return out;
 }

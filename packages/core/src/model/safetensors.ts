@@ -1,7 +1,7 @@
 // safetensors (huggingface/safetensors format spec): u64 little-endian header length N, N bytes
 // of UTF-8 JSON {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?: {str: str}},
 // then the raw little-endian tensor bytes (offsets relative to the end of the header).
-// Own reader/writer (shared/docs/deps.md §4, §8): F32, F16, BF16, I8, U8, I32, I64 read;
+// Own reader/writer (no maintained browser-safe safetensors package fits): F32, F16, BF16, I8, U8, I32, I64 read;
 // F32/F16/I8/U8/I32 written.
 
 export type SafeDtype = 'F32' | 'F16' | 'BF16' | 'I8' | 'U8' | 'I32' | 'I64';

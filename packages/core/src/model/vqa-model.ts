@@ -6,6 +6,7 @@ import {
   classify,
   embed,
   runBlocks,
+  type ParamLookup,
   type EmbedOptions,
   type HiddenState,
   type VqaBatch,
@@ -18,6 +19,8 @@ import {
   trainableLayerNames,
   type ParamSpec,
 } from './params.js';
+import { int8Weight, type Int8Storage, type Int8Weight } from './int8-store.js';
+import { dequantizeInt8, quantizeInt8, type QuantizedInt8 } from './quantize.js';
 
 /** Activations after the frozen prefix `[0, fromBlock)`, computed outside any gradient tape. */
 export interface Prefix {
@@ -37,6 +40,14 @@ export interface CreateOptions {
   seed: number;
   /** Answer classes of the head (sets numAnswers); default `class0..class{numAnswers-1}`. */
   answers?: readonly string[];
+  /**
+   * 'fp32' (default) or 'int8': frozen 2-D weights quantized as soon as each is initialised and
+   * kept int8 in memory (as loading the int8 checkpoint of the fp32 model would give), so no
+   * fp32 copy of the base is ever made.
+   */
+  weights?: 'fp32' | 'int8';
+  /** Where int8 weights live (./int8-store.ts); default 'auto' (device on webgpu). */
+  int8Storage?: Int8Storage | 'auto';
 }
 
 function placeholderAnswers(n: number): string[] {
@@ -48,16 +59,56 @@ export class VqaModel {
   answers: readonly string[];
   private readonly params = new Map<string, tf.Tensor>();
   private specs = new Map<string, ParamSpec>();
+  /**
+   * Frozen 2-D weights kept int8 (+ one fp32 scale per channel) in memory, on the host or the
+   * device (./int8-store.ts); every use (a forward pass) dequantizes the one weight it needs
+   * into a short-lived fp32 tensor (`lookup`), freed by the caller's tidy or gradient tape.
+   * Values are bitwise those an fp32 model loaded from the same checkpoint holds (the same
+   * q * scale in float32).
+   */
+  private readonly int8 = new Map<string, Int8Weight>();
+  private readonly int8Storage: Int8Storage | 'auto';
+  /** fp32 copies of int8 weights handed out by tensor() (kept until releaseDequantized). */
+  private readonly dequantized = new Map<string, tf.Tensor>();
 
-  /** Use createModel / loadModel. Takes ownership of `values` as initial weights. */
-  constructor(config: ModelConfig, answers: readonly string[], values: NamedArrays) {
+  /**
+   * Use createModel / loadModel. Takes ownership of `values` as initial weights; `int8` holds
+   * frozen weights kept quantized in memory (names absent from `values`), stored per
+   * `int8Storage`.
+   */
+  constructor(
+    config: ModelConfig,
+    answers: readonly string[],
+    values: NamedArrays,
+    int8: Readonly<Record<string, QuantizedInt8>> = {},
+    int8Storage: Int8Storage | 'auto' = 'auto',
+  ) {
+    this.int8Storage = int8Storage;
     this.config = validateConfig({ ...config, numAnswers: answers.length });
     this.answers = [...answers];
     for (const s of paramSpecs(this.config)) this.specs.set(s.name, s);
+    for (const [name, q] of Object.entries(int8)) this.checkInt8(name, q);
     for (const name of this.specs.keys()) {
-      if (!values[name]) throw new Error(`model weights: missing tensor "${name}"`);
+      if (!values[name] && !int8[name]) throw new Error(`model weights: missing tensor "${name}"`);
     }
     this.assign(values, true);
+    for (const [name, q] of Object.entries(int8)) {
+      if (!values[name]) this.int8.set(name, int8Weight(q, int8Storage));
+    }
+  }
+
+  private checkInt8(name: string, q: QuantizedInt8): void {
+    const s = this.specs.get(name);
+    if (!s) throw new Error(`model weights: unknown int8 tensor "${name}"`);
+    if (!s.frozen) throw new Error(`model weights: "${name}" is trainable and cannot be int8`);
+    if (q.shape.length !== 2 || q.shape[0] !== s.shape[0] || q.shape[1] !== s.shape[1])
+      throw new Error(
+        `model weights: int8 "${name}" has shape [${q.shape}], expected [${s.shape}]`,
+      );
+    if (q.q.length !== sizeOf(s.shape) || q.scales.length !== q.shape[q.axis])
+      throw new Error(
+        `model weights: int8 "${name}" has ${q.q.length} values / ${q.scales.length} scales`,
+      );
   }
 
   /** Trainable units (adapters or LoRA) in forward order; the head is not among them. */
@@ -97,17 +148,76 @@ export class VqaModel {
     return s;
   }
 
-  /** The model's own tensor (not a copy; do not dispose). */
+  /**
+   * The model's own tensor (not a copy; do not dispose). For an int8 weight, an fp32 copy
+   * kept until releaseDequantized(): the forward pass does not use it (see `lookup`).
+   */
   tensor(name: string): tf.Tensor {
-    const t = this.params.get(name);
-    if (!t) throw new Error(`unknown parameter "${name}"`);
-    return t;
+    const t = this.params.get(name) ?? this.dequantized.get(name);
+    if (t) return t;
+    const q = this.int8.get(name);
+    if (!q) throw new Error(`unknown parameter "${name}"`);
+    const d = q.dequantize();
+    this.dequantized.set(name, d);
+    return d;
+  }
+
+  /** The int8 form of a frozen weight kept quantized in memory, else undefined. */
+  quantizedWeight(name: string): QuantizedInt8 | undefined {
+    return this.int8.get(name)?.toQuantized();
+  }
+
+  /** Where each int8 weight lives (host typed arrays or device tensors). */
+  int8Storages(): Record<string, Int8Storage> {
+    return Object.fromEntries([...this.int8].map(([n, w]) => [n, w.storage]));
+  }
+
+  /** Names of the weights kept int8 in memory. */
+  int8ParamNames(): string[] {
+    return [...this.int8.keys()];
+  }
+
+  /** Disposes the fp32 copies tensor() made of int8 weights. */
+  releaseDequantized(): void {
+    for (const t of this.dequantized.values()) t.dispose();
+    this.dequantized.clear();
+  }
+
+  /**
+   * Keeps every frozen 2-D weight int8 in memory from now on (quantizeInt8, per channel), as
+   * loading an int8 checkpoint does; a no-op for weights already int8.
+   */
+  quantizeFrozen(): void {
+    for (const s of this.specs.values()) {
+      const t = this.params.get(s.name);
+      if (!s.frozen || s.quantAxis === undefined || !t) continue;
+      const q = quantizeInt8(t.dataSync() as Float32Array, s.shape, s.quantAxis);
+      this.int8.set(s.name, int8Weight(q, this.int8Storage));
+      t.dispose();
+      this.params.delete(s.name);
+    }
+    this.releaseDequantized();
+  }
+
+  /** Bytes held by the weights: fp32 tensors (backend memory) and int8 values + scales. */
+  residentBytes(): { fp32Tensors: number; int8: number; total: number } {
+    let fp32Tensors = 0;
+    for (const t of this.params.values()) fp32Tensors += 4 * t.size;
+    for (const t of this.dequantized.values()) fp32Tensors += 4 * t.size;
+    let int8 = 0;
+    for (const q of this.int8.values()) int8 += q.bytes;
+    return { fp32Tensors, int8, total: fp32Tensors + int8 };
   }
 
   /** Copies of the named parameters (all when `names` is omitted). */
   getParams(names?: readonly string[]): NamedArrays {
     const out: NamedArrays = {};
     for (const name of names ?? [...this.specs.keys()]) {
+      const q = this.int8.get(name);
+      if (q) {
+        out[name] = { shape: [...q.shape], data: dequantizeInt8(q.toQuantized()) };
+        continue;
+      }
       const t = this.tensor(name);
       out[name] = { shape: [...t.shape], data: new Float32Array(t.dataSync()) };
     }
@@ -135,6 +245,11 @@ export class VqaModel {
     for (const [name, v] of Object.entries(named)) {
       if (!initial && !this.specs.has(name)) continue;
       this.params.get(name)?.dispose();
+      // An fp32 value replaces the int8 form of a frozen weight.
+      this.int8.get(name)?.dispose();
+      this.int8.delete(name);
+      this.dequantized.get(name)?.dispose();
+      this.dequantized.delete(name);
       this.params.set(name, tf.tensor(initial ? v.data : v.data.slice(), v.shape, 'float32'));
     }
   }
@@ -151,8 +266,27 @@ export class VqaModel {
     }
   }
 
-  private lookup(overrides: Record<string, tf.Tensor>): (name: string) => tf.Tensor {
-    return (name) => overrides[name] ?? this.tensor(name);
+  /**
+   * The forward pass's parameter lookup: `overrides`, else the model's tensors; an int8 weight
+   * is dequantized just in time into a new tensor owned by the caller's scope (tf.tidy or a
+   * gradient tape), and the word table is gathered row by row from int8 (`gather`), so no
+   * full fp32 copy of the base exists at once outside a gradient tape.
+   */
+  lookup(overrides: Record<string, tf.Tensor> = {}): ParamLookup {
+    const fn = ((name: string) => {
+      const o = overrides[name] ?? this.params.get(name) ?? this.dequantized.get(name);
+      if (o) return o;
+      const q = this.int8.get(name);
+      if (!q) throw new Error(`unknown parameter "${name}"`);
+      return q.dequantize();
+    }) as ParamLookup;
+    fn.gather = (name, ids) => {
+      const q = overrides[name] || this.params.has(name) ? undefined : this.int8.get(name);
+      const rows = q?.gatherRows(ids.dataSync());
+      if (!q || !rows) return tf.gather(fn(name), ids);
+      return tf.tensor2d(rows, [ids.size, q.shape[1]]);
+    };
+    return fn;
   }
 
   /**
@@ -176,11 +310,13 @@ export class VqaModel {
 
   /** Logits as a plain array [n * numAnswers] (inference; disposes its tensors). */
   async predictLogits(batch: VqaBatch): Promise<Float32Array> {
-    const y = tf.tidy(() => this.apply({}, batch));
+    // Block by block (forwardPrefix): one block's weights and activations alive at a time.
+    const pre = this.forwardPrefix(batch, this.config.numLayers);
+    const y = tf.tidy(() => this.apply({}, batch, { prefix: pre }));
     try {
       return new Float32Array(await y.data());
     } finally {
-      y.dispose();
+      tf.dispose([y, pre.state.x, pre.state.bias]);
     }
   }
 
@@ -195,11 +331,22 @@ export class VqaModel {
         `forwardPrefix: toBlock must be in [0, ${this.config.numLayers}], got ${toBlock}`,
       );
     }
-    const state = tf.tidy(() => {
-      const p = this.lookup({});
-      const s = runBlocks(this.config, p, embed(this.config, p, batch, opts), 0, toBlock);
-      return { x: s.x, bias: s.bias };
-    });
+    // One tidy per block: each block's just-in-time dequantized weights and activations are
+    // freed before the next block runs.
+    const p = this.lookup({});
+    const keep = (f: () => HiddenState): HiddenState => {
+      const r = tf.tidy(() => {
+        const st = f();
+        return { x: st.x, bias: st.bias };
+      });
+      return { x: r.x as tf.Tensor3D, bias: r.bias as tf.Tensor4D };
+    };
+    let state = keep(() => embed(this.config, p, batch, opts));
+    for (let i = 0; i < toBlock; i++) {
+      const prev = state;
+      state = keep(() => runBlocks(this.config, p, prev, i, i + 1));
+      prev.x.dispose();
+    }
     return { fromBlock: toBlock, state };
   }
 
@@ -230,6 +377,9 @@ export class VqaModel {
   dispose(): void {
     for (const t of this.params.values()) t.dispose();
     this.params.clear();
+    this.releaseDequantized();
+    for (const q of this.int8.values()) q.dispose();
+    this.int8.clear();
   }
 }
 
@@ -240,8 +390,16 @@ export function createModel(config: ModelConfig | PresetName, opts: CreateOption
   let c = resolveConfig(config);
   const answers = opts.answers ? [...opts.answers] : placeholderAnswers(c.numAnswers);
   c = validateConfig({ ...c, numAnswers: answers.length });
+  const weights = opts.weights ?? 'fp32';
+  if (weights !== 'fp32' && weights !== 'int8')
+    throw new Error(`createModel: weights must be 'fp32' or 'int8', got ${String(weights)}`);
   const values: NamedArrays = {};
-  for (const s of paramSpecs(c))
-    values[s.name] = { shape: [...s.shape], data: initParam(s, opts.seed) };
-  return new VqaModel(c, answers, values);
+  const int8: Record<string, QuantizedInt8> = {};
+  for (const s of paramSpecs(c)) {
+    const data = initParam(s, opts.seed);
+    if (weights === 'int8' && s.frozen && s.quantAxis !== undefined)
+      int8[s.name] = quantizeInt8(data, s.shape, s.quantAxis);
+    else values[s.name] = { shape: [...s.shape], data };
+  }
+  return new VqaModel(c, answers, values, int8, opts.int8Storage);
 }

@@ -1,5 +1,5 @@
 // tfjs backends for Node (tests, simulator, CLI): 'wasm' (SIMD, ~3x faster than cpu here,
-// shared/docs/browser.md) or pure-JS 'cpu'. tfjs-node cannot install on these machines.
+// multi-threaded when cross-origin isolated) or pure-JS 'cpu'. tfjs-node cannot install on these machines.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';

@@ -10,6 +10,12 @@ export interface NamedArray {
 
 export type NamedArrays = Record<string, NamedArray>;
 
+/**
+ * The answer classifier's layer name: always trained by every site, never part of the layer
+ * selection (docs/interfaces.md).
+ */
+export const HEAD_LAYER = 'head';
+
 /** The trainable unit a parameter belongs to: the part of its name before the first '/'. */
 export function layerOf(paramName: string): string {
   const i = paramName.indexOf('/');

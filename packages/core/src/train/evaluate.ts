@@ -1,7 +1,8 @@
-// Accuracy and loss overall and per question type (method.md §5 question types).
+// Accuracy and loss overall and per question type (docs/method.md §5 question types).
 import * as tf from '@tensorflow/tfjs';
 import { disposeBatch, encodeBatch, type SampleLike } from '../model/batch.js';
 import type { VqaModel } from '../model/vqa-model.js';
+import { autoMicroBatchSize, backendLimits } from './memory-budget.js';
 
 export interface EvalResult {
   accuracy: number;
@@ -17,7 +18,14 @@ export async function evaluate(
   opts: { batchSize?: number } = {},
 ): Promise<EvalResult> {
   if (samples.length === 0) throw new Error('evaluate: samples is empty');
-  const bs = opts.batchSize ?? 64;
+  if (opts.batchSize !== undefined && (!Number.isInteger(opts.batchSize) || opts.batchSize < 1))
+    throw new Error(`evaluate: batchSize must be a positive integer, got ${opts.batchSize}`);
+  // Blocks run one tidy each (model.forwardPrefix), so a chunk holds one block's
+  // activations at a time: chunks of at most 64, fewer when the backend's memory holds fewer
+  // (./memory-budget.ts).
+  const bs =
+    opts.batchSize ??
+    Math.min(64, autoMicroBatchSize(model.config, 1, backendLimits(), { backward: false }));
   let correct = 0;
   let lossSum = 0;
   const per: Record<string, { correct: number; n: number }> = {};
@@ -28,15 +36,16 @@ export async function evaluate(
       answers: model.answers,
       allowUnknownAnswers: true,
     });
+    const prefix = model.forwardPrefix(batch, model.config.numLayers);
     const [predT, lossT] = tf.tidy(() => {
-      const logits = model.apply({}, batch);
+      const logits = model.apply({}, batch, { prefix });
       const oh = tf.oneHot(batch.labels, logits.shape[1]);
       return [logits.argMax(1), tf.neg(tf.sum(tf.mul(oh, tf.logSoftmax(logits))))];
     });
     const pred = await predT.data();
     const labels = await batch.labels.data();
     lossSum += (await lossT.data())[0];
-    tf.dispose([predT, lossT]);
+    tf.dispose([predT, lossT, prefix.state.x, prefix.state.bias]);
     disposeBatch(batch);
     chunk.forEach((s, j) => {
       const ok = labels[j] >= 0 && pred[j] === labels[j];

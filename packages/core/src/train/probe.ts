@@ -30,7 +30,7 @@ export function pooledFeatures(
       allowUnknownAnswers: true,
     });
     const prefix = model.forwardPrefix(batch, model.config.numLayers);
-    const f = tf.tidy(() => pool(model.config, (n) => model.tensor(n), prefix.state.x));
+    const f = tf.tidy(() => pool(model.config, model.lookup(), prefix.state.x));
     out.set(f.dataSync(), i * H);
     tf.dispose([f, prefix.state.x, prefix.state.bias]);
     disposeBatch(batch);

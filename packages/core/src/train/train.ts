@@ -1,15 +1,17 @@
 // Local training of a chosen set of trainable layers (plus the always-trained head) with
-// AdamW (method.md §3). Only the selected units get gradients; frozen blocks before the
+// AdamW (docs/method.md §3). Only the selected units get gradients; frozen blocks before the
 // earliest selected one run outside the gradient tape (model.forwardPrefix), so the backward
-// pass stops there and a late-only selection is cheaper than an early one.
+// pass stops there and a late-only selection is cheaper than an early one; their activations
+// are computed once per call and reused by every step (step-batches.ts).
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import type { NamedArrays } from '../tensors/named.js';
-import { disposeBatch, encodeBatch, sliceBatch, type SampleLike } from '../model/batch.js';
-import type { VqaBatch } from '../model/forward.js';
+import { type SampleLike } from '../model/batch.js';
+import type { SampleSource } from '../data/sample-source.js';
 import type { VqaModel } from '../model/vqa-model.js';
 import { AdamW } from './adamw.js';
-import { lossAndGrads } from './grads.js';
+import { microBatchedLossAndGrads } from './grads.js';
+import { openStepBatches, type StepBatches } from './step-batches.js';
 
 export interface TrainProgress {
   step: number;
@@ -34,7 +36,20 @@ export interface TrainOptions {
   onProgress?: (p: TrainProgress) => void | Promise<void>;
   /** Run frozen blocks before the earliest trained one outside the tape (default true). */
   frozenPrefix?: boolean;
+  /**
+   * Byte cap of the frozen-prefix cache (the prefix activations of each drawn sample, computed
+   * once per call); samples beyond it are recomputed per step. 0 disables the cache. Default
+   * 128 MiB.
+   */
+  prefixCacheBytes?: number;
+  /**
+   * Samples per forward/backward pass; a step's gradient is accumulated over its micro-batches
+   * (./grads.ts). Default 'auto': sized from the backend's memory limits (./memory-budget.ts).
+   */
+  microBatchSize?: number | 'auto';
 }
+
+export const DEFAULT_PREFIX_CACHE_BYTES = 128 * 2 ** 20;
 
 export interface TrainMetrics {
   steps: number;
@@ -46,6 +61,8 @@ export interface TrainMetrics {
   seconds: number;
   stepsPerSecond: number;
   trainedParams: number;
+  /** Whether the frozen-prefix activations came from the per-call cache. */
+  prefixCached: boolean;
 }
 
 export interface TrainResult {
@@ -61,7 +78,7 @@ function checkPositiveInt(name: string, v: number | undefined): void {
 
 export async function trainLayers(
   model: VqaModel,
-  samples: readonly SampleLike[],
+  samples: readonly SampleLike[] | SampleSource<SampleLike>,
   opts: TrainOptions,
 ): Promise<TrainResult> {
   if (samples.length === 0) throw new Error('trainLayers: samples is empty');
@@ -88,8 +105,11 @@ export async function trainLayers(
     ? Math.min(...opts.layers.map((l) => model.blockIndex(l)))
     : model.config.numLayers;
   const usePrefix = (opts.frozenPrefix ?? true) && firstBlock > 0;
+  const cacheBytes = opts.prefixCacheBytes ?? DEFAULT_PREFIX_CACHE_BYTES;
+  if (!(cacheBytes >= 0))
+    throw new Error(`trainLayers: prefixCacheBytes must be >= 0, got ${cacheBytes}`);
 
-  const all = encodeBatch(samples, { config: model.config, answers: model.answers });
+  let source: StepBatches | undefined;
   const opt = new AdamW({ lr, weightDecay: opts.weightDecay ?? 0.01 });
   const rand = mulberry32(opts.seed);
   let order: number[] = [];
@@ -98,6 +118,10 @@ export async function trainLayers(
   const losses: number[] = [];
   const t0 = performance.now();
   try {
+    source = openStepBatches(model, samples, {
+      fromBlock: usePrefix ? firstBlock : 0,
+      cacheBytes,
+    });
     for (let step = 0; step < steps; step++) {
       if (cursor >= order.length) {
         order = shuffleInPlace(
@@ -109,15 +133,20 @@ export async function trainLayers(
       }
       const idx = order.slice(cursor, cursor + batchSize);
       cursor += batchSize;
-      const batch: VqaBatch = sliceBatch(all, idx);
-      const prefix = usePrefix ? model.forwardPrefix(batch, firstBlock) : undefined;
-      const { loss: value, grads } = lossAndGrads(model, batch, names, vars, { prefix });
-      const rate = warm > 0 && step < warm ? (lr * (step + 1)) / warm : lr;
-      opt.step(vars, grads, rate);
-      const loss = (await value.data())[0];
-      tf.dispose([value, ...Object.values(grads)]);
-      if (prefix) tf.dispose([prefix.state.x, prefix.state.bias]);
-      disposeBatch(batch);
+      const mb = await source.take(idx, order.slice(cursor, cursor + batchSize));
+      let loss: number;
+      try {
+        const { loss: value, grads } = microBatchedLossAndGrads(model, mb.batch, names, vars, {
+          prefix: mb.prefix,
+          microBatch: opts.microBatchSize,
+        });
+        const rate = warm > 0 && step < warm ? (lr * (step + 1)) / warm : lr;
+        opt.step(vars, grads, rate);
+        loss = (await value.data())[0];
+        tf.dispose([value, ...Object.values(grads)]);
+      } finally {
+        mb.dispose();
+      }
       if (!Number.isFinite(loss))
         throw new Error(`trainLayers: loss is ${loss} at step ${step} (lr ${lr} too high?)`);
       losses.push(loss);
@@ -149,11 +178,12 @@ export async function trainLayers(
         seconds,
         stepsPerSecond: steps / seconds,
         trainedParams,
+        prefixCached: source.cached,
       },
     };
   } finally {
     opt.dispose();
     tf.dispose(varList);
-    disposeBatch(all);
+    source?.dispose();
   }
 }

@@ -16,7 +16,7 @@ import type { GroupedBinary, Problem, Solution } from '../problem.js';
  *   many layers to take, then draws layers one at a time with
  *     p(l) ~ (tau_imp^lambda * tau_bal^(1 - lambda) * guide)^alpha * eta^beta,
  *     eta = S_i[l]^lambda * (1 / (1 + n_l))^(1 - lambda),
- *   so the importance heuristic is eta = S_i[l] (method.md §2 table) and the balance heuristic
+ *   so the importance heuristic is eta = S_i[l] (docs/method.md §2 table) and the balance heuristic
  *   favours layers that fewer earlier clients of this ant have taken.
  * - guide (P-ACO): 1 + guideWeight * (share of the archive members at the ant's place on the
  *   front, position 1 - lambda +- guideWidth when sorted by importance, that take layer l);

@@ -8,7 +8,7 @@ import type { Problem, Solution } from '../problem.js';
  * cases using the amount of domination
  *   dd(a, b) = prod over objectives where a and b differ of |f_k(a) - f_k(b)| / R_k
  * (R_k = range of objective k over archive + new point). The product starts at 1: one public
- * implementation starts it at 0, which makes every amount 0 (method.md §2).
+ * implementation starts it at 0, which makes every amount 0 (docs/method.md §2).
  * Acceptance probability of a worse point: 1 / (1 + exp(dd_avg / T)).
  *
  * Schedule: T = Tmax * (Tmin / Tmax)^progress, progress being the used fraction of the

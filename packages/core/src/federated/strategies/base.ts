@@ -3,6 +3,9 @@ import type { ScoreMethod } from '../protocol.js';
 import {
   aggregateResults,
   validateContext,
+  weightedEvaluation,
+  type EvaluationReport,
+  type EvaluationSummary,
   type AggregateContext,
   type RoundContext,
   type RoundFailure,
@@ -33,5 +36,9 @@ export abstract class BaseStrategy implements Strategy {
     failures: readonly RoundFailure[],
   ): AggregateResult {
     return aggregateResults(ctx, results, failures);
+  }
+
+  aggregateEvaluation(_round: number, reports: readonly EvaluationReport[]): EvaluationSummary {
+    return weightedEvaluation(reports);
   }
 }

@@ -1,35 +1,25 @@
 /**
- * Client-only selection (method.md §4, Table 1): each client scores its layers with one method
- * and trains its own top-L_i,max; the server only relays. `lntk` is the paper's "LNTK
- * (client)" row — F3OCUS without the server step — and the baseline scorers (magnitude,
- * fishmask, snip, grasp, gradflow, rgn, synflow, fedselect, spt) differ only in the scores the
- * clients send (computed by importance's `scoreLayers(method, ...)`).
+ * Client-only selection (Table 1 of the paper; docs/method.md §4): each site scores
+ * its layers with one method and trains its own top-L_i,max; the server only relays. `lntk` is
+ * the paper's "LNTK (client)" row — F3OCUS without the server step — and the baseline scorers
+ * (magnitude, fishmask, snip, grasp, gradflow, rgn, synflow, fedselect, spt) differ only in the
+ * scores the sites send. The method list is importance's `SITE_SCORED_METHODS`.
  */
+import { SITE_SCORED_METHODS, topB, type SiteScoredMethod } from '../../importance/methods.js';
 import type { ScoreMethod } from '../protocol.js';
 import {
   alignedScores,
   effectiveBudget,
   namesOf,
   selectionStats,
-  topIndices,
   type RoundContext,
   type RoundPlan,
 } from '../strategy.js';
 import { BaseStrategy } from './base.js';
 
-export const CLIENT_SCORED = [
-  'lntk',
-  'magnitude',
-  'fishmask',
-  'snip',
-  'grasp',
-  'gradflow',
-  'rgn',
-  'synflow',
-  'fedselect',
-  'spt',
-] as const satisfies readonly ScoreMethod[];
-export type ClientScoredMethod = (typeof CLIENT_SCORED)[number];
+/** The strategies named after the site-side scorer they use. */
+export const CLIENT_SCORED = SITE_SCORED_METHODS;
+export type ClientScoredMethod = SiteScoredMethod;
 
 export class ClientTopBStrategy extends BaseStrategy {
   readonly name: ClientScoredMethod;
@@ -46,12 +36,12 @@ export class ClientTopBStrategy extends BaseStrategy {
     let importance = 0;
     for (const c of ctx.clients) {
       const s = alignedScores(c, ctx.layers, this.scoreMethod);
-      const idx = topIndices(s, effectiveBudget(c, ctx.layers.length));
+      const idx = topB(s, effectiveBudget(c, ctx.layers.length));
       assignments[c.name] = namesOf(ctx.layers, idx);
       if (this.name === 'lntk') importance += idx.reduce((a, i) => a + s[i], 0);
     }
     const info: Record<string, unknown> = { ...selectionStats(assignments, ctx.layers) };
-    // I(m) is defined on LNTK scores (method.md §2); other scorers' units are not comparable.
+    // I(m) is defined on LNTK scores (docs/method.md §2, M3); other scorers' units are not comparable.
     if (this.name === 'lntk') info.importance = importance;
     return { assignments, info };
   }

@@ -1,5 +1,5 @@
 /**
- * F3OCUS (method.md §1-2): clients send their normalised LNTK scores S_i; the server solves
+ * F3OCUS (docs/method.md §1-2): clients send their normalised LNTK scores S_i; the server solves
  *
  *   max I(m) = sum_i sum_l m[i][l] S_i[l]     min V(m) = (1/L) sum_l (n_l - mean n)^2
  *   s.t. sum_l m[i][l] <= L_i,max
@@ -18,13 +18,13 @@ import {
   type PickRule,
   type SelectionResult,
 } from '@focus-fl/solvers';
+import { lntkScoresProblem, topB } from '../../importance/methods.js';
+import { deriveSeed } from '../../random.js';
 import type { ScoreMethod } from '../protocol.js';
 import {
   alignedScores,
-  deriveSeed,
   effectiveBudget,
   selectionStats,
-  topIndices,
   type RoundContext,
   type RoundPlan,
 } from '../strategy.js';
@@ -97,7 +97,10 @@ export class F3ocusStrategy extends BaseStrategy {
     if (active.length === 0)
       return { assignments, front: [], selected: -1, info: { algo: this.algo } };
 
-    const scores = active.map((c) => normalisedLntk(c.name, alignedScores(c, ctx.layers, 'lntk')));
+    // The solver's edge: the one place where named scores become a clients x layers matrix.
+    const scores = active.map((c) =>
+      normalisedLntk(c.name, ctx.layers, alignedScores(c, ctx.layers, 'lntk')),
+    );
     const budgets = active.map((c) => effectiveBudget(c, L));
     const solver: SelectionSolver = this.opts.solver ?? ((input, o) => solveSelection(input, o));
     const res = await solver(
@@ -120,7 +123,7 @@ export class F3ocusStrategy extends BaseStrategy {
     const clientOnly: Record<string, string[]> = {};
     let clientOnlyImportance = 0;
     active.forEach((c, i) => {
-      const idx = topIndices(scores[i], budgets[i]);
+      const idx = topB(scores[i], budgets[i]);
       clientOnly[c.name] = idx.map((l) => ctx.layers[l]);
       clientOnlyImportance += idx.reduce((a, l) => a + scores[i][l], 0);
     });
@@ -146,16 +149,14 @@ export class F3ocusStrategy extends BaseStrategy {
 }
 
 /**
- * S_i[l] = lambda_1(l) / sum_k lambda_1(k) (method.md §1). Clients send it normalised; we
- * renormalise to absorb float drift (the solver checks rows sum to 1 within 1e-6) and refuse
- * negative or all-zero rows.
+ * S_i[l] = lambda_1(l) / sum_k lambda_1(k) (docs/method.md §1). Sites send it
+ * normalised; we renormalise to absorb float drift (the solver checks rows sum to 1 within
+ * 1e-6). The validity rule is importance's `lntkScoresProblem`, the same one the coordinator
+ * applies where scores enter.
  */
-function normalisedLntk(client: string, s: number[]): number[] {
-  let sum = 0;
-  s.forEach((v, l) => {
-    if (v < 0) throw new Error(`client "${client}": LNTK score of layer ${l} is negative (${v})`);
-    sum += v;
-  });
-  if (!(sum > 0)) throw new Error(`client "${client}": LNTK scores are all zero`);
+function normalisedLntk(client: string, layers: string[], s: number[]): number[] {
+  const problem = lntkScoresProblem({ layers, scores: s });
+  if (problem) throw new Error(`client "${client}": ${problem}`);
+  const sum = s.reduce((a, b) => a + b, 0);
   return s.map((v) => v / sum);
 }

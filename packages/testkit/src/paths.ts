@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const CLIENT_DIR = join(ROOT, 'apps/browser-client');
 export const CLIENT_DIST = join(CLIENT_DIR, 'dist');
 export const DASHBOARD_DIR = join(ROOT, 'apps/coordinator/dashboard');

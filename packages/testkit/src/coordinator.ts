@@ -5,8 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../apps/coordinator/src/cli.js';
-import type { DashboardState } from '../../apps/coordinator/src/state.js';
+import { runCli } from '@focus-fl/coordinator/cli';
+import type { DashboardState } from '@focus-fl/coordinator/dashboard-state';
 import { ROOT } from './paths.js';
 import { waitUntil } from './wait.js';
 
@@ -16,14 +16,27 @@ export interface Coordinator {
   ws: string;
   dataDir: string;
   tokens: Record<string, string>;
-  /** The join link a site opens (the page served by this coordinator). */
+  /** The operator's token (FOCUS_FL_ADMIN_TOKEN of the process). */
+  adminToken: string;
+  /** A read-only dashboard token issued by `focus-fl viewer-token`. */
+  viewerToken: string;
+  /**
+   * The join link a site opens (the page served by this coordinator); the token rides in the
+   * fragment (`#token=`), which no server sees or logs.
+   */
   joinUrl(site: string, extra?: Record<string, string | number>): string;
+  /** The dashboard's login link for the viewer token (fragment again): logs in, then redirects. */
+  dashboardUrl(): string;
+  /** GET /api/state as the operator, with `rounds` narrowed to the completed ones. */
   state(): Promise<DashboardState>;
   logs(): string;
   stop(): Promise<void>;
 }
 
 export type { DashboardState };
+
+/** The operator token of coordinators started here (tests and the local demo only). */
+const ADMIN_TOKEN = 'e2e-admin-token';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -59,6 +72,10 @@ export async function startCoordinator(opts: {
     if (!token) throw new Error(`sites add ${name} printed no token: ${out.join('\n')}`);
     tokens[name] = token;
   }
+  const viewerOut: string[] = [];
+  if (runCli(['viewer-token', '--data-dir', dataDir], (s) => viewerOut.push(s)) !== 0)
+    throw new Error(`viewer-token failed: ${viewerOut.join('\n')}`);
+  const viewerToken = viewerOut[0];
   const configFile = join(dataDir, 'federation.json');
   writeFileSync(configFile, JSON.stringify(opts.config, null, 2));
   const port = opts.port || (await freePort()); // 0: any free port
@@ -80,7 +97,7 @@ export async function startCoordinator(opts: {
     ],
     {
       cwd: ROOT,
-      env: { ...process.env, FOCUS_FL_ADMIN_TOKEN: 'e2e-admin-token' },
+      env: { ...process.env, FOCUS_FL_ADMIN_TOKEN: ADMIN_TOKEN },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -109,15 +126,24 @@ export async function startCoordinator(opts: {
     ws,
     dataDir,
     tokens,
+    adminToken: ADMIN_TOKEN,
+    viewerToken,
     joinUrl(site, extra = {}) {
-      const q = new URLSearchParams({ coordinator: ws, token: tokens[site] });
+      const q = new URLSearchParams({ coordinator: ws });
       for (const [k, v] of Object.entries(extra)) q.set(k, String(v));
-      return `${http}/client/?${q}`;
+      return `${http}/client/?${q}#${new URLSearchParams({ token: tokens[site] })}`;
+    },
+    dashboardUrl() {
+      return `${http}/dashboard/login#${new URLSearchParams({ token: viewerToken })}`;
     },
     async state() {
-      const r = await fetch(`${http}/api/state`);
+      const r = await fetch(`${http}/api/state`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
       if (!r.ok) throw new Error(`GET /api/state: ${r.status}`);
-      return (await r.json()) as DashboardState;
+      const s = (await r.json()) as DashboardState;
+      // Aborted attempts are stored too; callers ask about the rounds that completed.
+      return { ...s, rounds: s.rounds.filter((x) => x.status === 'completed') };
     },
     logs: () => log,
     async stop() {

@@ -14,7 +14,7 @@ import {
   type Codec,
   type Message,
 } from '@focus-fl/core/federated';
-import { layerOf, mulberry32, type NamedArrays } from '@focus-fl/core';
+import { HEAD_LAYER, layerOf, mulberry32, type NamedArrays } from '@focus-fl/core';
 
 interface Data {
   url: string;
@@ -40,7 +40,7 @@ function encodedDeltas(layers: string[]): Uint8Array {
     const part: NamedArrays = {};
     for (const [k, v] of Object.entries(full)) {
       const l = layerOf(k);
-      if (l === 'head' || layers.includes(l)) part[k] = v;
+      if (l === HEAD_LAYER || layers.includes(l)) part[k] = v;
     }
     b = encodeUpdate(part, d.codec);
     deltasFor.set(key, b);
@@ -72,7 +72,13 @@ for (const token of d.tokens) {
     switch (m.type) {
       case 'round-start':
         if (m.phase === 'scores')
-          send({ type: 'scores', round: m.round, scores: norm, numSamples: 100, ms: 1 });
+          send({
+            type: 'scores',
+            round: m.round,
+            scores: { layers: d.layers, scores: norm },
+            numSamples: 100,
+            ms: 1,
+          });
         else
           send({
             type: 'evaluation',

@@ -1,0 +1,93 @@
+// `pnpm simulate` speed against the baseline commit 6817d28 (before the training speed-ups),
+// back to back in one run: the same federation (4 sites x 2 rounds, 30 steps x 16, tiny,
+// f3ocus, seed 1) with the baseline built in a scratch clone (SIMULATE_BASE_DIR, default
+// $TMPDIR/focus-fl-base-6817d28; cloned from this repository and installed offline when
+// missing), then this tree with its default site threads and with --parallel 1. Wall time and
+// the CPU time of the whole process tree (bash `time`) are reported, with the load average,
+// because the machine's 2 cores are shared; the runs alternate so load drifts hit both.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchResult } from './types.js';
+
+const BASE_COMMIT = '6817d28';
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const FEDERATION = [
+  '--clients', '4', '--rounds', '2', '--steps', '30', '--batch-size', '16',
+  '--seed', '1', '--strategy', 'f3ocus', '--json',
+]; // prettier-ignore
+
+function ensureBase(dir: string): void {
+  if (existsSync(join(dir, 'node_modules'))) return;
+  const common = execFileSync('git', [
+    '-C',
+    root,
+    'rev-parse',
+    '--path-format=absolute',
+    '--git-common-dir',
+  ])
+    .toString()
+    .trim();
+  if (!existsSync(dir)) execFileSync('git', ['clone', '-q', common, dir], { stdio: 'inherit' });
+  execFileSync('git', ['-C', dir, 'checkout', '-q', BASE_COMMIT], { stdio: 'inherit' });
+  execFileSync('pnpm', ['install', '--frozen-lockfile', '--offline'], {
+    cwd: dir,
+    stdio: 'inherit',
+  });
+}
+
+interface Timed {
+  wallS: number;
+  cpuS: number;
+  result: { rounds: { round: number; accuracy: number; selection: unknown }[] };
+}
+
+function timedSimulate(cwd: string, extra: string[]): Timed {
+  const cmd = `TIMEFORMAT='%R %U %S'; time (pnpm -s simulate ${[...FEDERATION, ...extra].join(' ')})`;
+  const r = spawnSync('bash', ['-c', cmd], { cwd, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  if (r.status !== 0) throw new Error(`simulate in ${cwd} failed: ${r.stderr.slice(-2000)}`);
+  const [wall, user, sys] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  const json = r.stdout.slice(r.stdout.indexOf('{'));
+  return { wallS: wall, cpuS: user + sys, result: JSON.parse(json) as Timed['result'] };
+}
+
+const sameFederation = (a: Timed, b: Timed) =>
+  JSON.stringify(a.result.rounds.map((r) => [r.accuracy, r.selection])) ===
+  JSON.stringify(b.result.rounds.map((r) => [r.accuracy, r.selection]));
+
+export async function run(): Promise<BenchResult> {
+  const baseDir = process.env.SIMULATE_BASE_DIR ?? join(tmpdir(), `focus-fl-base-${BASE_COMMIT}`);
+  ensureBase(baseDir);
+  const reps = Number(process.env.SIMULATE_REPS ?? 1);
+  const runs: Record<string, Timed[]> = { base: [], now: [], 'now --parallel 1': [] };
+  const load0 = loadavg()[0];
+  for (let i = 0; i < reps; i++) {
+    runs.base.push(timedSimulate(baseDir, []));
+    runs.now.push(timedSimulate(root, []));
+    runs['now --parallel 1'].push(timedSimulate(root, ['--parallel', '1']));
+  }
+  const load1 = loadavg()[0];
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const base = runs.base;
+  const rows = Object.entries(runs).map(([what, ts]) => ({
+    what: what === 'base' ? `baseline ${BASE_COMMIT}` : what,
+    wallS: Number(mean(ts.map((t) => t.wallS)).toFixed(1)),
+    cpuS: Number(mean(ts.map((t) => t.cpuS)).toFixed(1)),
+    speedupWall: Number((mean(base.map((t) => t.wallS)) / mean(ts.map((t) => t.wallS))).toFixed(2)),
+    speedupCpu: Number((mean(base.map((t) => t.cpuS)) / mean(ts.map((t) => t.cpuS))).toFixed(2)),
+    sameResultsAsBaseline: ts.every((t, i) => sameFederation(t, base[i])),
+  }));
+  const now = rows[1];
+  return {
+    name: 'simulate',
+    rows,
+    notes: [
+      `federation: pnpm simulate ${FEDERATION.join(' ')}; ${reps} run(s) each, alternating; ${availableParallelism()} cores; load average ${load0.toFixed(1)} -> ${load1.toFixed(1)} (other work shares the cores: wall times stretch, CPU times much less).`,
+      `speed-up vs ${BASE_COMMIT}: ${now.speedupWall}x wall, ${now.speedupCpu}x CPU -> target >= 5x ${now.speedupWall >= 5 ? 'MET' : 'MISSED'}.`,
+      'The f3ocus solver searches for its whole time budget (solverMaxMs 2,000 ms per round, DEFAULT_CONFIG) in both trees, so about 4-5 s of each run (plus process start-up) does not shrink with faster training.',
+    ],
+  };
+}

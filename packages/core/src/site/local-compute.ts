@@ -1,0 +1,155 @@
+/**
+ * The one LocalCompute of a site (federated/site-client.ts): scoring, local training, local
+ * metrics and held-out evaluation on the core model. The browser worker and the Node
+ * simulator both use it, so a tab and a simulated site given the same data, weights and round
+ * config compute the same numbers.
+ *
+ * Seeds: every draw derives from the round config's `seed`, which the coordinator derives from
+ * the federation seed, the round and the site name; each use gets its own stream
+ * (`deriveSeed(seed, round, purpose)`).
+ *
+ * Training never leaves its mark on the model: the model must hold the global weights until
+ * the next round-start (which sends only the layers that changed globally), so `train`
+ * restores what it touched in a `finally`, on success and on failure alike.
+ */
+import type { VqaSample } from '../data/types.js';
+import { isSampleSource, type SampleSource } from '../data/sample-source.js';
+import { evaluateSource } from '../train/evaluate-source.js';
+import type {
+  EvalResult,
+  LocalCompute,
+  ScoreRequest,
+  TrainResult,
+} from '../federated/site-client.js';
+import type { RoundConfig } from '../federated/protocol.js';
+import type { LayerScores } from '../importance/methods.js';
+import { siteScores } from '../importance/vqa.js';
+import type { VqaModel } from '../model/vqa-model.js';
+import { deriveSeed } from '../random.js';
+import type { NamedArrays } from '../tensors/named.js';
+import { evaluate } from '../train/evaluate.js';
+import { backendMemoryBytes } from '../train/memory-budget.js';
+import { trainLayers } from '../train/train.js';
+
+/** LNTK samples per round (n; docs/interfaces.md default): keeps the Gram n x n small. */
+export const LNTK_SAMPLES = 16;
+/** Training samples the local metrics of an update are measured on (cheap, numbers only). */
+export const LOCAL_METRIC_SAMPLES = 64;
+
+/** Progress of a long local step: `done` of `total`, with a short label. */
+export type LocalProgress = (done: number, total: number, label?: string) => void;
+
+/** What local training needs of a round's config (a RoundConfig plus its round fits). */
+export type LocalTrainConfig = Pick<
+  RoundConfig,
+  'steps' | 'batchSize' | 'lr' | 'weightDecay' | 'seed'
+> & {
+  round: number;
+};
+
+export interface ModelComputeOptions {
+  model: VqaModel;
+  /** Local training split (scores, training, local metrics): an array, or a store-backed
+   * source (the browser's IndexedDB) from which only the used minibatches are read. */
+  train: readonly VqaSample[] | SampleSource<VqaSample>;
+  /** Local held-out split (global evaluation), evaluated chunk by chunk when a source. */
+  test: readonly VqaSample[] | SampleSource<VqaSample>;
+  lntkSamples?: number;
+  metricSamples?: number;
+}
+
+export class ModelCompute implements LocalCompute {
+  readonly model: VqaModel;
+  private readonly trainSet: readonly VqaSample[] | SampleSource<VqaSample>;
+  private readonly testSet: readonly VqaSample[] | SampleSource<VqaSample>;
+  private readonly lntkSamples: number;
+  private readonly metricSamples: number;
+
+  constructor(o: ModelComputeOptions) {
+    if (o.train.length === 0) throw new Error('no local training data: import data first');
+    this.model = o.model;
+    this.trainSet = o.train;
+    this.testSet = o.test;
+    this.lntkSamples = o.lntkSamples ?? LNTK_SAMPLES;
+    this.metricSamples = o.metricSamples ?? LOCAL_METRIC_SAMPLES;
+  }
+
+  numSamples(): number {
+    return this.trainSet.length;
+  }
+
+  async computeScores(req: ScoreRequest, onProgress?: LocalProgress): Promise<LayerScores> {
+    onProgress?.(0, 1, req.method);
+    let own: LayerScores;
+    if (req.method === 'none') {
+      // The strategy needs no scores (full, last, random): uniform, computed for free.
+      own = { layers: req.layers, scores: req.layers.map(() => 1 / req.layers.length) };
+    } else {
+      own = await siteScores(req.method, this.model, this.trainSet, {
+        seed: deriveSeed(req.seed, req.round, req.method),
+        numSamples: this.lntkSamples,
+      });
+    }
+    onProgress?.(1, 1, `${req.method} done`);
+    // By name: the coordinator's layers must all be the model's.
+    const byName = new Map(own.layers.map((l, i) => [l, own.scores[i]]));
+    const missing = req.layers.filter((l) => !byName.has(l));
+    if (missing.length) throw new Error(`scores: the model has no layer "${missing[0]}"`);
+    return { layers: [...req.layers], scores: req.layers.map((l) => byName.get(l)!) };
+  }
+
+  async train(
+    layers: string[],
+    config: LocalTrainConfig,
+    onProgress?: LocalProgress,
+  ): Promise<TrainResult> {
+    const m = this.model;
+    const before = m.getParams(m.trainableParamNames(layers));
+    const t0 = performance.now();
+    try {
+      const res = await trainLayers(m, this.trainSet, {
+        layers,
+        steps: config.steps,
+        batchSize: config.batchSize,
+        lr: config.lr,
+        weightDecay: config.weightDecay,
+        seed: deriveSeed(config.seed, config.round, 'train'),
+        onProgress: onProgress
+          ? (p) => {
+              // The measured step time, shown by the site page beside the progress.
+              const ms = (performance.now() - t0) / p.step;
+              const label = `step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)}`;
+              onProgress(p.step, p.steps, `${label} · ${ms.toFixed(0)} ms/step`);
+            }
+          : undefined,
+      });
+      // Local metrics on a slice of the training data after the update.
+      const ev = isSampleSource(this.trainSet)
+        ? await evaluateSource(m, this.trainSet, { limit: this.metricSamples })
+        : await evaluate(m, this.trainSet.slice(0, this.metricSamples));
+      return {
+        deltas: res.deltas,
+        metrics: {
+          loss: res.metrics.meanLoss,
+          accuracy: ev.accuracy,
+          perType: ev.perType,
+          stepMs: (1000 * res.metrics.seconds) / res.metrics.steps,
+          memoryBytes: backendMemoryBytes(),
+        },
+      };
+    } finally {
+      m.setParams(before);
+    }
+  }
+
+  async evaluate(): Promise<EvalResult> {
+    const ev = isSampleSource(this.testSet)
+      ? await evaluateSource(this.model, this.testSet)
+      : await evaluate(this.model, this.testSet);
+    return { accuracy: ev.accuracy, loss: ev.loss, numSamples: ev.n, perType: ev.perType };
+  }
+
+  setGlobal(params: NamedArrays): void {
+    this.model.setParams(params);
+  }
+}
