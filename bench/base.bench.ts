@@ -11,7 +11,8 @@
 //   4. LNTK on `small`: cost of one computeLntk call vs one training step.
 // Knobs (environment): FOCUS_FL_BASE_STEPS (fine-tuning steps, default 40),
 // FOCUS_FL_BASE_CLIENTS (comma list, default all 9), FOCUS_FL_BASE_SECTIONS (default
-// "types,probe,transfer,lntk").
+// "types,probe,transfer,lntk"), FOCUS_FL_BASE_PRESETS (comma list of committed bases, default
+// all), FOCUS_FL_BASE_NAME (result file name, default "base"; to run presets in parallel).
 import { existsSync, readFileSync } from 'node:fs';
 import {
   answerVocabulary,
@@ -62,7 +63,8 @@ function bases(): Base[] {
     const rep = baseline.replace(/\.safetensors$/, '.json');
     out.push({ name: 'before', file: baseline, report: existsSync(rep) ? rep : null });
   }
-  for (const p of BASE_PRESETS) {
+  const only = env('PRESETS')?.split(',');
+  for (const p of BASE_PRESETS.filter((x) => !only || only.includes(x))) {
     const { checkpoint, report } = basePaths(p);
     if (existsSync(checkpoint))
       out.push({ name: p, file: checkpoint, report: existsSync(report) ? report : null });
@@ -262,5 +264,5 @@ export async function run(): Promise<BenchResult> {
       );
     } else notes.push('LNTK: no small base committed, section skipped');
   }
-  return { name: 'base', rows, notes };
+  return { name: env('NAME') ?? 'base', rows, notes };
 }

@@ -21,13 +21,19 @@ interface Report {
   perType: Record<string, { fp32: number; int8: number; chance: number; majority: number }>;
 }
 
-/** Types the committed bases have not learned yet (they need position / question-image
- * binding; in the pretraining budget the model answers them with one answer per type). */
-const NOT_LEARNED: readonly string[] = ['position', 'relation', 'yesno'];
+/** Types below the 85 % bar in the committed bases (they need where-is-it or question-image
+ * binding): tiny answers 65 % of corner questions (chance 25 %), small 37 %; relation and
+ * yes/no are still answered from the question alone (one answer per type). */
+const BELOW_BAR: readonly string[] = ['position', 'relation', 'yesno'];
+/** What the held-out accuracy of those types must still reach (well below the report's). */
+const BELOW_BAR_FLOOR: Record<BasePreset, Record<string, number>> = {
+  tiny: { position: 0.45 },
+  small: {},
+};
 
 // The committed bases (scripts/pretrain.ts): `tiny` (6 blocks, unit tests and e2e) and
 // `small` (12 blocks, the paper's depth).
-describe.each(['tiny'] as BasePreset[])('committed %s base', (preset) => {
+describe.each(['tiny', 'small'] as BasePreset[])('committed %s base', (preset) => {
   const bytes = readBase(preset);
   const report = JSON.parse(readFileSync(basePaths(preset).report, 'utf8')) as Report;
 
@@ -48,7 +54,7 @@ describe.each(['tiny'] as BasePreset[])('committed %s base', (preset) => {
     expect(Object.keys(report.perType).sort()).toEqual([...SHAPES_QUESTION_TYPES].sort());
   });
 
-  it('answers the learned question types of a held-out set at >= 85 %', async () => {
+  it('answers five question types of a held-out set at >= 85 %, the rest as measured', async () => {
     // A seed the pretraining never used (it trains on step seeds of `seed`, reports on
     // `seed + 1000003`).
     const test = shapesTask(400, report.seed + 77);
@@ -58,10 +64,10 @@ describe.each(['tiny'] as BasePreset[])('committed %s base', (preset) => {
     const base = shapesBaselines(shapesTask(2000, report.seed + 5), test);
     for (const type of SHAPES_QUESTION_TYPES) {
       const acc = r.perType[type].accuracy;
-      if (NOT_LEARNED.includes(type)) {
-        // Still answered from the question alone (one answer per type): near chance, see
-        // the report's perType and packages/core/src/model/README.md.
-        expect(acc, type).toBeGreaterThan(base[type].chance - 0.15);
+      if (BELOW_BAR.includes(type)) {
+        // See the report's perType and packages/core/src/model/README.md.
+        const floor = BELOW_BAR_FLOOR[preset][type] ?? base[type].chance - 0.15;
+        expect(acc, type).toBeGreaterThan(floor);
       } else expect(acc, type).toBeGreaterThanOrEqual(0.85);
     }
   }, 120_000);
