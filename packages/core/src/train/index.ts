@@ -17,4 +17,6 @@ export * from './evaluate-source.js';
 export * from './batches.js';
 export * from './shapes-task.js';
 export * from './pretrain.js';
+export * from './grow.js';
+export * from './probe.js';
 export * from './memory-budget.js';
