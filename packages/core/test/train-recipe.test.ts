@@ -138,7 +138,9 @@ describe('question-type answer mask', () => {
   });
 
   it('rejects unknown rules and recipe fields naming them', async () => {
-    expect(() => answerMaskBias([], vocab, 'client' as never)).toThrow(/answer mask must be one of/);
+    expect(() => answerMaskBias([], vocab, 'client' as never)).toThrow(
+      /answer mask must be one of/,
+    );
     const m = createModel(resolveConfig('tiny', { numLayers: 1 }), { seed: 1, answers: vocab });
     const s = data.train.slice(0, 4);
     await expect(
