@@ -1,77 +1,172 @@
-// Pretrains the `tiny` base on the generic synthetic shapes task (packages/core/src/train/
-// shapes-task.ts), seeded, on the wasm backend, and writes the int8 base checkpoint plus a
-// JSON report to packages/core/assets/. Usage:
-//   pnpm exec tsx scripts/pretrain.ts [--steps 1000] [--batch 32] [--lr 3e-3] [--seed 1]
-//     [--train 8000] [--test 1000] [--out packages/core/assets/tiny-base.safetensors]
-import { writeFileSync } from 'node:fs';
+// Pretrains a base (`tiny` or `small`) on the generic synthetic shapes task (packages/core/src/
+// train/shapes-task.ts: shapes, colours, counts, absolute and relative positions, sizes, line /
+// checker / blob textures, grey and colour), seeded, on the wasm backend, with fresh samples
+// every step, a noise curriculum, linear warm-up and cosine decay. Writes the int8 base
+// checkpoint and, beside it, a JSON report: pretraining CPU seconds and held-out accuracy per
+// question type, fp32 vs int8, against chance and the majority answer of each type.
+// `small` (12 blocks) starts from a trained `tiny` checkpoint stacked to 12 blocks (train/
+// grow.ts) unless --init names a 12-block checkpoint. Usage:
+//   pnpm exec tsx scripts/pretrain.ts [--preset tiny|small] [--steps 1500] [--batch 64]
+//     [--lr 3e-3] [--seed 1] [--test 1200] [--init checkpoint.safetensors]
+//     [--snapshot-every 250] [--adaptive on|off] [--only-types position,relation]
+//     [--position-amplitude 0.3] [--position-frequencies geometric|linear] [--curriculum 0.3]
+//     [--warmup 0.05]
+//     [--out packages/core/assets/<preset>-base.safetensors]
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import {
   createModel,
-  loadModel,
-  saveModel,
   frozenBytes,
+  loadModel,
+  numPatches,
+  resolveConfig,
+  saveModel,
+  type VqaModel,
 } from '../packages/core/src/model/index.js';
-import {
-  initNodeBackend,
-  TINY_BASE_PATH,
-  TINY_BASE_REPORT_PATH,
-} from '../packages/core/src/node/index.js';
+import { basePaths, initNodeBackend } from '../packages/core/src/node/index.js';
 import {
   evaluate,
-  majorityBaseline,
   pretrainBase,
+  pretrainLr,
+  shapesBaselines,
+  shapesSource,
   shapesTask,
+  sincosImagePositions,
+  stackBlocks,
   SHAPES_ANSWERS,
+  type ShapesQuestionType,
 } from '../packages/core/src/train/index.js';
 
-function arg(name: string, def: number): number {
+function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return def;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v)) throw new Error(`--${name} needs a number, got ${process.argv[i + 1]}`);
+  if (i < 0) return undefined;
+  const v = process.argv[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
   return v;
 }
-const outIdx = process.argv.indexOf('--out');
-const out = outIdx >= 0 ? process.argv[outIdx + 1] : TINY_BASE_PATH;
-const report = outIdx >= 0 ? out.replace(/\.safetensors$/, '.json') : TINY_BASE_REPORT_PATH;
-const steps = arg('steps', 800);
-const batchSize = arg('batch', 32);
-const lr = arg('lr', 3e-3);
-const seed = arg('seed', 1);
-const nTrain = arg('train', 8000);
-const nTest = arg('test', 1000);
+function num(name: string, def: number): number {
+  const raw = flag(name);
+  if (raw === undefined) return def;
+  const v = Number(raw);
+  if (!Number.isFinite(v)) throw new Error(`--${name} needs a number, got ${raw}`);
+  return v;
+}
+const preset = flag('preset') ?? 'tiny';
+if (preset !== 'tiny' && preset !== 'small')
+  throw new Error(`--preset must be tiny or small, got "${preset}"`);
+const paths = basePaths(preset);
+const out = flag('out') ?? paths.checkpoint;
+const report = out.replace(/\.safetensors$/, '.json');
+const steps = num('steps', preset === 'tiny' ? 1500 : 600);
+const batchSize = num('batch', 64);
+const lr = num('lr', 3e-3);
+const seed = num('seed', 1);
+const nTest = num('test', 1200);
+const warmupFraction = num('warmup', 0.05);
+const curriculumFraction = num('curriculum', 0.3);
+const positionAmplitude = num('position-amplitude', 0.3);
+const positionFrequencies = flag('position-frequencies') ?? 'geometric';
+if (positionFrequencies !== 'geometric' && positionFrequencies !== 'linear')
+  throw new Error(
+    `--position-frequencies must be geometric or linear, got "${positionFrequencies}"`,
+  );
+const snapshotEvery = num('snapshot-every', 250);
+const init = flag('init') ?? (preset === 'small' ? basePaths('tiny').checkpoint : undefined);
 
 const backend = await initNodeBackend('wasm');
-// Train and held-out sets come from the same generator with different seeds.
-const train = shapesTask(nTrain, seed);
+// Training batches are drawn fresh from `seed`; the held-out set uses another seed, and the
+// majority answers per type are taken from a separate sample of the training distribution.
 const test = shapesTask(nTest, seed + 1_000_003);
-const model = createModel('tiny', { seed, answers: SHAPES_ANSWERS });
+const baselines = shapesBaselines(shapesTask(4000, seed + 2_000_003), test);
+const config = resolveConfig(preset);
+
+let model: VqaModel;
+let initNote: string;
+let priorCpuSeconds = 0;
+if (init) {
+  if (!existsSync(init)) throw new Error(`--init: no checkpoint at ${init}`);
+  const start = loadModel(new Uint8Array(readFileSync(init)), { seed, weights: 'fp32' });
+  if (start.answers.join('\n') !== SHAPES_ANSWERS.join('\n'))
+    throw new Error(`--init: ${init} does not answer the shapes task (its head has other answers)`);
+  const priorReport = init.replace(/\.safetensors$/, '.json');
+  if (existsSync(priorReport))
+    priorCpuSeconds =
+      (JSON.parse(readFileSync(priorReport, 'utf8')) as { cpuSeconds?: number }).cpuSeconds ?? 0;
+  if (start.config.numLayers === config.numLayers) {
+    model = start;
+    initNote = `continued from ${init}`;
+  } else {
+    model = stackBlocks(start, config, seed);
+    start.dispose();
+    initNote = `stacked from ${init} (block j <- block floor(j * ${start.config.numLayers} / ${config.numLayers}))`;
+  }
+} else {
+  model = createModel(preset, { seed, answers: SHAPES_ANSWERS });
+  const g = Math.sqrt(numPatches(model.config));
+  model.setParams({
+    'image_embed/position': {
+      shape: [g * g + 1, model.config.hidden],
+      data: sincosImagePositions(g, model.config.hidden, positionAmplitude, positionFrequencies),
+    },
+  });
+  initNote = `fresh (seed ${seed}), 2-D sin-cos image positions (${positionFrequencies} frequencies) of amplitude ${positionAmplitude}`;
+}
 const cpu0 = process.cpuUsage();
+const wall0 = performance.now();
+
+function perType(r: Awaited<ReturnType<typeof evaluate>>) {
+  return Object.fromEntries(
+    Object.entries(r.perType)
+      .sort()
+      .map(([k, v]) => [k, Math.round(v.accuracy * 10000) / 10000]),
+  );
+}
 
 async function writeOut(step: number, final: boolean): Promise<void> {
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const wallSeconds = (performance.now() - wall0) / 1000;
   const bytes = saveModel(model, { include: 'base' });
   writeFileSync(out, bytes);
   const fp32 = await evaluate(model, test);
-  const int8 = await evaluate(loadModel(bytes, { seed }), test);
-  const cpu = process.cpuUsage(cpu0);
+  const q = loadModel(bytes, { seed });
+  const int8 = await evaluate(q, test);
+  q.dispose();
   const fb = frozenBytes(model.config);
+  const types = Object.keys(baselines).sort();
   const summary = {
-    task: 'shapes (shape, colour, count, position, yes/no), 28x28 RGB',
+    task: 'shapes v2: shape, colour, count, position, relation, size, pattern, yes/no; 28x28 grey and RGB',
+    preset,
     seed,
+    init: initNote,
     steps: step,
     final,
     batchSize,
     lr,
-    trainSamples: nTrain,
+    schedule: `linear warm-up ${warmupFraction} of the steps, cosine decay to 2 %`,
+    curriculum: `noise and jitter ramp from 0 to 1 over the first ${curriculumFraction} of the steps; ${adaptiveTypes ? 'adaptive question-type mix (weight 0.2 + 1 - running training accuracy)' : 'equal question-type mix'}${onlyTypes ? `; only ${onlyTypes.join(', ')} questions` : ''}`,
+    samplesSeen: step * batchSize,
     heldOutSamples: nTest,
     backend,
-    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    cpuSeconds: priorCpuSeconds + cpuSeconds,
+    cpuSecondsThisRun: cpuSeconds,
+    cpuSecondsPerStep: cpuSeconds / step,
+    wallSecondsThisRun: wallSeconds,
     heldOutAccuracyFp32: fp32.accuracy,
     heldOutAccuracyInt8: int8.accuracy,
     heldOutLossFp32: fp32.loss,
     heldOutLossInt8: int8.loss,
-    perTypeInt8: int8.perType,
-    chance: 1 / SHAPES_ANSWERS.length,
-    majorityBaseline: majorityBaseline(train, test),
+    perType: Object.fromEntries(
+      types.map((t) => [
+        t,
+        {
+          fp32: perType(fp32)[t],
+          int8: perType(int8)[t],
+          chance: Math.round(baselines[t].chance * 10000) / 10000,
+          majority: Math.round(baselines[t].majority * 10000) / 10000,
+          n: baselines[t].n,
+        },
+      ]),
+    ),
     checkpointBytes: bytes.length,
     frozenBytesInt8: fb.int8,
     frozenBytesFp32: fb.fp32,
@@ -82,22 +177,34 @@ async function writeOut(step: number, final: boolean): Promise<void> {
       step,
       fp32: fp32.accuracy,
       int8: int8.accuracy,
-      perType: int8.perType,
-      cpuSeconds: summary.cpuSeconds,
+      perType: perType(int8),
+      cpuSeconds,
     }),
   );
 }
 
-const r = await pretrainBase(model, train, {
+const adaptiveTypes = flag('adaptive') !== 'off';
+const onlyTypes = flag('only-types')?.split(',') as ShapesQuestionType[] | undefined;
+const source = shapesSource(seed, { curriculumFraction, adaptiveTypes, onlyTypes });
+const r = await pretrainBase(model, source, {
   steps,
   batchSize,
   lr,
+  warmupFraction,
   seed,
-  snapshotEvery: 200,
+  snapshotEvery,
   onSnapshot: (step) => writeOut(step, false),
   onProgress: (p) => {
-    if (p.step % 25 === 0) console.log(`step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)}`);
+    if (p.step % 25 === 0)
+      console.log(
+        `step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} lr ${pretrainLr(lr, p.step - 1, steps, warmupFraction).toExponential(2)} train acc ${Object.entries(
+          source.typeAccuracy?.() ?? {},
+        )
+          .map(([t, a]) => `${t} ${a.toFixed(2)}`)
+          .join(' ')}`,
+      );
   },
 });
-console.log(`pretrained in ${r.seconds.toFixed(0)} s wall, ${r.usedWords} words seen`);
+console.log(`pretrained in ${r.seconds.toFixed(0)} s wall, ${r.usedWords} words in the table`);
 await writeOut(steps, true);
+model.dispose();

@@ -139,14 +139,19 @@ function wireControls(): void {
     input.value = '';
     if (!files.length) return;
     body.dataset.importing = '1';
+    $('cancel-import').hidden = false;
     try {
       const report = await worker.importFiles(files, proxy(importProgress));
       await refreshData(report);
+      if (report.cancelled) body.dataset.importCancelled = String(report.imported);
+      else delete body.dataset.importCancelled;
       body.dataset.imported = String(report.imported);
     } catch (e) {
-      fail(`import failed: ${(e as Error).message}`);
+      const err = e as { name?: string; message?: string };
+      fail(`import failed: ${err.message || err.name || String(e)}`);
     } finally {
       delete body.dataset.importing;
+      $('cancel-import').hidden = true;
     }
   };
   $<HTMLInputElement>('files').addEventListener(
@@ -158,6 +163,7 @@ function wireControls(): void {
     (e) => void onFiles(e.target as HTMLInputElement),
   );
   $('synthetic').addEventListener('click', () => void useSynthetic(sel.value));
+  $('cancel-import').addEventListener('click', () => void worker.cancelImport());
   $('forget').addEventListener('click', () => {
     void (async () => {
       connection?.leave();

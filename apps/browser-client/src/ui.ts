@@ -50,6 +50,17 @@ export function renderSummary(s: DataSummary): void {
     n === 0
       ? 'no data yet'
       : `${n} samples (${s.train} train, ${s.test} held-out) from ${s.sources.join(', ') || '—'}`;
+  // Which MedMNIST subsets each client's files held (partial sites are fine).
+  $('subsets-found').replaceChildren(
+    ...Object.entries(s.medmnist ?? {}).map(([client, c]) => {
+      const li = document.createElement('li');
+      li.dataset.client = client;
+      li.textContent =
+        `${client}: ${c.found.join(', ')}` +
+        (c.missing.length ? ` (partial site; no ${c.missing.join(', ')})` : ' (all subsets)');
+      return li;
+    }),
+  );
   table(
     $('type-counts'),
     ['question type', 'samples'],

@@ -6,10 +6,17 @@ import { expose } from 'comlink';
 import {
   syntheticClient,
   type ClientName,
+  type SampleSource,
   type VqaSample,
   CLIENT_NAMES,
 } from '@focus-fl/core/data';
-import { createModel, loadModel, type SampleLike, type VqaModel } from '@focus-fl/core/model';
+import {
+  PRESETS,
+  createModel,
+  loadModel,
+  type SampleLike,
+  type VqaModel,
+} from '@focus-fl/core/model';
 import { probeActivationBytes } from '@focus-fl/core/train';
 import { ModelCompute } from '@focus-fl/core/site';
 import { probeStepMs } from '@focus-fl/core/train';
@@ -18,18 +25,26 @@ import type { BackendInfo, ModelInfo, Progress, Thumb, WorkerApi } from './api.j
 import { initBackend } from './backend.js';
 import { fetchModel } from './model-cache.js';
 import { importFiles, importSynthetic } from './import/importer.js';
+import { browserDecoders } from './import/wasm-browser.js';
 import { toRgba } from './import/pixels.js';
-import { firstSamples, forgetAll, getSamples, summarize } from './storage.js';
+import { firstSamples, forgetAll, getSamplesByKeys, sampleKeys, summarize } from './storage.js';
 
 let backendInfo: BackendInfo | null = null;
 let model: VqaModel | null = null;
 let modelInfo: ModelInfo | null = null;
-/** Local samples, read from IndexedDB once per import (training reads them every round). */
-let data: { train: VqaSample[]; test: VqaSample[] } | null = null;
+/**
+ * Local samples as IndexedDB-backed sources: only the keys are in memory; scoring, training
+ * and evaluation read the minibatches they use, so a full-size site never sits in the tab as
+ * one array or tensor. Rebuilt after every import.
+ */
+let data: { train: SampleSource<VqaSample>; test: SampleSource<VqaSample> } | null = null;
 /** The site's compute over `model` and `data`; rebuilt when either changes. */
 let compute: ModelCompute | null = null;
+/** Compressed-DICOM decoders (wasm fetched on first use). */
+const decoders = browserDecoders();
+let cancelRequested = false;
 
-function asSamples(rows: Awaited<ReturnType<typeof getSamples>>): VqaSample[] {
+function asSamples(rows: Awaited<ReturnType<typeof getSamplesByKeys>>): VqaSample[] {
   return rows.map((r) => ({
     image: r.image,
     size: r.size,
@@ -40,6 +55,14 @@ function asSamples(rows: Awaited<ReturnType<typeof getSamples>>): VqaSample[] {
   }));
 }
 
+async function idbSource(split: 'train' | 'test'): Promise<SampleSource<VqaSample>> {
+  const keys = await sampleKeys(split);
+  return {
+    length: keys.length,
+    read: async (indices) => asSamples(await getSamplesByKeys(indices.map((i) => keys[i]))),
+  };
+}
+
 function needModel(): VqaModel {
   if (!model) throw new Error('the base model is not loaded yet');
   return model;
@@ -48,10 +71,7 @@ function needModel(): VqaModel {
 async function local(): Promise<ModelCompute> {
   const m = needModel();
   if (!data) {
-    data = {
-      train: asSamples(await getSamples('train')),
-      test: asSamples(await getSamples('test')),
-    };
+    data = { train: await idbSource('train'), test: await idbSource('test') };
     compute = null;
   }
   compute ??= new ModelCompute({ model: m, train: data.train, test: data.test });
@@ -105,9 +125,22 @@ const api: WorkerApi = {
   },
 
   async importFiles(files, onProgress = noProgress) {
-    const r = await importFiles(files, onProgress);
-    dataChanged();
-    return r;
+    cancelRequested = false;
+    try {
+      return await importFiles(files, onProgress, {
+        decoders,
+        // MedMNIST+ files are stored at the model's input side (tiny until a model is loaded).
+        targetSize: model?.config.imageSize ?? PRESETS.tiny.imageSize,
+        cancelled: () => cancelRequested,
+        estimate: navigator.storage?.estimate ? () => navigator.storage.estimate() : undefined,
+      });
+    } finally {
+      dataChanged();
+    }
+  },
+
+  async cancelImport() {
+    cancelRequested = true;
   },
 
   async useSynthetic(name, opts, onProgress = noProgress) {
@@ -140,6 +173,7 @@ const api: WorkerApi = {
       preset: model.config.name,
       residentBytes: model.residentBytes().total,
       fp32Bytes: 4 * (model.countParams().trainable + model.countParams().frozen),
+      deviceInt8: Object.values(model.int8Storages()).filter((s) => s === 'device').length,
     };
     return modelInfo;
   },
@@ -152,8 +186,8 @@ const api: WorkerApi = {
     return (await local()).train(layers, config, onProgress);
   },
 
-  async evaluate() {
-    return (await local()).evaluate();
+  async evaluate(config) {
+    return (await local()).evaluate(config);
   },
 
   async getParams(names) {

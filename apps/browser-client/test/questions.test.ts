@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { makeImageResolver, parseCsv, parseQuestions } from '../src/import/questions.js';
+import {
+  LABEL_QUESTION,
+  makeImageResolver,
+  parseCsv,
+  parseQuestions,
+} from '../src/import/questions.js';
 
 describe('questions files', () => {
   it('reads SLAKE JSON, keeps English questions and maps content types', () => {
@@ -79,8 +84,25 @@ describe('questions files', () => {
     expect(() => parseQuestions('x.json', '{oops')).toThrow(/x.json: not valid JSON/);
     expect(() => parseQuestions('x.json', '[{"foo":1}]')).toThrow(/x.json: unknown JSON layout/);
     expect(() => parseQuestions('x.csv', 'img,q\n1,2')).toThrow(
-      /x.csv: CSV header must contain image,question,answer \(missing: image, question, answer\)/,
+      /x.csv: CSV header must contain image,question,answer or file,label \(missing: image \(or file \/ sop_instance_uid\), answer \(or label\)\)/,
     );
+  });
+
+  it('reads a labels CSV keyed by file name or SOPInstanceUID', () => {
+    const p = parseQuestions(
+      'labels.csv',
+      'SOPInstanceUID,Label\n1.2.3.4,Pneumonia\nIM0002,normal\n',
+    );
+    expect(p.entries).toEqual([
+      {
+        image: '1.2.3.4',
+        question: LABEL_QUESTION,
+        answer: 'pneumonia',
+        questionType: 'diagnosis',
+      },
+      { image: 'IM0002', question: LABEL_QUESTION, answer: 'normal', questionType: 'diagnosis' },
+    ]);
+    expect(parseQuestions('l.csv', 'file,label\na.dcm,effusion').entries[0].image).toBe('a.dcm');
   });
 
   it('resolves image references by path, suffix and unique base name', () => {

@@ -4,9 +4,9 @@
  * serves to sites (int8, safetensors).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { TINY_BASE_PATH } from '@focus-fl/core/node';
+import { basePaths, BASE_PRESETS } from '@focus-fl/core/node';
 import { answerVocabulary } from '@focus-fl/core/data';
-import { createModel, loadModel, saveModel, type VqaModel } from '@focus-fl/core/model';
+import { createModel, loadModel, PRESETS, saveModel, type VqaModel } from '@focus-fl/core/model';
 import { HEAD_LAYER, layerOf, type NamedArrays } from '@focus-fl/core/tensors';
 import type { FederationConfig } from './config.js';
 
@@ -24,8 +24,9 @@ export function globalParams(model: VqaModel): NamedArrays {
 }
 
 /**
- * From the checkpoint file the config names; else, for the tiny preset, the committed
- * pretrained base (packages/core/assets/tiny-base.safetensors) when present; else the preset
+ * From the checkpoint file the config names; else, for the tiny and small presets, the
+ * committed pretrained base (packages/core/assets/<preset>-base.safetensors) when present;
+ * else the preset
  * freshly created with modelSeed. A head whose answers are not the VQA answer vocabulary (a
  * pretraining task's head) is re-initialised on it. The served base is the int8 checkpoint of
  * the whole model, so a site that loads it starts from exactly the coordinator's initial
@@ -37,13 +38,18 @@ export function modelSourceFromConfig(
   let model: VqaModel;
   if (config.checkpoint) {
     model = loadModel(new Uint8Array(readFileSync(config.checkpoint)));
-  } else if (config.preset === 'tiny' && existsSync(TINY_BASE_PATH)) {
-    model = loadModel(new Uint8Array(readFileSync(TINY_BASE_PATH)));
+  } else if (
+    (BASE_PRESETS as readonly string[]).includes(config.preset) &&
+    existsSync(basePaths(config.preset).checkpoint)
+  ) {
+    model = loadModel(new Uint8Array(readFileSync(basePaths(config.preset).checkpoint)));
   } else {
-    if (config.preset !== 'tiny' && config.preset !== 'vilt-b32') {
-      throw new Error(`preset: unknown model preset "${config.preset}"; valid: tiny, vilt-b32`);
+    if (!Object.hasOwn(PRESETS, config.preset)) {
+      throw new Error(
+        `preset: unknown model preset "${config.preset}"; valid: ${Object.keys(PRESETS).join(', ')}`,
+      );
     }
-    model = createModel(config.preset, {
+    model = createModel(config.preset as keyof typeof PRESETS, {
       seed: config.modelSeed,
       answers: answerVocabulary(),
       weights: 'int8',

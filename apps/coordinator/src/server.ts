@@ -1,6 +1,6 @@
 /**
  * Process entry: `pnpm coordinator --port N --data-dir DIR [--config FILE] [--host H]`.
- * Config: defaults < --config FILE < flags (--rounds, --strategy, --algo, --seed). The admin
+ * Config: defaults < --config FILE < flags (--preset, --rounds, --strategy, --algo, --seed). The admin
  * token comes from FOCUS_FL_ADMIN_TOKEN, or is generated on the first start and printed once.
  * SIGINT/SIGTERM close gracefully (sockets, engine, SQLite); a second signal exits at once.
  */
@@ -17,6 +17,7 @@ async function main(): Promise<void> {
       host: { type: 'string', default: '0.0.0.0' },
       'data-dir': { type: 'string', default: 'data' },
       config: { type: 'string' },
+      preset: { type: 'string' },
       rounds: { type: 'string' },
       strategy: { type: 'string' },
       algo: { type: 'string' },
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
     throw new Error(`--port must be an integer 0..65535, got "${values.port}"`);
   }
   const flags: Partial<FederationConfig> = {};
+  if (values.preset) flags.preset = values.preset;
   if (values.rounds) flags.rounds = Number(values.rounds);
   if (values.strategy) flags.strategy = values.strategy as FederationConfig['strategy'];
   if (values.algo) flags.algo = values.algo as FederationConfig['algo'];

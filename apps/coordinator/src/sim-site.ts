@@ -59,7 +59,7 @@ export function createSimSite(o: SimSiteOptions): SimSite {
       trained.push({ round: cfg.round, layers: [...layers] });
       return compute.train(layers, cfg);
     },
-    evaluate: () => compute.evaluate(),
+    evaluate: (cfg) => compute.evaluate(cfg),
     setGlobal: (params) => compute.setGlobal(params),
     dispose() {
       model.dispose();

@@ -1,11 +1,15 @@
 /**
  * `pnpm simulate --clients 9 --rounds R --strategy f3ocus --algo nsga2 --seed S [--json]
  *                [--parallel N]`
+ *   [--local-optimizer sgdm|adamw --momentum M --prox-mu MU --answer-mask question-type|none
+ *    --server-optimizer fedavg|fedavgm|fedadam|fedyogi|fedadagrad --server-lr X
+ *    --server-beta1 X --server-beta2 X --server-tau X]  (the federated recipe,
+ *    docs/federated-recipe.md; defaults from DEFAULT_CONFIG)
  *
  * Starts a coordinator in-process (or connects to a running one: --url http://host:port
  * --admin-token T; the federation config is then the server's) and runs N Node
  * sites on the synthetic clients (CLIENT_NAMES order) through the real ws protocol, in N worker
- * threads (--parallel, default one per core; 1 = on the main thread). Prints a
+ * threads (--parallel, default one per idle core; 1 = on the main thread). Prints a
  * per-round table, or with --json one object (stable interface):
  *   {"rounds":[{"round","accuracy","perClient","bytesUp","bytesDown","selection"}],
  *    "final":{"baseAccuracy","accuracy","perClient"},"bytesUp","bytesDown"}
@@ -21,10 +25,12 @@ import { CLIENT_NAMES, type ClientData, type ClientName } from '@focus-fl/core/d
 import { SiteClient } from '@focus-fl/core/federated';
 import { initNodeBackend, type NodeBackend } from '@focus-fl/core/node';
 import { buildApp } from './app.js';
-import { resolveConfig, type FederationConfig } from './config.js';
+import { resolveConfig, siteBudget, type FederationConfig } from './config.js';
 import { modelSourceFromConfig } from './model-source.js';
+import { loadMedMnistDir } from './medmnist-dir.js';
 import { createSimSite, type SimSite, type SimSiteOptions } from './sim-site.js';
 import { defaultParallel, runSitesInThreads, type SiteThreads } from './sim-threads.js';
+import { PRESETS } from '@focus-fl/core/model';
 import type { RoundRow } from './store.js';
 import { connectWs } from './ws-transport.js';
 
@@ -46,10 +52,12 @@ export interface SimulateOptions extends SimSitesOptions {
   dataDir?: string;
   /**
    * Threads running the sites (sim-threads.ts): 1 = all on the main thread beside the
-   * coordinator; N > 1 = N worker threads with a tfjs backend each. Default: one per core, at
-   * most one per site. The results do not depend on it.
+   * coordinator; N > 1 = N worker threads with a tfjs backend each. Default: one per idle core
+   * (defaultParallel), at most one per site. The results do not depend on it.
    */
   parallel?: number;
+  /** Folder of real MedMNIST .npz files; the sites are the clients found there. */
+  medmnistDir?: string;
   /** Progress lines to stderr. */
   verbose?: boolean;
   /** Sites with their own data instead of the first `clients` synthetic clients (experiment
@@ -182,14 +190,21 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   if (o.parallel !== undefined && (!Number.isInteger(o.parallel) || o.parallel < 1))
     throw new Error(`--parallel must be a positive integer, got ${o.parallel}`);
   await initNodeBackend(o.backend ?? 'wasm');
-  const model = modelSourceFromConfig(o.config);
+  const real = o.medmnistDir ? medmnistClients(o.medmnistDir, o) : undefined;
+  const names: string[] = real
+    ? [...real.keys()]
+    : (o.sites?.map((s) => s.name) ?? CLIENT_NAMES.slice(0, o.clients));
+  // A folder may hold fewer clients than --clients: the quorum is the sites that exist.
+  const config = real
+    ? { ...o.config, minClients: Math.min(o.config.minClients, names.length) }
+    : o.config;
+  const model = modelSourceFromConfig(config);
   const app = await buildApp({
-    config: o.config,
+    config,
     dataDir: o.dataDir ?? mkdtempSync(join(tmpdir(), 'focus-fl-sim-')),
     model,
     logger: o.verbose ? { level: 'info', stream: process.stderr } : false,
   });
-  const names: string[] = o.sites?.map((s) => s.name) ?? CLIENT_NAMES.slice(0, o.clients);
   const sites: SimSite[] = [];
   const clients: SiteClient[] = [];
   let siteThreads: SiteThreads | undefined;
@@ -199,7 +214,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
     const specs = names.map((name, i) => {
       const token = app.store.getSite(name)
         ? null
-        : app.store.addSite(name, o.config.budgets[name] ?? o.budget);
+        : app.store.addSite(name, siteBudget(o.config, { name, budget: o.budget }));
       if (!token) throw new Error(`site ${name} already registered in this data dir`);
       const options: Omit<SimSiteOptions, 'baseBytes'> = {
         name,
@@ -208,7 +223,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
         floor: o.floor,
         maxTest: o.maxTest,
         lntkSamples: o.lntkSamples,
-        data: o.sites?.[i].data,
+        data: real?.get(name as ClientName) ?? o.sites?.[i].data,
       };
       return { token, options };
     });
@@ -253,6 +268,28 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
 }
 
 /**
+ * The first `o.clients` clients with files in `dir` (partial clients included), their images
+ * resized to the preset's input side; skipped files are reported on stderr.
+ */
+function medmnistClients(
+  dir: string,
+  o: Pick<SimulateOptions, 'clients' | 'seed' | 'config'>,
+): Map<ClientName, ClientData> {
+  const preset = (PRESETS as Record<string, { imageSize: number } | undefined>)[o.config.preset];
+  const loaded = loadMedMnistDir(dir, { seed: o.seed, size: preset?.imageSize });
+  for (const line of loaded.skipped) process.stderr.write(`skipped ${line}\n`);
+  const out = new Map<ClientName, ClientData>();
+  for (const [name, d] of [...loaded.clients].slice(0, o.clients)) {
+    if (d.missing.length)
+      process.stderr.write(
+        `${name}: partial site with ${d.subsets.join(', ')} (no ${d.missing.join(', ')})\n`,
+      );
+    out.set(name, d);
+  }
+  return out;
+}
+
+/**
  * The federation config `pnpm simulate` runs: DEFAULT_CONFIG plus the given overrides, with the
  * model and federation seeded by `seed` and every round waiting for all `clients` (a simulation
  * has no stragglers, so rounds are complete and reproducible). Phase deadlines are an hour:
@@ -287,6 +324,24 @@ function table(res: SimulateResult, names: string[]): string {
   return lines.join('\n');
 }
 
+/** --server-optimizer NAME [--server-lr X --server-beta1 X --server-beta2 X --server-tau X]. */
+export function serverOptimizerFlags(
+  values: Record<string, unknown>,
+  num: (k: string, v: string | undefined) => number | undefined,
+): FederationConfig['serverOptimizer'] | undefined {
+  const name = values['server-optimizer'] as
+    FederationConfig['serverOptimizer']['name'] | undefined;
+  const fields = {
+    lr: num('server-lr', values['server-lr'] as string | undefined),
+    beta1: num('server-beta1', values['server-beta1'] as string | undefined),
+    beta2: num('server-beta2', values['server-beta2'] as string | undefined),
+    tau: num('server-tau', values['server-tau'] as string | undefined),
+  };
+  const given = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+  if (name === undefined && Object.keys(given).length === 0) return undefined;
+  return { ...(name ? { name } : {}), ...given } as FederationConfig['serverOptimizer'];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -306,9 +361,20 @@ async function main(): Promise<void> {
       'lntk-samples': { type: 'string' },
       'solver-ms': { type: 'string' },
       preset: { type: 'string' },
+      // The federated recipe (docs/federated-recipe.md); defaults from DEFAULT_CONFIG.
+      'local-optimizer': { type: 'string' },
+      momentum: { type: 'string' },
+      'prox-mu': { type: 'string' },
+      'answer-mask': { type: 'string' },
+      'server-optimizer': { type: 'string' },
+      'server-lr': { type: 'string' },
+      'server-beta1': { type: 'string' },
+      'server-beta2': { type: 'string' },
+      'server-tau': { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
       parallel: { type: 'string' },
       'data-dir': { type: 'string' },
+      'medmnist-dir': { type: 'string' },
       url: { type: 'string' },
       'admin-token': { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -333,6 +399,11 @@ async function main(): Promise<void> {
     codec: values.codec as FederationConfig['codec'] | undefined,
     solverMaxMs: num('solver-ms', values['solver-ms']),
     preset: values.preset,
+    localOptimizer: values['local-optimizer'] as FederationConfig['localOptimizer'] | undefined,
+    momentum: num('momentum', values.momentum),
+    proxMu: num('prox-mu', values['prox-mu']),
+    answerMask: values['answer-mask'] as FederationConfig['answerMask'] | undefined,
+    serverOptimizer: serverOptimizerFlags(values, num),
   });
   const common = {
     clients,
@@ -355,11 +426,17 @@ async function main(): Promise<void> {
       config,
       dataDir: values['data-dir'],
       parallel: num('parallel', values.parallel),
+      medmnistDir: values['medmnist-dir'],
       verbose: values.verbose,
     });
   }
   if (values.json) process.stdout.write(JSON.stringify(res) + '\n');
-  else console.log(table(res, CLIENT_NAMES.slice(0, clients) as string[]));
+  else {
+    const names = values['medmnist-dir']
+      ? Object.keys(res.final.perClient)
+      : (CLIENT_NAMES.slice(0, clients) as string[]);
+    console.log(table(res, names));
+  }
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {

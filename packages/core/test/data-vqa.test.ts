@@ -229,13 +229,16 @@ describe('client assembly, split and baselines', () => {
       [...d.train, ...d.test].filter((s) => s.question.includes('view')).map((s) => s.answer),
     );
     expect([...views].every((v) => ['axial', 'coronal', 'sagittal'].includes(v))).toBe(true);
-    expect(() =>
-      clientFromArrays(
-        'abdominal_ct',
-        { organamnist: [labelArrays('organamnist', 3, 1)] },
-        { seed: 1 },
-      ),
-    ).toThrow(/missing arrays for subset organcmnist/);
+    // A partial client (one of three subsets) is a valid client; none at all is not.
+    const partial = clientFromArrays(
+      'abdominal_ct',
+      { organamnist: [labelArrays('organamnist', 3, 1)] },
+      { seed: 1 },
+    );
+    expect(partial.train.length + partial.test.length).toBe(3);
+    expect(() => clientFromArrays('abdominal_ct', { organcmnist: [] }, { seed: 1 })).toThrow(
+      /no images for any of its subsets \(organamnist, organcmnist, organsmnist\)/,
+    );
     expect(() =>
       clientFromArrays(
         'chest_xray',

@@ -152,7 +152,7 @@ describe('tiny model', () => {
     );
     expect(() => resolveConfig('tiny', { hidden: 0 })).toThrow(/hidden must be a positive integer/);
     expect(() => resolveConfig('nope' as 'tiny')).toThrow(
-      /unknown model preset "nope"; valid: tiny, vilt-b32/,
+      /unknown model preset "nope"; valid: tiny, small, vilt-b32/,
     );
   });
 

@@ -1,39 +1,74 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, readSafetensors } from '../src/model/index.js';
-import { initNodeBackend, readTinyBase, TINY_BASE_REPORT_PATH } from '../src/node/index.js';
-import { evaluate, majorityBaseline, SHAPES_ANSWERS, shapesTask } from '../src/train/index.js';
+import { loadModel, PRESETS, readSafetensors } from '../src/model/index.js';
+import { basePaths, initNodeBackend, readBase, type BasePreset } from '../src/node/index.js';
+import {
+  evaluate,
+  shapesBaselines,
+  SHAPES_ANSWERS,
+  SHAPES_QUESTION_TYPES,
+  shapesTask,
+} from '../src/train/index.js';
 
 beforeAll(async () => {
   await initNodeBackend('wasm');
 });
 
-describe('committed tiny base (assets/tiny-base.safetensors)', () => {
-  const bytes = readTinyBase();
+interface Report {
+  seed: number;
+  preset: string;
+  cpuSeconds: number;
+  perType: Record<string, { fp32: number; int8: number; chance: number; majority: number }>;
+}
+
+/** Types below the 85 % bar in the committed bases (they need where-is-it or question-image
+ * binding): tiny answers 65 % of corner questions (chance 25 %), small 37 %; relation and
+ * yes/no are still answered from the question alone (one answer per type). */
+const BELOW_BAR: readonly string[] = ['position', 'relation', 'yesno'];
+/** What the held-out accuracy of those types must still reach (well below the report's). */
+const BELOW_BAR_FLOOR: Record<BasePreset, Record<string, number>> = {
+  tiny: { position: 0.45 },
+  small: {},
+};
+
+// The committed bases (scripts/pretrain.ts): `tiny` (6 blocks, unit tests and e2e) and
+// `small` (12 blocks, the paper's depth).
+describe.each(['tiny', 'small'] as BasePreset[])('committed %s base', (preset) => {
+  const bytes = readBase(preset);
+  const report = JSON.parse(readFileSync(basePaths(preset).report, 'utf8')) as Report;
 
   it('is a few MB, int8 at rest, with no adapters and the pretraining head', () => {
-    expect(bytes.length).toBeLessThan(4e6);
+    expect(bytes.length).toBeLessThan(6e6);
     const f = readSafetensors(bytes);
     expect(f.tensors['block0/q_kernel'].dtype).toBe('I8');
     expect(f.tensors['block0/q_kernel:scale'].dtype).toBe('F32');
     expect(f.tensors['text_embed/word'].dtype).toBe('I8');
     expect(Object.keys(f.tensors).some((n) => n.includes('.adapter/'))).toBe(false);
     expect(JSON.parse(f.metadata.answers)).toEqual(SHAPES_ANSWERS);
+    const m = loadModel(bytes, { seed: 1 });
+    expect(m.config.numLayers).toBe(PRESETS[preset].numLayers);
+    expect(m.config.hidden).toBe(PRESETS[preset].hidden);
+    m.dispose();
+    expect(report.preset).toBe(preset);
+    expect(report.cpuSeconds).toBeGreaterThan(0);
+    expect(Object.keys(report.perType).sort()).toEqual([...SHAPES_QUESTION_TYPES].sort());
   });
 
-  it('beats chance and the majority answer by a wide margin on a held-out set of its task', async () => {
-    const report = JSON.parse(readFileSync(TINY_BASE_REPORT_PATH, 'utf8')) as { seed: number };
-    // Seeds the pretraining never used (it trains on `seed`, reports on `seed + 1000003`).
+  it('answers five question types of a held-out set at >= 85 %, the rest as measured', async () => {
+    // A seed the pretraining never used (it trains on step seeds of `seed`, reports on
+    // `seed + 1000003`).
     const test = shapesTask(400, report.seed + 77);
     const m = loadModel(bytes, { seed: 1 });
     const r = await evaluate(m, test);
-    const maj = majorityBaseline(shapesTask(2000, report.seed), test).accuracy;
-    expect(r.accuracy).toBeGreaterThan(3 * maj);
-    expect(r.accuracy).toBeGreaterThan(10 / SHAPES_ANSWERS.length);
-    // Types the base learned, each well above its own chance level. (Shape, corner and
-    // yes/no stay near chance after 800 steps: see assets/tiny-base.json and the README.)
-    expect(r.perType.colour.accuracy).toBeGreaterThan(0.6); // chance 1/6
-    expect(r.perType.count.accuracy).toBeGreaterThan(0.45); // chance 1/4
     m.dispose();
+    const base = shapesBaselines(shapesTask(2000, report.seed + 5), test);
+    for (const type of SHAPES_QUESTION_TYPES) {
+      const acc = r.perType[type].accuracy;
+      if (BELOW_BAR.includes(type)) {
+        // See the report's perType and packages/core/src/model/README.md.
+        const floor = BELOW_BAR_FLOOR[preset][type] ?? base[type].chance - 0.15;
+        expect(acc, type).toBeGreaterThan(floor);
+      } else expect(acc, type).toBeGreaterThanOrEqual(0.85);
+    }
   }, 120_000);
 });

@@ -37,7 +37,7 @@ export function chromiumAvailable(): boolean {
 }
 
 /** A fresh headless Chromium (its own temporary profile). */
-export async function launch(opts: { webgpu?: boolean } = {}): Promise<Browser> {
+export async function launch(opts: { webgpu?: boolean; args?: string[] } = {}): Promise<Browser> {
   if (!chromiumAvailable()) {
     throw new Error(`no Chromium at ${CHROMIUM}: run scripts/setup.sh (apt-get install chromium)`);
   }
@@ -49,7 +49,7 @@ export async function launch(opts: { webgpu?: boolean } = {}): Promise<Browser> 
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [...BASE_ARGS, ...(opts.webgpu ? WEBGPU_ARGS : [])],
+    args: [...BASE_ARGS, ...(opts.webgpu ? WEBGPU_ARGS : []), ...(opts.args ?? [])],
     env,
   });
 }

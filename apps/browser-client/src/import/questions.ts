@@ -155,16 +155,27 @@ export function parseCsv(text: string): string[][] {
   return rows;
 }
 
+/** The question a labels CSV row (file,label) is asked as. */
+export const LABEL_QUESTION = 'What is the main finding in this image?';
+
 function parseCsvQuestions(fileName: string, text: string): ParsedQuestions {
   const rows = parseCsv(text.replace(/^\uFEFF/, ''));
   if (rows.length === 0) throw new Error(`${fileName}: empty CSV`);
   const header = rows[0].map((h) => h.trim().toLowerCase());
-  const col = (name: string): number => header.indexOf(name);
-  const [ci, cq, ca, ct] = [col('image'), col('question'), col('answer'), col('question_type')];
-  const missing = ['image', 'question', 'answer'].filter((n) => col(n) < 0);
+  const col = (...names: string[]): number => header.findIndex((h) => names.includes(h));
+  // A questions CSV (image,question,answer) or a labels CSV keyed by file name or
+  // SOPInstanceUID (file,label): a label without a question becomes the diagnosis question.
+  const ci = col('image', 'file', 'filename', 'file_name', 'sop_instance_uid', 'sopinstanceuid');
+  const cq = col('question');
+  const ca = col('answer', 'label');
+  const ct = col('question_type');
+  const missing = [
+    ci < 0 ? 'image (or file / sop_instance_uid)' : '',
+    ca < 0 ? 'answer (or label)' : '',
+  ].filter(Boolean);
   if (missing.length) {
     throw new Error(
-      `${fileName}: CSV header must contain image,question,answer (missing: ${missing.join(', ')})`,
+      `${fileName}: CSV header must contain image,question,answer or file,label (missing: ${missing.join(', ')})`,
     );
   }
   const entries: QuestionEntry[] = [];
@@ -172,7 +183,7 @@ function parseCsvQuestions(fileName: string, text: string): ParsedQuestions {
   rows.slice(1).forEach((r, i) => {
     const where = `${fileName} row ${i + 2}`;
     const image = r[ci]?.trim();
-    const question = r[cq]?.trim();
+    const question = cq >= 0 ? r[cq]?.trim() : LABEL_QUESTION;
     const answer = r[ca];
     if (!image || !question || answer === undefined || answer.trim() === '') {
       skipped.push(`${where}: empty image, question or answer`);

@@ -5,7 +5,8 @@ import { mulberry32, shuffleInPlace } from '../random.js';
 import { CLIENTS, CLIENT_NAMES, clientInfo, type ClientName, type SubsetName } from './medmnist.js';
 import { MEDMNIST_SPLITS, parseMedMnistFileName, readMedMnistNpz } from './npz.js';
 import type { ClientData, MedMnistArrays } from './types.js';
-import { clientFromArrays, hashString } from './vqa.js';
+import { resizeArrays } from './resize.js';
+import { clientFromArrays, hashString, presentSubsets } from './vqa.js';
 
 /** The client a MedMNIST subset belongs to (e.g. pneumoniamnist -> chest_xray). */
 export function clientOfSubset(subset: SubsetName): ClientName {
@@ -41,16 +42,33 @@ export interface MedMnistFileInput {
   subset?: SubsetName;
 }
 
+/** A client's data and which of its MedMNIST subsets the files held. */
+export interface ImportedClient extends ClientData {
+  /** Subsets with at least one image, in the client's order. */
+  subsets: SubsetName[];
+  /** The client's subsets no file provided (a partial site; the mix renormalises). */
+  missing: SubsetName[];
+}
+
 /**
  * Builds a client's 80/20 VQA data from its MedMNIST .npz files (train, val and test pooled,
- * docs/method.md §5). `maxPerSubset` keeps a seeded random subset of each file (browser memory).
+ * docs/method.md §5). Any non-empty subset of the client's subsets imports: a chest X-ray site with
+ * only PneumoniaMNIST is a chest_xray client whose question mix is PneumoniaMNIST's.
+ * `maxPerSubset` keeps a seeded random subset of each file (browser memory); `size` resamples
+ * every image to that side (MedMNIST+ 64/128/224 px files -> the model's input), which also
+ * lets files of different sizes form one client.
  */
 export function clientFromMedMnistFiles(
   client: ClientName,
   files: MedMnistFileInput[],
-  opts: { seed: number; testFraction?: number; maxPerSubset?: number },
-): ClientData {
-  clientInfo(client);
+  opts: { seed: number; testFraction?: number; maxPerSubset?: number; size?: number },
+): ImportedClient {
+  const info = clientInfo(client);
+  if (files.length === 0) {
+    throw new Error(
+      `client ${client}: no MedMNIST files given; expected any of ${info.subsets.map((s) => `${s}.npz`).join(', ')}`,
+    );
+  }
   const arrays: Partial<Record<SubsetName, MedMnistArrays[]>> = {};
   for (const f of files) {
     const subset = f.subset ?? parseMedMnistFileName(f.name)?.subset;
@@ -83,7 +101,36 @@ export function clientFromMedMnistFiles(
         ),
       );
     }
+    if (opts.size !== undefined) parts = parts.map((p) => resizeArrays(p, opts.size as number));
     arrays[subset] = [...(arrays[subset] ?? []), ...parts];
   }
-  return clientFromArrays(client, arrays, { seed: opts.seed, testFraction: opts.testFraction });
+  const subsets = presentSubsets(client, arrays);
+  const data = clientFromArrays(client, arrays, {
+    seed: opts.seed,
+    testFraction: opts.testFraction,
+  });
+  return { ...data, subsets, missing: info.subsets.filter((s) => !subsets.includes(s)) };
+}
+
+/**
+ * Groups MedMNIST files by the client their subset belongs to (file names as the official
+ * downloads: pathmnist.npz, chestmnist_64.npz, ...). Names that are not MedMNIST files are
+ * returned in `unknown` so the caller can name them.
+ */
+export function groupMedMnistFilesByClient(names: readonly string[]): {
+  byClient: Partial<Record<ClientName, string[]>>;
+  unknown: string[];
+} {
+  const byClient: Partial<Record<ClientName, string[]>> = {};
+  const unknown: string[] = [];
+  for (const n of names) {
+    const parsed = parseMedMnistFileName(n);
+    if (!parsed) {
+      unknown.push(n);
+      continue;
+    }
+    const c = clientOfSubset(parsed.subset);
+    byClient[c] = [...(byClient[c] ?? []), n];
+  }
+  return { byClient, unknown };
 }

@@ -7,4 +7,6 @@ export * from './npz.js';
 export * from './import.js';
 export * from './partition.js';
 export * from './pixel-baseline.js';
+export * from './resize.js';
+export * from './sample-source.js';
 export { crc32, centralDirectoryCrcs } from './zip-crc.js';

@@ -396,8 +396,50 @@ export function hashString(s: string): number {
 }
 
 /**
- * A client's triplets from its subsets' arrays (all MedMNIST splits pooled), shuffled and
- * split 80/20 (docs/method.md §5). Every subset of the client must be given, at one image size.
+ * The subsets of `client` that `arrays` holds data for, in the client's order. Sites hold what
+ * the hospital has: any non-empty subset of the client's MedMNIST sources is a valid client.
+ */
+export function presentSubsets(
+  client: ClientName,
+  arrays: Partial<Record<SubsetName, readonly MedMnistArrays[]>>,
+): SubsetName[] {
+  const info = clientInfo(client);
+  for (const s of Object.keys(arrays)) {
+    if (!info.subsets.includes(s as SubsetName)) {
+      throw new Error(`client ${client}: subset ${s} does not belong to it`);
+    }
+  }
+  return info.subsets.filter((s) => (arrays[s] ?? []).some((a) => a.count > 0));
+}
+
+/**
+ * The question-type mix a client's triplets follow when it holds `counts[s]` images of each
+ * present subset: each subset's own mix (the paper mix renormalised over the types it supports,
+ * docs/method.md §5) weighted by its share of the images. Absent subsets weigh nothing, so a
+ * chest_xray site with only PneumoniaMNIST gets exactly PneumoniaMNIST's mix.
+ */
+export function clientQuestionMix(
+  client: ClientName,
+  counts: Partial<Record<SubsetName, number>>,
+): Partial<Record<QuestionType, number>> {
+  const info = clientInfo(client);
+  const total = info.subsets.reduce((a, s) => a + (counts[s] ?? 0), 0);
+  if (total <= 0) throw new Error(`client ${client}: no images in any of its subsets`);
+  const mix: Partial<Record<QuestionType, number>> = {};
+  for (const s of info.subsets) {
+    const w = (counts[s] ?? 0) / total;
+    if (w === 0) continue;
+    for (const [t, p] of Object.entries(questionMix(s)) as [QuestionType, number][]) {
+      mix[t] = (mix[t] ?? 0) + w * p;
+    }
+  }
+  return mix;
+}
+
+/**
+ * A client's triplets from the arrays of the subsets it holds (all MedMNIST splits pooled),
+ * shuffled and split 80/20 (docs/method.md §5). Any non-empty subset of the client's subsets is
+ * accepted (see `presentSubsets`); all arrays must share one image size (`resizeArrays`).
  */
 export function clientFromArrays(
   client: ClientName,
@@ -405,19 +447,16 @@ export function clientFromArrays(
   opts: { seed: number; testFraction?: number },
 ): ClientData {
   const info = clientInfo(client);
-  for (const s of Object.keys(arrays)) {
-    if (!info.subsets.includes(s as SubsetName)) {
-      throw new Error(`client ${client}: subset ${s} does not belong to it`);
-    }
+  const present = presentSubsets(client, arrays);
+  if (present.length === 0) {
+    throw new Error(
+      `client ${client}: no images for any of its subsets (${info.subsets.join(', ')}); give at least one`,
+    );
   }
   const samples: VqaSample[] = [];
   let size: number | undefined;
-  for (const subset of info.subsets) {
-    const parts = arrays[subset];
-    if (!parts || parts.length === 0) {
-      throw new Error(`client ${client}: missing arrays for subset ${subset}`);
-    }
-    parts.forEach((part, j) => {
+  for (const subset of present) {
+    (arrays[subset] ?? []).forEach((part, j) => {
       if (size !== undefined && part.size !== size) {
         throw new Error(`client ${client}: ${subset} has ${part.size}px images, others ${size}px`);
       }

@@ -16,6 +16,7 @@ export { layerScores, type ScorerOptions } from './scorers.js';
 export {
   computeLntk,
   fedselectDelta,
+  pickIndices,
   pickSamples,
   scoreLayers,
   siteScores,

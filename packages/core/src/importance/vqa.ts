@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { isSampleSource, type SampleSource } from '../data/sample-source.js';
 import { disposeBatch, encodeBatch, sliceBatch, type SampleLike } from '../model/batch.js';
 import { classify, runBlocks, type VqaBatch } from '../model/forward.js';
 import type { Prefix, VqaModel } from '../model/vqa-model.js';
@@ -146,16 +147,20 @@ export function vqaDifferentiable(
  * random subset (kept in the client's order).
  */
 export function pickSamples<T>(samples: readonly T[], n: number, seed: number): T[] {
+  return pickIndices(samples.length, n, seed).map((i) => samples[i]);
+}
+
+/** The indices `pickSamples` keeps, in increasing order (to read just those from a store). */
+export function pickIndices(length: number, n: number, seed: number): number[] {
   if (!Number.isInteger(n) || n < 1)
     throw new Error(`numSamples must be a positive integer, got ${n}`);
-  if (samples.length <= n) return [...samples];
-  const idx = shuffleInPlace(
-    Array.from({ length: samples.length }, (_, i) => i),
+  if (length <= n) return Array.from({ length }, (_, i) => i);
+  return shuffleInPlace(
+    Array.from({ length }, (_, i) => i),
     mulberry32(seed ^ 0x1a7c),
   )
     .slice(0, n)
     .sort((a, b) => a - b);
-  return idx.map((i) => samples[i]);
 }
 
 export interface ComputeLntkOptions extends LntkOptions {
@@ -231,7 +236,7 @@ export function scoreLayers(
  */
 export async function fedselectDelta(
   model: VqaModel,
-  samples: readonly SampleLike[],
+  samples: readonly SampleLike[] | SampleSource<SampleLike>,
   opts: { seed?: number; steps?: number; lr?: number; batchSize?: number } = {},
 ): Promise<NamedArrays> {
   const layers = model.layerNames();
@@ -267,16 +272,20 @@ export interface SiteScoresOptions {
 export async function siteScores(
   method: ScorerMethod,
   model: VqaModel,
-  samples: readonly SampleLike[],
+  all: readonly SampleLike[] | SampleSource<SampleLike>,
   opts: SiteScoresOptions,
 ): Promise<LayerScores> {
+  // A store-backed site reads only the samples the scorer picks (the same pick as on an array).
+  const samples = isSampleSource(all)
+    ? await all.read(pickIndices(all.length, opts.numSamples ?? 16, opts.seed))
+    : all;
   if (method === 'lntk') {
     const r = computeLntk(model, samples, { numSamples: opts.numSamples, seed: opts.seed });
     return { layers: r.layers, scores: r.scores };
   }
   const delta =
     method === 'fedselect'
-      ? await fedselectDelta(model, samples, { seed: opts.seed, steps: opts.fedselectSteps })
+      ? await fedselectDelta(model, all, { seed: opts.seed, steps: opts.fedselectSteps })
       : undefined;
   const scores = scoreLayers(method, model, samples, {
     seed: opts.seed,

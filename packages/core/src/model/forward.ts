@@ -247,11 +247,18 @@ export function runBlocks(
   return cur;
 }
 
-/** Final LN -> first token ([CLS]) -> tanh pooler -> answer logits. */
-export function classify(c: ModelConfig, p: ParamLookup, x: tf.Tensor3D): tf.Tensor2D {
+/** Final LN -> first token ([CLS]) -> tanh pooler: the pooled features [n, H]. */
+export function pool(c: ModelConfig, p: ParamLookup, x: tf.Tensor3D): tf.Tensor2D {
   const [n, , H] = x.shape;
   const y = layerNorm(x, p('final_ln/gamma'), p('final_ln/beta'), c.layerNormEps);
   const first = y.slice([0, 0, 0], [n, 1, H]).reshape([n, H]);
-  const pooled = tf.tanh(tf.matMul(first, p('pooler/kernel') as tf.Tensor2D).add(p('pooler/bias')));
+  return tf.tanh(
+    tf.matMul(first, p('pooler/kernel') as tf.Tensor2D).add(p('pooler/bias')),
+  ) as tf.Tensor2D;
+}
+
+/** Pooled features -> answer logits. */
+export function classify(c: ModelConfig, p: ParamLookup, x: tf.Tensor3D): tf.Tensor2D {
+  const pooled = pool(c, p, x);
   return tf.matMul(pooled, p('head/kernel') as tf.Tensor2D).add(p('head/bias')) as tf.Tensor2D;
 }

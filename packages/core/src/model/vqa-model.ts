@@ -1,7 +1,7 @@
 // The VQA model object: named parameters + the functional forward pass (forward.ts).
 import * as tf from '@tensorflow/tfjs';
 import { layerOf, sizeOf, type NamedArrays } from '../tensors/named.js';
-import { resolveConfig, validateConfig, type ModelConfig } from './config.js';
+import { resolveConfig, validateConfig, type ModelConfig, type PresetName } from './config.js';
 import {
   classify,
   embed,
@@ -384,10 +384,7 @@ export class VqaModel {
 }
 
 /** A freshly initialised model (seeded; identical weights on every backend). */
-export function createModel(
-  config: ModelConfig | 'tiny' | 'vilt-b32',
-  opts: CreateOptions,
-): VqaModel {
+export function createModel(config: ModelConfig | PresetName, opts: CreateOptions): VqaModel {
   if (!opts || !Number.isFinite(opts.seed))
     throw new Error('createModel: opts.seed must be a finite number');
   let c = resolveConfig(config);

@@ -13,6 +13,8 @@
  * restores what it touched in a `finally`, on success and on failure alike.
  */
 import type { VqaSample } from '../data/types.js';
+import { chunksOf, isSampleSource, type SampleSource } from '../data/sample-source.js';
+import { evaluateSource } from '../train/evaluate-source.js';
 import type {
   EvalResult,
   LocalCompute,
@@ -20,6 +22,7 @@ import type {
   TrainResult,
 } from '../federated/site-client.js';
 import type { RoundConfig } from '../federated/protocol.js';
+import { localEvalOptions, localTrainOptions } from '../federated/local-options.js';
 import type { LayerScores } from '../importance/methods.js';
 import { siteScores } from '../importance/vqa.js';
 import type { VqaModel } from '../model/vqa-model.js';
@@ -41,24 +44,26 @@ export type LocalProgress = (done: number, total: number, label?: string) => voi
 export type LocalTrainConfig = Pick<
   RoundConfig,
   'steps' | 'batchSize' | 'lr' | 'weightDecay' | 'seed'
-> & {
-  round: number;
-};
+> &
+  Partial<Pick<RoundConfig, 'localOptimizer' | 'momentum' | 'proxMu' | 'answerMask'>> & {
+    round: number;
+  };
 
 export interface ModelComputeOptions {
   model: VqaModel;
-  /** Local training split (scores, training, local metrics). */
-  train: readonly VqaSample[];
-  /** Local held-out split (global evaluation). */
-  test: readonly VqaSample[];
+  /** Local training split (scores, training, local metrics): an array, or a store-backed
+   * source (the browser's IndexedDB) from which only the used minibatches are read. */
+  train: readonly VqaSample[] | SampleSource<VqaSample>;
+  /** Local held-out split (global evaluation), evaluated chunk by chunk when a source. */
+  test: readonly VqaSample[] | SampleSource<VqaSample>;
   lntkSamples?: number;
   metricSamples?: number;
 }
 
 export class ModelCompute implements LocalCompute {
   readonly model: VqaModel;
-  private readonly trainSet: readonly VqaSample[];
-  private readonly testSet: readonly VqaSample[];
+  private readonly trainSet: readonly VqaSample[] | SampleSource<VqaSample>;
+  private readonly testSet: readonly VqaSample[] | SampleSource<VqaSample>;
   private readonly lntkSamples: number;
   private readonly metricSamples: number;
 
@@ -103,6 +108,7 @@ export class ModelCompute implements LocalCompute {
     const m = this.model;
     const before = m.getParams(m.trainableParamNames(layers));
     const t0 = performance.now();
+    if (config.answerMask === 'site') await this.loadSiteAnswers();
     try {
       const res = await trainLayers(m, this.trainSet, {
         layers,
@@ -111,6 +117,8 @@ export class ModelCompute implements LocalCompute {
         lr: config.lr,
         weightDecay: config.weightDecay,
         seed: deriveSeed(config.seed, config.round, 'train'),
+        ...localTrainOptions(config),
+        siteAnswers: config.answerMask === 'site' ? this.siteAnswers : undefined,
         onProgress: onProgress
           ? (p) => {
               // The measured step time, shown by the site page beside the progress.
@@ -121,7 +129,10 @@ export class ModelCompute implements LocalCompute {
           : undefined,
       });
       // Local metrics on a slice of the training data after the update.
-      const ev = await evaluate(m, this.trainSet.slice(0, this.metricSamples));
+      const evOpts = localEvalOptions(config, () => this.siteAnswers);
+      const ev = isSampleSource(this.trainSet)
+        ? await evaluateSource(m, this.trainSet, { limit: this.metricSamples, ...evOpts })
+        : await evaluate(m, this.trainSet.slice(0, this.metricSamples), evOpts);
       return {
         deltas: res.deltas,
         metrics: {
@@ -137,9 +148,33 @@ export class ModelCompute implements LocalCompute {
     }
   }
 
-  async evaluate(): Promise<EvalResult> {
-    const ev = await evaluate(this.model, this.testSet);
+  /** `config`: the round's; its answer rule is the prediction rule (federated/local-options.ts). */
+  async evaluate(config?: Pick<RoundConfig, 'answerMask'>): Promise<EvalResult> {
+    if (config?.answerMask === 'site') await this.loadSiteAnswers();
+    const evOpts = localEvalOptions(config, () => this.siteAnswers);
+    const ev = isSampleSource(this.testSet)
+      ? await evaluateSource(this.model, this.testSet, evOpts)
+      : await evaluate(this.model, this.testSet, evOpts);
     return { accuracy: ev.accuracy, loss: ev.loss, numSamples: ev.n, perType: ev.perType };
+  }
+
+  /** The answers of the training split: the site's answer set (rule 'site'); stays local. */
+  private siteAnswers: string[] = [];
+  private siteAnswersLoaded = false;
+
+  /**
+   * Reads the training split's answers once (a SampleSource is scanned chunk by chunk, so a
+   * full-size import is never in memory at once); the split does not change afterwards.
+   */
+  private async loadSiteAnswers(): Promise<void> {
+    if (this.siteAnswersLoaded) return;
+    const set = new Set<string>();
+    if (isSampleSource(this.trainSet)) {
+      for await (const chunk of chunksOf(this.trainSet, 512))
+        for (const s of chunk) set.add(s.answer);
+    } else for (const s of this.trainSet) set.add(s.answer);
+    this.siteAnswers = [...set];
+    this.siteAnswersLoaded = true;
   }
 
   setGlobal(params: NamedArrays): void {

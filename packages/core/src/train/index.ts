@@ -5,7 +5,18 @@ export * from './grads.js';
 export * from './train.js';
 export * from './step-batches.js';
 export * from './speed.js';
+export * from './local-recipe.js';
+export {
+  MASKED_LOGIT,
+  answerMaskBias,
+  answersByQuestionType,
+  type MaskableSample,
+} from './answer-mask.js';
 export * from './evaluate.js';
+export * from './evaluate-source.js';
+export * from './batches.js';
 export * from './shapes-task.js';
 export * from './pretrain.js';
+export * from './grow.js';
+export * from './probe.js';
 export * from './memory-budget.js';

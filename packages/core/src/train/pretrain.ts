@@ -2,63 +2,259 @@
 // task (shapes-task.ts). The word table is trained only on the rows the task's questions use:
 // those rows are gathered into a compact table and looked up with a one-hot matmul (the wasm
 // backend has no gradient for tf.gather), then written back; other rows keep their seeded init.
+// Batches come from a source: a fixed sample list (epochs of shuffles) or a generator that
+// draws fresh samples every step (no overfitting, and a curriculum through `difficulty`).
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import { disposeBatch, encodeBatch, sliceBatch, type SampleLike } from '../model/batch.js';
+import { defaultTokenizer } from '../model/tokenizer.js';
+import type { VqaBatch } from '../model/forward.js';
 import type { VqaModel } from '../model/vqa-model.js';
 import { AdamW } from './adamw.js';
 import { crossEntropy } from './loss.js';
+import {
+  SHAPES_QUESTION_TYPES,
+  shapesTask,
+  shapesQuestionTexts,
+  type ShapesOptions,
+  type ShapesQuestionType,
+} from './shapes-task.js';
+
+/** Where pretraining batches come from. */
+export interface PretrainSource {
+  /** `n` training samples for step `step` (0-based) of `steps`. */
+  batch(n: number, step: number, steps: number): SampleLike[];
+  /** Every question text the source can produce: their words are the trained table rows. */
+  questions: readonly string[];
+  /** After each step: which of the batch's samples the model answered right (before the update). */
+  observe?(samples: readonly SampleLike[], correct: readonly boolean[]): void;
+  /** Running training accuracy per question type, when the source tracks it (for logs). */
+  typeAccuracy?(): Record<string, number>;
+}
+
+export interface ShapesSourceOptions extends Omit<ShapesOptions, 'difficulty' | 'typeWeights'> {
+  /** Fraction of the steps over which the difficulty ramps linearly from 0 to 1 (default 0.3). */
+  curriculumFraction?: number;
+  /**
+   * Adaptive type mix (default true): each question type is drawn with weight
+   * `floor + (1 - accuracy)`, accuracy a running mean of the model's training answers of that
+   * type, so types already answered right give their share of the batch to those still wrong
+   * (self-paced curriculum). Deterministic given the seed: the answers are.
+   */
+  adaptiveTypes?: boolean;
+  /** Weight floor of a solved type (default 0.2). */
+  typeFloor?: number;
+  /** Ask only these question types (a focused phase); the others get weight 0. */
+  onlyTypes?: readonly ShapesQuestionType[];
+}
+
+/** 32-bit seed of step `step` of a run seeded `seed` (FNV-1a style mix; deterministic). */
+function stepSeed(seed: number, step: number): number {
+  let h = 0x811c9dc5 ^ (seed >>> 0);
+  h = Math.imul(h, 0x01000193) ^ (step >>> 0);
+  h = Math.imul(h, 0x01000193);
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
+/**
+ * Fresh shapes-task samples every step, from a seed; a curriculum ramps the noise and jitter
+ * from clean (difficulty 0) to the held-out setting (difficulty 1) over the first
+ * `curriculumFraction` of the steps, then stays there.
+ */
+export function shapesSource(seed: number, opts: ShapesSourceOptions = {}): PretrainSource {
+  const frac = opts.curriculumFraction ?? 0.3;
+  if (!(frac >= 0 && frac <= 1))
+    throw new Error(`shapesSource: curriculumFraction must be in [0, 1], got ${frac}`);
+  const adaptive = opts.adaptiveTypes ?? true;
+  const floor = opts.typeFloor ?? 0.2;
+  if (!(floor > 0)) throw new Error(`shapesSource: typeFloor must be > 0, got ${floor}`);
+  // Running accuracy per type (exponential mean over answers, ~50 answers of memory).
+  const acc = new Map<string, number>(SHAPES_QUESTION_TYPES.map((t) => [t, 0]));
+  const only = opts.onlyTypes;
+  for (const t of only ?? [])
+    if (!(SHAPES_QUESTION_TYPES as readonly string[]).includes(t))
+      throw new Error(
+        `shapesSource: onlyTypes has unknown type "${t}"; types: ${SHAPES_QUESTION_TYPES.join(', ')}`,
+      );
+  const {
+    curriculumFraction: _c,
+    adaptiveTypes: _a,
+    typeFloor: _f,
+    onlyTypes: _o,
+    ...taskOpts
+  } = opts;
+  return {
+    questions: shapesQuestionTexts(),
+    batch: (n, step, steps) => {
+      const ramp = frac * steps;
+      const difficulty = ramp <= 0 ? 1 : Math.min(1, step / ramp);
+      const weight = (t: ShapesQuestionType) =>
+        only && !only.includes(t) ? 0 : adaptive ? floor + 1 - (acc.get(t) ?? 0) : 1;
+      const typeWeights =
+        adaptive || only
+          ? Object.fromEntries(SHAPES_QUESTION_TYPES.map((t) => [t, weight(t)]))
+          : undefined;
+      return shapesTask(n, stepSeed(seed, step), { ...taskOpts, difficulty, typeWeights });
+    },
+    observe: adaptive
+      ? (samples, correct) =>
+          samples.forEach((s, i) => {
+            const a = acc.get(s.questionType) ?? 0;
+            acc.set(s.questionType, 0.98 * a + 0.02 * (correct[i] ? 1 : 0));
+          })
+      : undefined,
+    typeAccuracy: () => Object.fromEntries(acc),
+  };
+}
+
+/** A fixed list of samples, shuffled anew every epoch. */
+function listSource(samples: readonly SampleLike[], seed: number): PretrainSource {
+  const rand = mulberry32(seed);
+  let perm: number[] = [];
+  let cursor = 0;
+  return {
+    questions: [...new Set(samples.map((s) => s.question))],
+    batch: (n) => {
+      if (cursor + n > perm.length) {
+        perm = shuffleInPlace(
+          Array.from({ length: samples.length }, (_, i) => i),
+          rand,
+        );
+        cursor = 0;
+      }
+      const out = perm.slice(cursor, cursor + n).map((i) => samples[i]);
+      cursor += n;
+      return out;
+    },
+  };
+}
+
+/**
+ * 2-D sine-cosine position embeddings of the image tokens (ViT/MAE style: half the channels
+ * encode the patch row, half the column, at geometric frequencies), scaled to `amplitude`.
+ * Row 0 (the image [CLS]) is zero. Random 0.02-std embeddings carry almost no position
+ * signal next to patch features of norm ~1, so corner and relative-position questions
+ * start from nothing; these start from a map where nearby patches are similar.
+ */
+export function sincosImagePositions(
+  grid: number,
+  hidden: number,
+  amplitude: number,
+  frequencies: 'geometric' | 'linear' = 'geometric',
+): Float32Array {
+  if (hidden % 4 !== 0)
+    throw new Error(`sincosImagePositions: hidden must be a multiple of 4, got ${hidden}`);
+  const out = new Float32Array((grid * grid + 1) * hidden);
+  const q = hidden / 4;
+  for (let r = 0; r < grid; r++) {
+    for (let c = 0; c < grid; c++) {
+      const row = 1 + r * grid + c;
+      for (let k = 0; k < q; k++) {
+        // Geometric frequencies from pi/grid down to a quarter of that (radians per patch):
+        // every phase difference across the grid stays below pi, so the embedding distance
+        // grows with the patch distance along each axis.
+        // 'linear' (the first variant, kept to reproduce the committed tiny base): multiples
+        // of a quarter cycle across the grid; distinct rows, but nearly equidistant ones.
+        const w =
+          frequencies === 'geometric'
+            ? (Math.PI / grid) * 0.25 ** (k / Math.max(1, q - 1))
+            : (Math.PI * (k + 1)) / (2 * grid);
+        out[row * hidden + k] = amplitude * Math.sin(r * w);
+        out[row * hidden + q + k] = amplitude * Math.cos(r * w);
+        out[row * hidden + 2 * q + k] = amplitude * Math.sin(c * w);
+        out[row * hidden + 3 * q + k] = amplitude * Math.cos(c * w);
+      }
+    }
+  }
+  return out;
+}
 
 export interface PretrainOptions {
   steps: number;
   batchSize?: number;
   lr?: number;
   weightDecay?: number;
+  /** Linear warm-up over this fraction of the steps, then cosine decay to 2 % (default 0.05). */
   warmupFraction?: number;
   seed: number;
-  onProgress?: (p: { step: number; steps: number; loss: number }) => void | Promise<void>;
+  onProgress?: (p: {
+    step: number;
+    steps: number;
+    loss: number;
+    lr: number;
+  }) => void | Promise<void>;
   /** Every `snapshotEvery` steps the current weights are written into the model and this runs. */
   snapshotEvery?: number;
   onSnapshot?: (step: number) => void | Promise<void>;
 }
 
+/** Learning rate of step `step`: linear warm-up, then cosine decay to 2 % of `lr`. */
+export function pretrainLr(lr: number, step: number, steps: number, warmupFraction: number) {
+  const warm = Math.floor(warmupFraction * steps);
+  const progress =
+    step < warm
+      ? (step + 1) / warm
+      : 0.5 * (1 + Math.cos((Math.PI * (step - warm)) / Math.max(1, steps - warm)));
+  return lr * Math.max(progress, 0.02);
+}
+
 export async function pretrainBase(
   model: VqaModel,
-  samples: readonly SampleLike[],
+  data: readonly SampleLike[] | PretrainSource,
   opts: PretrainOptions,
 ): Promise<{ seconds: number; finalLoss: number; usedWords: number }> {
-  if (samples.length === 0) throw new Error('pretrainBase: samples is empty');
   if (!Number.isInteger(opts.steps) || opts.steps <= 0)
     throw new Error(`pretrainBase: steps must be a positive integer, got ${opts.steps}`);
+  const isList = Array.isArray(data);
+  if (isList && data.length === 0) throw new Error('pretrainBase: samples is empty');
+  const source = isList
+    ? listSource(data as readonly SampleLike[], opts.seed)
+    : (data as PretrainSource);
   const units = new Set(model.layerNames());
   const names = model
     .paramNames()
     .filter((n) => !units.has(n.split('/')[0]) && n !== 'text_embed/word');
-  const all = encodeBatch(samples, { config: model.config, answers: model.answers });
-  const ids = all.tokens.dataSync();
-  const used = [...new Set(ids)].sort((a, b) => a - b);
-  const compactOf = new Map(used.map((id, i) => [id, i]));
-  const compactTokens = tf.tensor2d(
-    Int32Array.from(ids, (id) => compactOf.get(id) as number),
-    all.tokens.shape,
-    'int32',
-  );
-  all.tokens.dispose();
-  all.tokens = compactTokens;
+  // Compact word table: the rows of every token the source's questions use (plus padding).
+  const tok = defaultTokenizer();
+  const usedSet = new Set<number>([0]);
+  for (const q of source.questions)
+    for (const id of tok.encode(q, model.config.maxTextLen).ids) usedSet.add(id);
+  const used = [...usedSet].sort((a, b) => a - b);
+  const compactOf = new Int32Array(model.config.vocabSize).fill(-1);
+  used.forEach((id, i) => (compactOf[id] = i));
   const H = model.config.hidden;
   const word = model.getParams(['text_embed/word'])['text_embed/word'].data;
   const rows = new Float32Array(used.length * H);
   used.forEach((id, i) => rows.set(word.subarray(id * H, (id + 1) * H), i * H));
-  const table = tf.variable(tf.tensor2d(rows, [used.length, H]), true);
+  const table = tf.tidy(() => tf.variable(tf.tensor2d(rows, [used.length, H]), true));
   const vars = Object.fromEntries(names.map((n) => [n, tf.variable(model.tensor(n), true)]));
   const order = [...names.map((n) => vars[n]), table];
-  const opt = new AdamW({ lr: opts.lr ?? 2e-3, weightDecay: opts.weightDecay ?? 0.01 });
-  const bs = Math.min(opts.batchSize ?? 32, samples.length);
-  const warm = Math.floor((opts.warmupFraction ?? 0.05) * opts.steps);
   const lr = opts.lr ?? 2e-3;
-  const rand = mulberry32(opts.seed);
-  let perm: number[] = [];
-  let cursor = 0;
+  const opt = new AdamW({ lr, weightDecay: opts.weightDecay ?? 0.01 });
+  const bs = isList
+    ? Math.min(opts.batchSize ?? 32, (data as readonly SampleLike[]).length)
+    : (opts.batchSize ?? 32);
+  const warmup = opts.warmupFraction ?? 0.05;
+  const encode = (samples: SampleLike[]): VqaBatch => {
+    const b = encodeBatch(samples, { config: model.config, answers: model.answers });
+    const ids = b.tokens.dataSync();
+    const compact = new Int32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const c = compactOf[ids[i]];
+      if (c < 0)
+        throw new Error(
+          `pretrainBase: token id ${ids[i]} of a batch question is not in the source's question list`,
+        );
+      compact[i] = c;
+    }
+    b.tokens.dispose();
+    b.tokens = tf.tensor2d(compact, [samples.length, model.config.maxTextLen], 'int32');
+    return b;
+  };
+  // A fixed list is encoded once and sliced; a generator's batches are encoded per step.
+  const all = isList ? encode([...(data as readonly SampleLike[])]) : null;
+  const listIndex = new Map<SampleLike, number>();
+  if (isList) (data as readonly SampleLike[]).forEach((s, i) => listIndex.set(s, i));
   const t0 = performance.now();
   const tail: number[] = [];
   const writeBack = () => {
@@ -73,35 +269,41 @@ export async function pretrainBase(
   };
   try {
     for (let step = 0; step < opts.steps; step++) {
-      if (cursor + bs > perm.length) {
-        perm = shuffleInPlace(
-          Array.from({ length: samples.length }, (_, i) => i),
-          rand,
-        );
-        cursor = 0;
-      }
-      const batch = sliceBatch(all, perm.slice(cursor, cursor + bs));
-      cursor += bs;
+      const samples = source.batch(bs, step, opts.steps);
+      const batch = all
+        ? sliceBatch(
+            all,
+            samples.map((s) => listIndex.get(s) as number),
+          )
+        : encode(samples);
+      let pred: tf.Tensor | null = null;
       const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => {
         const over: Record<string, tf.Tensor> = { 'text_embed/word': xs[xs.length - 1] };
         names.forEach((n, i) => (over[n] = xs[i]));
-        return crossEntropy(model.apply(over, batch, { embedding: 'onehot' }), batch.labels);
+        const logits = model.apply(over, batch, { embedding: 'onehot' });
+        if (source.observe) pred = tf.keep(logits.argMax(1));
+        return crossEntropy(logits, batch.labels);
       })(order);
+      if (pred) {
+        const p = (pred as tf.Tensor).dataSync();
+        const y = batch.labels.dataSync();
+        source.observe?.(
+          samples,
+          Array.from(p, (v, i) => v === y[i]),
+        );
+        (pred as tf.Tensor).dispose();
+      }
       const named: Record<string, tf.Tensor> = { __word: grads[grads.length - 1] };
       names.forEach((n, i) => (named[n] = grads[i]));
-      // Cosine decay after a linear warm-up.
-      const progress =
-        step < warm
-          ? (step + 1) / warm
-          : 0.5 * (1 + Math.cos((Math.PI * (step - warm)) / Math.max(1, opts.steps - warm)));
-      opt.step({ ...vars, __word: table }, named, lr * Math.max(progress, 0.02));
+      const rate = pretrainLr(lr, step, opts.steps, warmup);
+      opt.step({ ...vars, __word: table }, named, rate);
       const loss = (await value.data())[0];
       tf.dispose([value, ...grads]);
       disposeBatch(batch);
       if (!Number.isFinite(loss)) throw new Error(`pretrainBase: loss is ${loss} at step ${step}`);
       tail.push(loss);
       if (tail.length > 50) tail.shift();
-      await opts.onProgress?.({ step: step + 1, steps: opts.steps, loss });
+      await opts.onProgress?.({ step: step + 1, steps: opts.steps, loss, lr: rate });
       if (
         opts.snapshotEvery &&
         opts.onSnapshot &&
@@ -121,6 +323,6 @@ export async function pretrainBase(
   } finally {
     opt.dispose();
     tf.dispose([...Object.values(vars), table]);
-    disposeBatch(all);
+    if (all) disposeBatch(all);
   }
 }

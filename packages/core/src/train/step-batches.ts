@@ -10,7 +10,9 @@
 // slot are recomputed when drawn. The results are the same bits either way (a row's
 // activations do not depend on the other rows of its batch; test/train-prefix-cache.test.ts).
 import * as tf from '@tensorflow/tfjs';
-import { disposeBatch, sliceBatch } from '../model/batch.js';
+import { isSampleSource, type SampleSource } from '../data/sample-source.js';
+import { disposeBatch, encodeBatch, sliceBatch, type SampleLike } from '../model/batch.js';
+import { batchReader } from './batches.js';
 import { sequenceLength } from '../model/flops.js';
 import type { VqaBatch } from '../model/forward.js';
 import type { Prefix, VqaModel } from '../model/vqa-model.js';
@@ -145,5 +147,77 @@ function perStep(model: VqaModel, all: VqaBatch, fromBlock: number): StepBatchSo
       };
     },
     dispose: () => undefined,
+  };
+}
+
+/** The steps' minibatches of one trainLayers call, from an array or a streaming source. */
+export interface StepBatches {
+  /**
+   * The step's minibatch at `indices` with its samples (`rows`, for per-sample rules such as
+   * the answer mask); `next` (the following step's indices) is read ahead.
+   */
+  take(
+    indices: readonly number[],
+    next: readonly number[],
+  ): Promise<StepBatch & { rows: readonly SampleLike[] }>;
+  /** Whether prefix activations are cached for the call (else: computed every step). */
+  readonly cached: boolean;
+  dispose(): void;
+}
+
+/**
+ * In-memory samples are encoded once and served by `stepBatchSource` (with the frozen-prefix
+ * cache). A SampleSource (a site's IndexedDB import) is read and encoded batch by batch with
+ * the next batch read ahead (./batches.ts), and its prefix is run every step: holding the
+ * whole import's encoding or prefix activations would defeat the bounded memory it exists for.
+ */
+export function openStepBatches(
+  model: VqaModel,
+  samples: readonly SampleLike[] | SampleSource<SampleLike>,
+  o: StepBatchOptions,
+): StepBatches {
+  const ctx = { config: model.config, answers: model.answers };
+  if (!isSampleSource(samples)) {
+    const all = encodeBatch(samples, ctx);
+    let source: StepBatchSource;
+    try {
+      source = stepBatchSource(model, all, o);
+    } catch (e) {
+      disposeBatch(all);
+      throw e;
+    }
+    return {
+      cached: source.cached,
+      take: async (indices) => ({ ...source.take(indices), rows: indices.map((i) => samples[i]) }),
+      dispose: () => {
+        source.dispose();
+        disposeBatch(all);
+      },
+    };
+  }
+  const reader = batchReader(samples, ctx);
+  return {
+    cached: false,
+    async take(indices, next) {
+      const { batch, rows } = await reader.get(indices);
+      reader.prefetch(next);
+      let prefix: Prefix | undefined;
+      try {
+        prefix = o.fromBlock > 0 ? model.forwardPrefix(batch, o.fromBlock) : undefined;
+      } catch (e) {
+        disposeBatch(batch);
+        throw e;
+      }
+      return {
+        batch,
+        rows,
+        prefix,
+        dispose: () => {
+          disposeBatch(batch);
+          if (prefix) tf.dispose([prefix.state.x, prefix.state.bias]);
+        },
+      };
+    },
+    dispose: () => reader.dispose(),
   };
 }

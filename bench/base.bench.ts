@@ -1,0 +1,268 @@
+// Is the pretrained base competent and does it transfer? For each committed base (`tiny`,
+// `small`; packages/core/assets/<preset>-base.*) and, when FOCUS_FL_BASE_BASELINE names a
+// checkpoint, an earlier base for comparison:
+//   1. pretraining task: held-out accuracy per question type (int8 checkpoint, a held-out set
+//      the pretraining never used) beside the report's fp32 / int8 figures, chance and majority;
+//   2. linear probe: logistic regression on the frozen pooled features (no adapters) telling the
+//      12 synthetic MedMNIST-like subsets apart, on held-out images; a freshly initialised
+//      `tiny` is the floor;
+//   3. transfer: on each of the 9 synthetic clients, all adapters + head vs head-only
+//      fine-tuning, same steps / lr / seed, held-out accuracy;
+//   4. LNTK on `small`: cost of one computeLntk call vs one training step.
+// Knobs (environment): FOCUS_FL_BASE_STEPS (fine-tuning steps, default 40),
+// FOCUS_FL_BASE_CLIENTS (comma list, default all 9), FOCUS_FL_BASE_SECTIONS (default
+// "types,probe,transfer,lntk"), FOCUS_FL_BASE_PRESETS (comma list of committed bases, default
+// all), FOCUS_FL_BASE_NAME (result file name, default "base"; to run presets in parallel).
+import { existsSync, readFileSync } from 'node:fs';
+import {
+  answerVocabulary,
+  CLIENT_NAMES,
+  SUBSET_NAMES,
+  syntheticClient,
+  syntheticSubsetArrays,
+  type ClientName,
+} from '../packages/core/src/data/index.js';
+import { computeLntk } from '../packages/core/src/importance/vqa.js';
+import {
+  createModel,
+  loadModel,
+  type SampleLike,
+  type VqaModel,
+} from '../packages/core/src/model/index.js';
+import { basePaths, BASE_PRESETS, initNodeBackend } from '../packages/core/src/node/index.js';
+import {
+  evaluate,
+  linearProbe,
+  pooledFeatures,
+  shapesBaselines,
+  shapesTask,
+  trainLayers,
+} from '../packages/core/src/train/index.js';
+import type { BenchResult } from './types.js';
+
+const SEED = 1;
+const env = (k: string) => process.env[`FOCUS_FL_BASE_${k}`];
+const FT_STEPS = Number(env('STEPS') ?? 40);
+const FT_BATCH = 32;
+const FT_LR = 3e-3;
+const CLIENTS = (env('CLIENTS')?.split(',') ?? [...CLIENT_NAMES]) as ClientName[];
+const SECTIONS = new Set((env('SECTIONS') ?? 'types,probe,transfer,lntk').split(','));
+const pct = (x: number) => Math.round(x * 1000) / 10;
+
+interface Base {
+  name: string;
+  file: string;
+  report: string | null;
+}
+
+function bases(): Base[] {
+  const out: Base[] = [];
+  const baseline = env('BASELINE');
+  if (baseline) {
+    if (!existsSync(baseline)) throw new Error(`FOCUS_FL_BASE_BASELINE: no file at ${baseline}`);
+    const rep = baseline.replace(/\.safetensors$/, '.json');
+    out.push({ name: 'before', file: baseline, report: existsSync(rep) ? rep : null });
+  }
+  const only = env('PRESETS')?.split(',');
+  for (const p of BASE_PRESETS.filter((x) => !only || only.includes(x))) {
+    const { checkpoint, report } = basePaths(p);
+    if (existsSync(checkpoint))
+      out.push({ name: p, file: checkpoint, report: existsSync(report) ? report : null });
+  }
+  return out;
+}
+
+const load = (b: Base): VqaModel => loadModel(new Uint8Array(readFileSync(b.file)), { seed: SEED });
+
+/** Section 1: per-type accuracy on a held-out set of the base's own task. */
+async function typeRows(b: Base): Promise<Record<string, unknown>[]> {
+  const report = b.report
+    ? (JSON.parse(readFileSync(b.report, 'utf8')) as {
+        seed: number;
+        perType?: Record<string, { fp32: number; int8: number }>;
+      })
+    : null;
+  const seed = report?.seed ?? SEED;
+  const test = shapesTask(800, seed + 77);
+  const m = load(b);
+  // An earlier base answers an earlier version of the task: types it has no answers for
+  // are scored as wrong, which is what they are.
+  const r = await evaluate(m, test);
+  m.dispose();
+  const base = shapesBaselines(shapesTask(4000, seed + 2_000_003), test);
+  return Object.keys(base)
+    .sort()
+    .map((type) => ({
+      section: 'types',
+      base: b.name,
+      type,
+      heldOutInt8: pct(r.perType[type]?.accuracy ?? 0),
+      reportFp32: report?.perType ? pct(report.perType[type]?.fp32 ?? NaN) : null,
+      reportInt8: report?.perType ? pct(report.perType[type]?.int8 ?? NaN) : null,
+      chance: pct(base[type].chance),
+      majority: pct(base[type].majority),
+      n: r.perType[type]?.n ?? 0,
+    }));
+}
+
+/** The 12 subsets as one labelled image set (label = subset index). */
+function subsetImages(count: number, seed: number): { samples: SampleLike[]; labels: number[] } {
+  const samples: SampleLike[] = [];
+  const labels: number[] = [];
+  SUBSET_NAMES.forEach((subset, k) => {
+    const a = syntheticSubsetArrays(subset, { seed, count });
+    const px = a.size * a.size * a.channels;
+    for (let i = 0; i < a.count; i++) {
+      samples.push({
+        image: a.images.subarray(i * px, (i + 1) * px),
+        size: a.size,
+        channels: a.channels as 1 | 3,
+        question: '',
+        answer: '',
+        questionType: subset,
+      });
+      labels.push(k);
+    }
+  });
+  return { samples, labels };
+}
+
+/** Section 2: linear probe on frozen pooled features. */
+function probeRow(name: string, m: VqaModel): Record<string, unknown> {
+  const train = subsetImages(60, SEED);
+  const test = subsetImages(40, SEED + 1000);
+  const t0 = performance.now();
+  const r = linearProbe(
+    pooledFeatures(m, train.samples),
+    train.labels,
+    pooledFeatures(m, test.samples),
+    test.labels,
+  );
+  return {
+    section: 'probe',
+    base: name,
+    subsets: r.classes,
+    trainImages: train.labels.length,
+    testImages: test.labels.length,
+    probeTrain: pct(r.trainAccuracy),
+    probeHeldOut: pct(r.testAccuracy),
+    seconds: Math.round((performance.now() - t0) / 100) / 10,
+  };
+}
+
+/** Section 3: all adapters + head vs head-only on one client. */
+async function transferRow(b: Base, client: ClientName): Promise<Record<string, unknown>> {
+  const data = syntheticClient(client, { seed: SEED });
+  const vocab = answerVocabulary();
+  const acc: Record<string, number> = {};
+  for (const mode of ['head', 'adapters'] as const) {
+    const m = load(b);
+    m.resetHead(vocab, SEED);
+    await trainLayers(m, data.train, {
+      layers: mode === 'head' ? [] : m.layerNames(),
+      steps: FT_STEPS,
+      batchSize: FT_BATCH,
+      lr: FT_LR,
+      seed: SEED,
+    });
+    acc[mode] = (await evaluate(m, data.test)).accuracy;
+    m.dispose();
+  }
+  return {
+    section: 'transfer',
+    base: b.name,
+    client,
+    headOnly: pct(acc.head),
+    adaptersAndHead: pct(acc.adapters),
+    gain: pct(acc.adapters - acc.head),
+    testSamples: data.test.length,
+  };
+}
+
+/** Section 4: one LNTK scoring call vs one all-adapter training step, on `small`. */
+async function lntkRow(b: Base): Promise<Record<string, unknown>> {
+  const data = syntheticClient('blood_microscope', { seed: SEED });
+  const m = load(b);
+  m.resetHead(answerVocabulary(), SEED);
+  computeLntk(m, data.train, { numSamples: 4, seed: SEED }); // warm-up
+  const t0 = performance.now();
+  const r = computeLntk(m, data.train, { numSamples: 16, seed: SEED });
+  const lntkMs = performance.now() - t0;
+  const steps = 3;
+  await trainLayers(m, data.train, { layers: m.layerNames(), steps: 1, batchSize: 16, seed: SEED });
+  const t1 = performance.now();
+  await trainLayers(m, data.train, { layers: m.layerNames(), steps, batchSize: 16, seed: SEED });
+  const stepMs = (performance.now() - t1) / steps;
+  const layers = m.layerNames().length;
+  m.dispose();
+  return {
+    section: 'lntk',
+    base: b.name,
+    layers,
+    samples: 16,
+    lntkMs: Math.round(lntkMs),
+    trainStepMs: Math.round(stepMs),
+    lntkOverStep: Math.round((lntkMs / stepMs) * 10) / 10,
+    scores: r.scores.map((s) => Number(s.toPrecision(3))).join(' '),
+  };
+}
+
+export async function run(): Promise<BenchResult> {
+  await initNodeBackend('wasm');
+  const rows: Record<string, unknown>[] = [];
+  const notes: string[] = [];
+  const list = bases();
+  if (list.length === 0) throw new Error('bench base: no committed base checkpoint found');
+  if (SECTIONS.has('types')) {
+    for (const b of list) {
+      const r = await typeRows(b);
+      rows.push(...r);
+      if (b.name === 'before') continue;
+      const low = r.filter((x) => (x.heldOutInt8 as number) < 85);
+      const gap = r.filter(
+        (x) =>
+          x.reportFp32 !== null &&
+          Math.abs((x.reportFp32 as number) - (x.reportInt8 as number)) > 1,
+      );
+      notes.push(
+        `${b.name}: ${low.length === 0 ? 'every question type >= 85 % held-out' : `below 85 %: ${low.map((x) => `${String(x.type)} ${String(x.heldOutInt8)} %`).join(', ')}`}; int8 vs fp32 ${gap.length === 0 ? 'within 1 point on every type' : `differ by > 1 point on ${gap.map((x) => String(x.type)).join(', ')}`}`,
+      );
+    }
+  }
+  if (SECTIONS.has('probe')) {
+    const fresh = createModel('tiny', { seed: SEED });
+    rows.push(probeRow('fresh tiny (untrained)', fresh));
+    fresh.dispose();
+    for (const b of list) {
+      const m = load(b);
+      const r = probeRow(b.name, m);
+      m.dispose();
+      rows.push(r);
+      notes.push(
+        `probe ${b.name}: ${String(r.probeHeldOut)} % held-out over 12 subsets (target >= 95 %)`,
+      );
+    }
+  }
+  if (SECTIONS.has('transfer')) {
+    for (const b of list.filter((x) => x.name !== 'before')) {
+      const r: Record<string, unknown>[] = [];
+      for (const c of CLIENTS) r.push(await transferRow(b, c));
+      rows.push(...r);
+      const mean = r.reduce((s, x) => s + (x.gain as number), 0) / r.length;
+      notes.push(
+        `transfer ${b.name}: all adapters + head beat head-only by ${mean.toFixed(1)} points on average over ${r.length} clients (${FT_STEPS} steps x ${FT_BATCH}, lr ${FT_LR}; target >= 10)`,
+      );
+    }
+  }
+  if (SECTIONS.has('lntk')) {
+    const small = list.find((x) => x.name === 'small');
+    if (small) {
+      const r = await lntkRow(small);
+      rows.push(r);
+      notes.push(
+        `LNTK on small (12 adapters, 16 samples): ${String(r.lntkMs)} ms per call, ${String(r.lntkOverStep)}x one all-adapter training step of 16 (${String(r.trainStepMs)} ms)`,
+      );
+    } else notes.push('LNTK: no small base committed, section skipped');
+  }
+  return { name: env('NAME') ?? 'base', rows, notes };
+}
