@@ -69,6 +69,7 @@ export async function runOnQueue(
     await queue.waitUntilReady();
     const pending = new Map<string, RunTask>();
     const running = new Set<string>();
+    const missing = new Map<string, number>();
     for (const task of tasks) {
       const jobId = jobIdOf(task);
       pending.set(jobId, task);
@@ -101,9 +102,21 @@ export async function runOnQueue(
           running.add(jobId);
           events.started(task);
         } else if (state === 'completed') {
+          const out = job.returnvalue as RunOutput | null;
+          if (!out?.line) {
+            // Seen under load: the job reads as completed before its return value does. Look
+            // again next poll; if it never appears, run the job again rather than lose it.
+            const n = (missing.get(jobId) ?? 0) + 1;
+            missing.set(jobId, n);
+            if (n >= 10) {
+              missing.delete(jobId);
+              await job.retry('completed');
+            }
+            continue;
+          }
           pending.delete(jobId);
           running.delete(jobId);
-          events.finished(task, job.returnvalue as RunOutput);
+          events.finished(task, out);
         } else if (state === 'failed') {
           pending.delete(jobId);
           running.delete(jobId);

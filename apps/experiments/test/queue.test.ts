@@ -16,11 +16,16 @@ const CLI = join(ROOT, 'apps/experiments/src/cli.ts');
 const SPEC = join(ROOT, 'experiments/micro.json');
 const TSX = TSX_LOADER;
 
+/** Every process the test starts; afterAll kills those still running (e.g. after a timeout). */
+const procs: ChildProcess[] = [];
+
 function cli(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', TSX, CLI, ...args], {
+  const p = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  procs.push(p);
+  return p;
 }
 
 async function runCli(
@@ -67,7 +72,6 @@ function expectBytesUpClose(a: ResultLine[], b: ResultLine[]): void {
 
 let redis: RedisServer;
 let tmp: string;
-const workers: ChildProcess[] = [];
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -75,14 +79,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   await redis?.stop();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
 function startWorker(): { proc: ChildProcess; runs: string[] } {
   const proc = cli(['worker', '--queue', redis.url, '--lock-ms', '3000', '--stalled-ms', '1000']);
-  workers.push(proc);
+
   const runs: string[] = [];
   let buf = '';
   proc.stderr!.on('data', (b: Buffer) => {

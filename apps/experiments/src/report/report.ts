@@ -118,6 +118,7 @@ export function renderMarkdown(
         const d = a.paired.get(groupKey(s, label));
         if (!d || d.n === 0) return '';
         if (d.lo === null) return `${signed(d.mean)} (n=${d.n})`;
+        if (d.sd === 0) return `${signed(d.mean)} (the same on all ${d.n} seeds)`;
         const verdict = d.lo > 0 ? ' win' : d.hi! < 0 ? ' loss' : '';
         return `${signed(d.mean)} [${signed(d.lo)}, ${signed(d.hi!)}]${verdict}`;
       });
@@ -296,13 +297,13 @@ export async function writeReport(dir: string): Promise<string[]> {
   return files.map(([n]) => n);
 }
 
-/** "setting / label: k of n rounds" for the f3ocus groups, from DIR/run-notes.jsonl. */
+/** "setting / label: k of n rounds" for the f3ocus groups (labels with an algo), from DIR/run-notes.jsonl. */
 function fallbackLines(a: Analysis, lines: readonly ResultLine[], dir: string): string[] {
   const notes = readNotes(dir);
   if (notes.size === 0) return [];
   const out: string[] = [];
   for (const s of a.settings) {
-    for (const label of a.labels.filter((l) => l.startsWith('f3ocus'))) {
+    for (const label of a.labels.filter((l) => l.includes(':'))) {
       const ls = lines.filter((l) => l.setting === s && labelOfLine(l) === label);
       if (ls.length === 0) continue;
       const known = ls.filter((l) => notes.has(runKey(l)));
