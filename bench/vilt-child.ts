@@ -6,6 +6,11 @@ import { readFileSync } from 'node:fs';
 import { syntheticClient } from '../packages/core/src/data/index.js';
 import { disposeBatch, encodeBatch, loadModel } from '../packages/core/src/model/index.js';
 import { initNodeBackend } from '../packages/core/src/node/index.js';
+import {
+  activationFloatsPerSample,
+  autoMicroBatchSize,
+  probeActivationBytes,
+} from '../packages/core/src/train/index.js';
 
 function peakRss(): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
@@ -31,6 +36,10 @@ async function main(): Promise<void> {
   await model.predictLogits(batch);
   const forwardMs = performance.now() - t0;
   disposeBatch(batch);
+  // The measured tape cost of one block per sample vs the estimate autoMicroBatchSize falls
+  // back to, and the micro-batch it then picks for a pass through every block.
+  const estimatedBlockBytes = 4 * activationFloatsPerSample(model.config).perBlock;
+  const probedBlockBytes = await probeActivationBytes(model);
   const out = {
     weights,
     residentBytes: resident.total,
@@ -39,6 +48,9 @@ async function main(): Promise<void> {
     rssAfterLoad: rssLoaded - rss0,
     peakRss: peakRss(),
     forwardMs: Math.round(forwardMs),
+    estimatedBlockBytes,
+    probedBlockBytes,
+    microBatchAllBlocks: autoMicroBatchSize(model.config, model.config.numLayers),
   };
   process.stdout.write(JSON.stringify(out) + '\n');
   model.dispose();

@@ -5,7 +5,7 @@
 // --steps 2 --batch-size 4 --strategy f3ocus`, in a child process: wall time and peak RSS
 // (VmHWM, Linux). Minutes on a 2-core machine; not part of the test suite.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,9 @@ interface ChildOut {
   rssAfterLoad: number;
   peakRss: number;
   forwardMs: number;
+  estimatedBlockBytes: number;
+  probedBlockBytes: number;
+  microBatchAllBlocks: number;
 }
 
 function loadIn(file: string, weights: 'int8' | 'fp32'): ChildOut {
@@ -88,6 +91,9 @@ export async function run(): Promise<BenchResult> {
       peakRssFp32MiB: mib(fp32.peakRss),
       forwardMsInt8: int8.forwardMs,
       forwardMsFp32: fp32.forwardMs,
+      probedBlockMiB: mib(int8.probedBlockBytes),
+      estimatedBlockMiB: mib(int8.estimatedBlockBytes),
+      microBatchAllBlocks: int8.microBatchAllBlocks,
     });
   }
   // The acceptance command, with LNTK on 4 samples per site (default 16) and evaluation
@@ -139,5 +145,6 @@ export async function run(): Promise<BenchResult> {
     `simulate (${args.join(' ')}): ${sim.code === 0 ? 'completed' : `FAILED (exit ${sim.code})`} in ${Math.round(sim.seconds)} s, peak RSS ${mib(sim.peakRss)} MiB (both sites and the coordinator in one process).`,
     'Random-init weights (no checkpoint is downloaded here); the wall time is that of a 2-core machine shared with other work.',
   );
+  rmSync(dir, { recursive: true, force: true });
   return { name: 'vilt', rows, notes };
 }

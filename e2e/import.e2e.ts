@@ -187,6 +187,36 @@ describe('site page import', () => {
     for (const t of stored) expect(t.gray).toEqual([...ref.data]);
   });
 
+  it('every codec the worker bundles decodes in the page: JPEG-LS, JPEG baseline, RLE', async () => {
+    const page = await freshPage(browser, server.origin);
+    const rows = 16;
+    const cols = 16;
+    const p8 = Uint8Array.from({ length: rows * cols }, (_, i) => 40 + (i % cols) * 10);
+    const p16 = Uint16Array.from({ length: rows * cols }, (_, i) => (i * 13) % 4096);
+    const g8: FixtureImage = { rows, cols, bits: 8, pixels: p8 };
+    const g16: FixtureImage = { rows, cols, bits: 16, bitsStored: 12, pixels: p16 };
+    await importAndWait(page, [
+      { name: 'ls.dcm', buffer: Buffer.from(await dicomFile(g16, UIDS.jpegLsLossless)) },
+      { name: 'rle.dcm', buffer: Buffer.from(await dicomFile(g16, UIDS.rle)) },
+      { name: 'base.dcm', buffer: Buffer.from(await dicomFile(g8, UIDS.jpegBaseline)) },
+      {
+        name: 'labels.csv',
+        buffer: Buffer.from('file,label\nls.dcm,normal\nrle.dcm,pneumonia\nbase.dcm,effusion\n'),
+      },
+    ]);
+    const errors = await page.locator('[data-testid=import-errors] li.error').allTextContents();
+    expect(errors).toEqual([]);
+    const stored = await storedThumbs(page, 3);
+    const by = new Map(stored.map((t) => [t.label, t.gray]));
+    const ref16 = await decodeDicom('r.dcm', await dicomFile(g16, UIDS.explicitLE), nodeDecoders());
+    const ref8 = await decodeDicom('r8.dcm', await dicomFile(g8, UIDS.explicitLE), nodeDecoders());
+    expect(by.get('normal')).toEqual([...ref16.data]); // JPEG-LS lossless: exact
+    expect(by.get('pneumonia')).toEqual([...ref16.data]); // RLE: exact
+    // JPEG baseline (quality 90) is lossy: min..max windowed, every pixel within 12 levels.
+    const base = by.get('effusion')!;
+    expect(Math.max(...base.map((v, i) => Math.abs(v - ref8.data[i])))).toBeLessThanOrEqual(12);
+  });
+
   it('a partial chest_xray site and a 64 px MedMNIST+ file import; the page names the subsets', async () => {
     const page = await freshPage(browser, server.origin);
     const per = 6;

@@ -26,6 +26,7 @@ interface Run {
   deltas: Record<string, number[]>;
   /** Weights in memory (frozen base kept int8, dequantized per use) / the same all fp32. */
   memoryRatio: number;
+  deviceInt8: number;
 }
 
 async function runOnPage(page: Page, origin: string): Promise<Run> {
@@ -55,6 +56,7 @@ async function runOnPage(page: Page, origin: string): Promise<Run> {
       loss: r.metrics.loss,
       deltas,
       memoryRatio: info.residentBytes / info.fp32Bytes,
+      deviceInt8: info.deviceInt8,
     };
   }, origin);
 }
@@ -91,10 +93,15 @@ describe('WebGPU worker', () => {
     const cpu = await runOnPage(pages[1], server.origin);
     console.log(`[webgpu] webgpu run ${t1 - t0} ms, cpu run ${Date.now() - t1} ms`);
     expect(gpu.backend).toBe('webgpu');
-    // Both tabs train with the base int8 in memory (core model/README.md): <= 40 % of fp32.
-    console.log(`[webgpu] weights in memory / fp32: ${gpu.memoryRatio.toFixed(3)}`);
+    // Both tabs train with the base int8 in memory (core model/README.md): <= 40 % of fp32;
+    // on webgpu the Linear kernels live packed on the device, on cpu in host memory.
+    console.log(
+      `[webgpu] weights in memory / fp32: webgpu ${gpu.memoryRatio.toFixed(3)} (${gpu.deviceInt8} on the device), cpu ${cpu.memoryRatio.toFixed(3)}`,
+    );
     expect(gpu.memoryRatio).toBeLessThanOrEqual(0.4);
-    expect(cpu.memoryRatio).toBe(gpu.memoryRatio);
+    expect(cpu.memoryRatio).toBeLessThanOrEqual(0.4);
+    expect(gpu.deviceInt8).toBeGreaterThan(0);
+    expect(cpu.deviceInt8).toBe(0);
 
     const scoreDiff = Math.max(...gpu.scores.map((s, i) => Math.abs(s - cpu.scores[i])));
     expect(cpu.scores.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);

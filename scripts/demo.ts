@@ -19,6 +19,7 @@ import {
 } from '@focus-fl/testkit/coordinator';
 import { waitUntil } from '@focus-fl/testkit/wait';
 import { DEFAULT_CONFIG } from '../apps/coordinator/src/config.js';
+import { pooledReference } from './demo-reference.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,7 +31,12 @@ const { values } = parseArgs({
     // Fewer local steps than DEFAULT_CONFIG (30): 4 browser tabs share 2 cores here, and a
     // round should stay under about a minute. Batch size and lr are DEFAULT_CONFIG's.
     steps: { type: 'string', default: '20' },
-    floor: { type: 'string', default: '160' },
+    // 1,500 samples per site: a 300-sample held-out split, so per-site accuracy means
+    // something (95 % interval about ±5 points); the training split does not change a step's cost.
+    floor: { type: 'string', default: '1500' },
+    // After the federation, pooled training on the same data, samples and sequential steps
+    // (docs/federated-recipe.md), printed beside the federation's result.
+    'skip-reference': { type: 'boolean', default: false },
     exit: { type: 'boolean', default: false },
     screenshots: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -65,7 +71,7 @@ function printRound(r: DashboardState['rounds'][number], sites: string[]): void 
 async function main(): Promise<void> {
   if (values.help) {
     console.log(
-      'usage: pnpm demo [--clients N] [--rounds R] [--port P] [--host H] [--backend B] [--steps S] [--exit] [--screenshots DIR]',
+      'usage: pnpm demo [--clients N] [--rounds R] [--port P] [--host H] [--backend B] [--steps S] [--floor N] [--skip-reference] [--exit] [--screenshots DIR]',
     );
     return;
   }
@@ -120,9 +126,13 @@ async function main(): Promise<void> {
   }
   const backends = await Promise.all(
     pages.map((p) =>
-      p
-        .waitForSelector('body[data-backend]')
-        .then(() => p.evaluate(() => document.body.dataset.backend)),
+      p.waitForSelector('body[data-backend]').then(() =>
+        p.evaluate(() => {
+          // `auto` measured each backend's training step (site page backend.ts).
+          const { backend, stepMs } = document.body.dataset;
+          return stepMs ? `${backend} (${Math.round(Number(stepMs))} ms/step probe)` : backend;
+        }),
+      ),
     ),
   );
   console.log(`tab backends: ${sites.map((s, i) => `${s}=${backends[i]}`).join(', ')}`);
@@ -152,8 +162,24 @@ async function main(): Promise<void> {
   const up = final.rounds.reduce((a, r) => a + r.bytesUp, 0);
   const down = final.rounds.reduce((a, r) => a + r.bytesDown, 0);
   console.log(
-    `\ndone in ${((Date.now() - started) / 1000).toFixed(0)} s: global accuracy ${pct(first.accuracy)} -> ${pct(last.accuracy)}, traffic ${kib(up)} up, ${kib(down)} down`,
+    `\ndone in ${((Date.now() - started) / 1000).toFixed(0)} s (${(performance.now() / 1000).toFixed(0)} s since the demo started, pages built and tabs opened): global accuracy ${pct(first.accuracy)} -> ${pct(last.accuracy)}, traffic ${kib(up)} up, ${kib(down)} down`,
   );
+
+  if (!values['skip-reference']) {
+    const ref = await pooledReference({
+      sites,
+      seeds: sites.map((_, i) => 100 + i),
+      floor,
+      rounds,
+      steps,
+    });
+    const per = sites.map((s) => pct(ref.perSite[s])).join(' ');
+    console.log(
+      `pooled reference (the same data in one place, ${ref.what}): ${pct(ref.accuracy)}  [${per}]` +
+        `
+federation minus pooled: ${(100 * ((last.accuracy ?? 0) - ref.accuracy)).toFixed(1)} points`,
+    );
+  }
 
   if (values.screenshots) {
     mkdirSync(values.screenshots, { recursive: true });

@@ -1,5 +1,5 @@
 // The worker's comlink API as seen from the page. Type-only: the page never imports tfjs.
-import type { EvalResult, ScoreRequest, TrainResult } from '@focus-fl/core/federated';
+import type { EvalResult, RoundConfig, ScoreRequest, TrainResult } from '@focus-fl/core/federated';
 import type { LocalTrainConfig } from '@focus-fl/core/site';
 import type { LayerScores } from '@focus-fl/core/methods';
 import type { NamedArrays } from '@focus-fl/core/tensors';
@@ -61,6 +61,8 @@ export interface ModelInfo {
   residentBytes: number;
   /** Bytes the same weights would take all fp32 (the base dequantized at load). */
   fp32Bytes: number;
+  /** How many int8 weights live on the device (webgpu) rather than in host memory. */
+  deviceInt8: number;
 }
 
 export interface SyntheticOptions {
@@ -83,7 +85,8 @@ export interface WorkerApi {
   loadModel(url: string, onProgress?: Progress): Promise<ModelInfo>;
   computeScores(request: ScoreRequest, onProgress?: Progress): Promise<LayerScores>;
   train(layers: string[], config: LocalTrainConfig, onProgress?: Progress): Promise<TrainResult>;
-  evaluate(): Promise<EvalResult>;
+  /** `config.answerMask`: the round's prediction rule (core federated/local-options.ts). */
+  evaluate(config?: Pick<RoundConfig, 'answerMask'>): Promise<EvalResult>;
   setGlobal(params: NamedArrays): Promise<void>;
   /** Current values of the named params (tests compare backends with it). */
   getParams(names: string[]): Promise<NamedArrays>;

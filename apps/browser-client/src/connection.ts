@@ -102,9 +102,9 @@ export class Connection {
         const res = await worker.train(layers, config, proxy(ev.train));
         return res;
       },
-      evaluate: async () => {
+      evaluate: async (config) => {
         await ready();
-        const m = await worker.evaluate();
+        const m = await worker.evaluate(config);
         ev.evaluated(this.client?.state.round ?? 0, m);
         return m;
       },

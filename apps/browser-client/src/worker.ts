@@ -10,7 +10,13 @@ import {
   type VqaSample,
   CLIENT_NAMES,
 } from '@focus-fl/core/data';
-import { PRESETS, createModel, loadModel, type SampleLike, type VqaModel } from '@focus-fl/core/model';
+import {
+  PRESETS,
+  createModel,
+  loadModel,
+  type SampleLike,
+  type VqaModel,
+} from '@focus-fl/core/model';
 import { probeActivationBytes } from '@focus-fl/core/train';
 import { ModelCompute } from '@focus-fl/core/site';
 import { probeStepMs } from '@focus-fl/core/train';
@@ -167,6 +173,7 @@ const api: WorkerApi = {
       preset: model.config.name,
       residentBytes: model.residentBytes().total,
       fp32Bytes: 4 * (model.countParams().trainable + model.countParams().frozen),
+      deviceInt8: Object.values(model.int8Storages()).filter((s) => s === 'device').length,
     };
     return modelInfo;
   },
@@ -179,8 +186,8 @@ const api: WorkerApi = {
     return (await local()).train(layers, config, onProgress);
   },
 
-  async evaluate() {
-    return (await local()).evaluate();
+  async evaluate(config) {
+    return (await local()).evaluate(config);
   },
 
   async getParams(names) {

@@ -11,6 +11,7 @@
  * loop keeps serving frames while it searches.
  */
 import {
+  createServerOptimizer,
   createStrategy,
   type AggregateResult,
   type EvaluationSummary,
@@ -62,7 +63,8 @@ export interface Planner {
 }
 
 export function createPlanner(
-  config: Pick<FederationConfig, 'strategy' | 'algo' | 'seed' | 'solverMaxMs' | 'pick'>,
+  config: Pick<FederationConfig, 'strategy' | 'algo' | 'seed' | 'solverMaxMs' | 'pick'> &
+    Partial<Pick<FederationConfig, 'serverOptimizer'>>,
   solver: SelectionSolver = runSolver,
 ): Planner {
   const strategy: Strategy = createStrategy(config.strategy, {
@@ -71,6 +73,7 @@ export function createPlanner(
     ...(config.pick ? { pick: config.pick as never } : {}),
     solver,
   });
+  const server = createServerOptimizer(config.serverOptimizer ?? { name: 'fedavg' });
   return {
     name: strategy.name,
     scoreMethod: strategy.scoreMethod,
@@ -96,7 +99,7 @@ export function createPlanner(
       };
     },
     aggregate(input) {
-      return strategy.aggregateRound(
+      const agg = strategy.aggregateRound(
         {
           round: input.round,
           global: input.global,
@@ -106,6 +109,9 @@ export function createPlanner(
         input.results.map((r) => ({ client: r.site, numSamples: r.numSamples, deltas: r.deltas })),
         input.failures.map((f) => ({ client: f.site, reason: f.reason })),
       );
+      // The server optimiser steps on the masked aggregation's per-layer delta; its state
+      // lives as long as this planner (a restarted coordinator starts it afresh).
+      return { ...agg, params: server.step(input.global, agg) };
     },
     aggregateEvaluation(round, reports) {
       return strategy.aggregateEvaluation(

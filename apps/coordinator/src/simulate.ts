@@ -1,11 +1,15 @@
 /**
  * `pnpm simulate --clients 9 --rounds R --strategy f3ocus --algo nsga2 --seed S [--json]
  *                [--parallel N]`
+ *   [--local-optimizer sgdm|adamw --momentum M --prox-mu MU --answer-mask question-type|none
+ *    --server-optimizer fedavg|fedavgm|fedadam|fedyogi|fedadagrad --server-lr X
+ *    --server-beta1 X --server-beta2 X --server-tau X]  (the federated recipe,
+ *    docs/federated-recipe.md; defaults from DEFAULT_CONFIG)
  *
  * Starts a coordinator in-process (or connects to a running one: --url http://host:port
  * --admin-token T; the federation config is then the server's) and runs N Node
  * sites on the synthetic clients (CLIENT_NAMES order) through the real ws protocol, in N worker
- * threads (--parallel, default one per core; 1 = on the main thread). Prints a
+ * threads (--parallel, default one per idle core; 1 = on the main thread). Prints a
  * per-round table, or with --json one object (stable interface):
  *   {"rounds":[{"round","accuracy","perClient","bytesUp","bytesDown","selection"}],
  *    "final":{"baseAccuracy","accuracy","perClient"},"bytesUp","bytesDown"}
@@ -21,7 +25,7 @@ import { CLIENT_NAMES, type ClientData, type ClientName } from '@focus-fl/core/d
 import { SiteClient } from '@focus-fl/core/federated';
 import { initNodeBackend, type NodeBackend } from '@focus-fl/core/node';
 import { buildApp } from './app.js';
-import { resolveConfig, type FederationConfig } from './config.js';
+import { resolveConfig, siteBudget, type FederationConfig } from './config.js';
 import { modelSourceFromConfig } from './model-source.js';
 import { loadMedMnistDir } from './medmnist-dir.js';
 import { createSimSite, type SimSite, type SimSiteOptions } from './sim-site.js';
@@ -48,14 +52,17 @@ export interface SimulateOptions extends SimSitesOptions {
   dataDir?: string;
   /**
    * Threads running the sites (sim-threads.ts): 1 = all on the main thread beside the
-   * coordinator; N > 1 = N worker threads with a tfjs backend each. Default: one per core, at
-   * most one per site. The results do not depend on it.
+   * coordinator; N > 1 = N worker threads with a tfjs backend each. Default: one per idle core
+   * (defaultParallel), at most one per site. The results do not depend on it.
    */
   parallel?: number;
   /** Folder of real MedMNIST .npz files; the sites are the clients found there. */
   medmnistDir?: string;
   /** Progress lines to stderr. */
   verbose?: boolean;
+  /** Sites with their own data instead of the first `clients` synthetic clients (experiment
+   * settings); `clients` must equal their number. */
+  sites?: { name: string; data: ClientData }[];
 }
 
 export interface SimulateResult {
@@ -173,14 +180,20 @@ export class FederationPausedError extends Error {
 
 /** Runs a whole federation in this process; resolves when every site is done. */
 export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
-  if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > CLIENT_NAMES.length) {
-    throw new Error(`--clients must be 1..${CLIENT_NAMES.length}, got ${o.clients}`);
+  const maxClients = o.sites ? o.sites.length : CLIENT_NAMES.length;
+  if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > maxClients) {
+    throw new Error(`--clients must be 1..${maxClients}, got ${o.clients}`);
+  }
+  if (o.sites && o.sites.length !== o.clients) {
+    throw new Error(`sites: ${o.sites.length} given but clients is ${o.clients}`);
   }
   if (o.parallel !== undefined && (!Number.isInteger(o.parallel) || o.parallel < 1))
     throw new Error(`--parallel must be a positive integer, got ${o.parallel}`);
   await initNodeBackend(o.backend ?? 'wasm');
   const real = o.medmnistDir ? medmnistClients(o.medmnistDir, o) : undefined;
-  const names = real ? [...real.keys()] : (CLIENT_NAMES.slice(0, o.clients) as ClientName[]);
+  const names: string[] = real
+    ? [...real.keys()]
+    : (o.sites?.map((s) => s.name) ?? CLIENT_NAMES.slice(0, o.clients));
   // A folder may hold fewer clients than --clients: the quorum is the sites that exist.
   const config = real
     ? { ...o.config, minClients: Math.min(o.config.minClients, names.length) }
@@ -201,7 +214,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
     const specs = names.map((name, i) => {
       const token = app.store.getSite(name)
         ? null
-        : app.store.addSite(name, o.config.budgets[name] ?? o.budget);
+        : app.store.addSite(name, siteBudget(o.config, { name, budget: o.budget }));
       if (!token) throw new Error(`site ${name} already registered in this data dir`);
       const options: Omit<SimSiteOptions, 'baseBytes'> = {
         name,
@@ -209,8 +222,8 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
         scale: o.scale,
         floor: o.floor,
         maxTest: o.maxTest,
-        data: real?.get(name),
         lntkSamples: o.lntkSamples,
+        data: real?.get(name as ClientName) ?? o.sites?.[i].data,
       };
       return { token, options };
     });
@@ -311,6 +324,24 @@ function table(res: SimulateResult, names: string[]): string {
   return lines.join('\n');
 }
 
+/** --server-optimizer NAME [--server-lr X --server-beta1 X --server-beta2 X --server-tau X]. */
+export function serverOptimizerFlags(
+  values: Record<string, unknown>,
+  num: (k: string, v: string | undefined) => number | undefined,
+): FederationConfig['serverOptimizer'] | undefined {
+  const name = values['server-optimizer'] as
+    FederationConfig['serverOptimizer']['name'] | undefined;
+  const fields = {
+    lr: num('server-lr', values['server-lr'] as string | undefined),
+    beta1: num('server-beta1', values['server-beta1'] as string | undefined),
+    beta2: num('server-beta2', values['server-beta2'] as string | undefined),
+    tau: num('server-tau', values['server-tau'] as string | undefined),
+  };
+  const given = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+  if (name === undefined && Object.keys(given).length === 0) return undefined;
+  return { ...(name ? { name } : {}), ...given } as FederationConfig['serverOptimizer'];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -330,6 +361,16 @@ async function main(): Promise<void> {
       'lntk-samples': { type: 'string' },
       'solver-ms': { type: 'string' },
       preset: { type: 'string' },
+      // The federated recipe (docs/federated-recipe.md); defaults from DEFAULT_CONFIG.
+      'local-optimizer': { type: 'string' },
+      momentum: { type: 'string' },
+      'prox-mu': { type: 'string' },
+      'answer-mask': { type: 'string' },
+      'server-optimizer': { type: 'string' },
+      'server-lr': { type: 'string' },
+      'server-beta1': { type: 'string' },
+      'server-beta2': { type: 'string' },
+      'server-tau': { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
       parallel: { type: 'string' },
       'data-dir': { type: 'string' },
@@ -358,6 +399,11 @@ async function main(): Promise<void> {
     codec: values.codec as FederationConfig['codec'] | undefined,
     solverMaxMs: num('solver-ms', values['solver-ms']),
     preset: values.preset,
+    localOptimizer: values['local-optimizer'] as FederationConfig['localOptimizer'] | undefined,
+    momentum: num('momentum', values.momentum),
+    proxMu: num('prox-mu', values['prox-mu']),
+    answerMask: values['answer-mask'] as FederationConfig['answerMask'] | undefined,
+    serverOptimizer: serverOptimizerFlags(values, num),
   });
   const common = {
     clients,

@@ -142,7 +142,6 @@ export function handleSiteSocket(socket: WebSocket, ctx: SocketContext): void {
       site: site.name,
       budget,
       backend: msg.backend,
-      numSamples: msg.numSamples,
       knownVersion: msg.haveVersion,
       send: sendRaw,
       close: (code, reason) => socket.close(code, reason),

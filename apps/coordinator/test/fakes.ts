@@ -120,6 +120,8 @@ export function testConfig(over: Partial<FederationConfig> = {}): FederationConf
     quorumGraceMs: 50,
     solverMaxMs: 500,
     deadlines: { scores: 5000, train: 5000, evaluate: 5000 },
+    // Plain FedAvg: these tests check the protocol against the masked mean itself.
+    serverOptimizer: { name: 'fedavg' },
     ...over,
   });
 }

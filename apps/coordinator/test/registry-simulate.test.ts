@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { STRATEGY_NAMES } from '@focus-fl/core/federated';
 import { FederationPausedError, simulate, simulationConfig } from '../src/simulate.js';
 
-const SMALL = { floor: 24, scale: 0, maxTest: 12 } as const;
+// One thread: the sites' thread pool has its own test (simulate --parallel); here it only adds
+// start-up time per strategy.
+const SMALL = { floor: 24, scale: 0, maxTest: 12, parallel: 1 } as const;
 
 describe('every registry strategy completes `simulate --clients 2 --rounds 1`', () => {
   for (const strategy of STRATEGY_NAMES) {

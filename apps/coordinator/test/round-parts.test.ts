@@ -21,7 +21,6 @@ function session(site: string): SiteSession & { sent: Message[]; closed: number 
     site,
     budget: 1,
     backend: 'node',
-    numSamples: 1,
     knownVersion: null,
     sent: [] as Message[],
     closed: null as number | null,

@@ -2,6 +2,7 @@
 // on the main thread (each site has its own model, data and seeds; the coordinator aggregates
 // in site-name order). Strategy `lntk` (client-side LNTK top-B) keeps the selection free of the
 // time-budgeted solver, whose search depth depends on the machine's speed.
+import { availableParallelism } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '@focus-fl/core/node';
 import { simulate, simulationConfig, type SimulateResult } from '../src/simulate.js';
@@ -46,10 +47,12 @@ describe('simulate --parallel', () => {
     );
   }, 300_000);
 
-  it('defaults to one thread per core, at most one per site', () => {
-    expect(defaultParallel(1)).toBe(1);
-    expect(defaultParallel(1000)).toBeGreaterThanOrEqual(1);
-    expect(defaultParallel(1000)).toBeLessThanOrEqual(1000);
+  it('defaults to one thread per idle core, at least 1, at most one per site', () => {
+    const cores = availableParallelism();
+    expect(defaultParallel(1000, 0)).toBe(cores);
+    expect(defaultParallel(1, 0)).toBe(1);
+    expect(defaultParallel(1000, cores + 10)).toBe(1);
+    expect(defaultParallel(1000, cores - 1)).toBe(1);
   });
 
   it('rejects a bad thread count', async () => {

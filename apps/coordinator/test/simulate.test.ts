@@ -42,6 +42,11 @@ describe('simulate (real tiny model)', () => {
         steps: 6,
         batchSize: 16,
         lr: 3e-3,
+        // The pre-recipe local training (AdamW, no mask, FedAvg): this test is about the
+        // protocol and the JSON shape; bench/references.bench.ts measures the recipe.
+        localOptimizer: 'adamw',
+        answerMask: 'none',
+        serverOptimizer: { name: 'fedavg' },
         codec: 'fp16',
         minClients: 4,
         minCompletionRate: 1,

@@ -26,7 +26,8 @@ export interface CliArgs {
 }
 
 const USAGE =
-  'usage: solve --problem FILE.json --algo nsga2|mopso|abc|aco|sa --seed N [--json] [--max-evals N] [--time-ms T] [--pick knee|ideal|weighted]';
+  `usage: solve --problem FILE.json --algo ${ALGORITHMS.join('|')} --seed N [--json] ` +
+  `[--max-evals N] [--time-ms T] [--pick ${PICK_RULES.join('|')}]`;
 
 export function parseArgs(argv: readonly string[]): CliArgs {
   const values = new Map<string, string>();

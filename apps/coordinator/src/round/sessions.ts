@@ -10,7 +10,6 @@ export interface SiteSession {
   readonly site: string;
   readonly budget: number;
   readonly backend: string;
-  numSamples: number;
   /** Global version this site holds (null: none / unknown). */
   knownVersion: number | null;
   send(msg: Message): void;

@@ -5,3 +5,5 @@ export * from './protocol.js';
 export * from './site-client.js';
 export * from './strategy.js';
 export * from './strategies/index.js';
+export * from './server-optimizer.js';
+export * from './local-options.js';

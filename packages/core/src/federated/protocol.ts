@@ -22,6 +22,7 @@ import { Compile } from 'typebox/compile';
 import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
 import { SCORER_METHODS } from '../importance/methods.js';
 import { CODECS, type Codec } from './codecs.js';
+import { ANSWER_MASKS, LOCAL_OPTIMIZERS } from '../train/recipe-names.js';
 
 export type { Codec };
 
@@ -97,6 +98,13 @@ export const RoundConfig = Type.Object(
     codec: Lit(CODECS),
     budget: Type.Integer({ minimum: 0 }),
     seed: Type.Integer(),
+    // The local recipe (docs/federated-recipe.md); optional so that a coordinator that does
+    // not send them means AdamW, no proximal term and no answer mask.
+    localOptimizer: Type.Optional(Lit(LOCAL_OPTIMIZERS)),
+    momentum: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1 })),
+    proxMu: Type.Optional(Type.Number({ minimum: 0 })),
+    /** Prediction rule of training and of the evaluate phase alike. */
+    answerMask: Type.Optional(Lit(ANSWER_MASKS)),
   },
   closed,
 );

@@ -75,8 +75,11 @@ export interface LocalCompute {
   /** Named scores of `request.layers`. */
   computeScores(request: ScoreRequest): Promise<LayerScores>;
   train(layers: string[], config: RoundConfig & { round: number }): Promise<TrainResult>;
-  /** Held-out evaluation of the current (global) weights. */
-  evaluate(): Promise<EvalResult>;
+  /**
+   * Held-out evaluation of the current (global) weights; `config` is the round's (its
+   * `answerMask` is the prediction rule, federated/local-options.ts).
+   */
+  evaluate(config?: RoundConfig): Promise<EvalResult>;
   /** Overwrite the named global params (adapters + head) in the local model. */
   setGlobal(params: NamedArrays): Promise<void> | void;
 }
@@ -333,7 +336,7 @@ export class SiteClient {
       });
     } else {
       this.setStatus({ phase: 'evaluating', round: msg.round });
-      const m = await this.opts.compute.evaluate();
+      const m = await this.opts.compute.evaluate(msg.config);
       if (epoch !== this.epoch) return;
       this.send({ type: 'evaluation', round: msg.round, metrics: m });
       this.setStatus({ phase: 'waiting', lastAccuracy: m.accuracy });

@@ -13,7 +13,7 @@
  * restores what it touched in a `finally`, on success and on failure alike.
  */
 import type { VqaSample } from '../data/types.js';
-import { isSampleSource, type SampleSource } from '../data/sample-source.js';
+import { chunksOf, isSampleSource, type SampleSource } from '../data/sample-source.js';
 import { evaluateSource } from '../train/evaluate-source.js';
 import type {
   EvalResult,
@@ -22,6 +22,7 @@ import type {
   TrainResult,
 } from '../federated/site-client.js';
 import type { RoundConfig } from '../federated/protocol.js';
+import { localEvalOptions, localTrainOptions } from '../federated/local-options.js';
 import type { LayerScores } from '../importance/methods.js';
 import { siteScores } from '../importance/vqa.js';
 import type { VqaModel } from '../model/vqa-model.js';
@@ -43,9 +44,10 @@ export type LocalProgress = (done: number, total: number, label?: string) => voi
 export type LocalTrainConfig = Pick<
   RoundConfig,
   'steps' | 'batchSize' | 'lr' | 'weightDecay' | 'seed'
-> & {
-  round: number;
-};
+> &
+  Partial<Pick<RoundConfig, 'localOptimizer' | 'momentum' | 'proxMu' | 'answerMask'>> & {
+    round: number;
+  };
 
 export interface ModelComputeOptions {
   model: VqaModel;
@@ -106,6 +108,7 @@ export class ModelCompute implements LocalCompute {
     const m = this.model;
     const before = m.getParams(m.trainableParamNames(layers));
     const t0 = performance.now();
+    if (config.answerMask === 'site') await this.loadSiteAnswers();
     try {
       const res = await trainLayers(m, this.trainSet, {
         layers,
@@ -114,6 +117,8 @@ export class ModelCompute implements LocalCompute {
         lr: config.lr,
         weightDecay: config.weightDecay,
         seed: deriveSeed(config.seed, config.round, 'train'),
+        ...localTrainOptions(config),
+        siteAnswers: config.answerMask === 'site' ? this.siteAnswers : undefined,
         onProgress: onProgress
           ? (p) => {
               // The measured step time, shown by the site page beside the progress.
@@ -124,9 +129,10 @@ export class ModelCompute implements LocalCompute {
           : undefined,
       });
       // Local metrics on a slice of the training data after the update.
+      const evOpts = localEvalOptions(config, () => this.siteAnswers);
       const ev = isSampleSource(this.trainSet)
-        ? await evaluateSource(m, this.trainSet, { limit: this.metricSamples })
-        : await evaluate(m, this.trainSet.slice(0, this.metricSamples));
+        ? await evaluateSource(m, this.trainSet, { limit: this.metricSamples, ...evOpts })
+        : await evaluate(m, this.trainSet.slice(0, this.metricSamples), evOpts);
       return {
         deltas: res.deltas,
         metrics: {
@@ -142,11 +148,33 @@ export class ModelCompute implements LocalCompute {
     }
   }
 
-  async evaluate(): Promise<EvalResult> {
+  /** `config`: the round's; its answer rule is the prediction rule (federated/local-options.ts). */
+  async evaluate(config?: Pick<RoundConfig, 'answerMask'>): Promise<EvalResult> {
+    if (config?.answerMask === 'site') await this.loadSiteAnswers();
+    const evOpts = localEvalOptions(config, () => this.siteAnswers);
     const ev = isSampleSource(this.testSet)
-      ? await evaluateSource(this.model, this.testSet)
-      : await evaluate(this.model, this.testSet);
+      ? await evaluateSource(this.model, this.testSet, evOpts)
+      : await evaluate(this.model, this.testSet, evOpts);
     return { accuracy: ev.accuracy, loss: ev.loss, numSamples: ev.n, perType: ev.perType };
+  }
+
+  /** The answers of the training split: the site's answer set (rule 'site'); stays local. */
+  private siteAnswers: string[] = [];
+  private siteAnswersLoaded = false;
+
+  /**
+   * Reads the training split's answers once (a SampleSource is scanned chunk by chunk, so a
+   * full-size import is never in memory at once); the split does not change afterwards.
+   */
+  private async loadSiteAnswers(): Promise<void> {
+    if (this.siteAnswersLoaded) return;
+    const set = new Set<string>();
+    if (isSampleSource(this.trainSet)) {
+      for await (const chunk of chunksOf(this.trainSet, 512))
+        for (const s of chunk) set.add(s.answer);
+    } else for (const s of this.trainSet) set.add(s.answer);
+    this.siteAnswers = [...set];
+    this.siteAnswersLoaded = true;
   }
 
   setGlobal(params: NamedArrays): void {

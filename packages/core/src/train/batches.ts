@@ -12,8 +12,8 @@ import type { VqaBatch } from '../model/forward.js';
 import { isSampleSource, type SampleSource } from '../data/sample-source.js';
 
 export interface BatchReader {
-  /** The encoded rows `indices` (the caller disposes the batch). */
-  get(indices: readonly number[]): Promise<VqaBatch>;
+  /** The encoded rows `indices` and their samples (the caller disposes the batch). */
+  get(indices: readonly number[]): Promise<{ batch: VqaBatch; rows: SampleLike[] }>;
   /** Hint: rows that the next `get` will ask for. */
   prefetch(indices: readonly number[]): void;
   dispose(): void;
@@ -26,7 +26,10 @@ export function batchReader(
   if (!isSampleSource(samples)) {
     const all = encodeBatch(samples, ctx);
     return {
-      get: async (indices) => sliceBatch(all, indices),
+      get: async (indices) => ({
+        batch: sliceBatch(all, indices),
+        rows: indices.map((i) => samples[i]),
+      }),
       prefetch: () => undefined,
       dispose: () => disposeBatch(all),
     };
@@ -37,7 +40,8 @@ export function batchReader(
       const key = indices.join(',');
       const rows = ahead?.key === key ? ahead.rows : samples.read(indices);
       ahead = null;
-      return encodeBatch(await rows, ctx);
+      const got = await rows;
+      return { batch: encodeBatch(got, ctx), rows: got };
     },
     prefetch(indices) {
       if (indices.length === 0) return;

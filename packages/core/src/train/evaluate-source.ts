@@ -8,15 +8,16 @@ import { evaluate, type EvalResult } from './evaluate.js';
 export async function evaluateSource(
   model: VqaModel,
   source: SampleSource<SampleLike>,
-  opts: { chunk?: number; limit?: number; batchSize?: number } = {},
+  opts: { chunk?: number; limit?: number } & Parameters<typeof evaluate>[2] = {},
 ): Promise<EvalResult> {
   if (source.length === 0) throw new Error('evaluate: samples is empty');
   let n = 0;
   let correct = 0;
   let lossSum = 0;
   const per: Record<string, { correct: number; n: number }> = {};
-  for await (const chunk of chunksOf(source, opts.chunk ?? 512, opts.limit)) {
-    const r = await evaluate(model, chunk, { batchSize: opts.batchSize });
+  const { chunk: size, limit, ...evalOpts } = opts;
+  for await (const chunk of chunksOf(source, size ?? 512, limit)) {
+    const r = await evaluate(model, chunk, evalOpts);
     n += r.n;
     correct += r.accuracy * r.n;
     lossSum += r.loss * r.n;

@@ -2,7 +2,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { disposeBatch, encodeBatch, type SampleLike } from '../model/batch.js';
 import type { VqaModel } from '../model/vqa-model.js';
+import { answerMaskBias } from './answer-mask.js';
 import { autoMicroBatchSize, backendLimits } from './memory-budget.js';
+import type { AnswerMaskRule } from './recipe-names.js';
 
 export interface EvalResult {
   accuracy: number;
@@ -15,7 +17,13 @@ export interface EvalResult {
 export async function evaluate(
   model: VqaModel,
   samples: readonly SampleLike[],
-  opts: { batchSize?: number } = {},
+  opts: {
+    batchSize?: number;
+    /** The prediction rule matching training's `answerMask` (answer-mask.ts); default 'none'. */
+    answerMask?: AnswerMaskRule;
+    /** Rule 'site': the answers of the site's training split (not of `samples`). */
+    siteAnswers?: Iterable<string>;
+  } = {},
 ): Promise<EvalResult> {
   if (samples.length === 0) throw new Error('evaluate: samples is empty');
   if (opts.batchSize !== undefined && (!Number.isInteger(opts.batchSize) || opts.batchSize < 1))
@@ -26,6 +34,7 @@ export async function evaluate(
   const bs =
     opts.batchSize ??
     Math.min(64, autoMicroBatchSize(model.config, 1, backendLimits(), { backward: false }));
+  const siteAnswers = opts.siteAnswers ? [...opts.siteAnswers] : undefined;
   let correct = 0;
   let lossSum = 0;
   const per: Record<string, { correct: number; n: number }> = {};
@@ -37,8 +46,16 @@ export async function evaluate(
       allowUnknownAnswers: true,
     });
     const prefix = model.forwardPrefix(batch, model.config.numLayers);
+    // The mask is taken from the question type only (never from the answer being scored).
+    const bias = answerMaskBias(
+      chunk.map((s) => ({ questionType: s.questionType })),
+      model.answers,
+      opts.answerMask,
+      { siteAnswers },
+    );
     const [predT, lossT] = tf.tidy(() => {
-      const logits = model.apply({}, batch, { prefix });
+      const raw = model.apply({}, batch, { prefix });
+      const logits: tf.Tensor2D = bias ? raw.add(bias) : raw;
       const oh = tf.oneHot(batch.labels, logits.shape[1]);
       return [logits.argMax(1), tf.neg(tf.sum(tf.mul(oh, tf.logSoftmax(logits))))];
     });
@@ -46,6 +63,7 @@ export async function evaluate(
     const labels = await batch.labels.data();
     lossSum += (await lossT.data())[0];
     tf.dispose([predT, lossT, prefix.state.x, prefix.state.bias]);
+    bias?.dispose();
     disposeBatch(batch);
     chunk.forEach((s, j) => {
       const ok = labels[j] >= 0 && pred[j] === labels[j];

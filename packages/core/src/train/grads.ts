@@ -14,12 +14,16 @@ export function lossAndGrads(
   batch: VqaBatch,
   names: readonly string[],
   values: Record<string, tf.Tensor> = {},
-  opts: ApplyOptions = {},
+  opts: ApplyOptions & {
+    /** Added to the logits before the loss (question-type answer mask, answer-mask.ts). */
+    logitBias?: tf.Tensor2D;
+  } = {},
 ): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
   const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => {
     const over: Record<string, tf.Tensor> = {};
     names.forEach((n, i) => (over[n] = xs[i]));
-    return crossEntropy(model.apply(over, batch, opts), batch.labels);
+    const logits = model.apply(over, batch, opts);
+    return crossEntropy(opts.logitBias ? logits.add(opts.logitBias) : logits, batch.labels);
   })(names.map((n) => values[n] ?? model.tensor(n)));
   const named: Record<string, tf.Tensor> = {};
   names.forEach((n, i) => (named[n] = grads[i]));
@@ -27,6 +31,8 @@ export function lossAndGrads(
 }
 
 export interface MicroBatchOptions extends ApplyOptions {
+  /** Added to the logits before the loss, [n, answers] (answer mask, answer-mask.ts). */
+  logitBias?: tf.Tensor2D;
   /**
    * Samples per forward/backward pass. A positive integer forces it; 'auto' (default) picks
    * the largest size whose estimated activation memory fits the backend (./memory-budget.ts).
@@ -90,10 +96,16 @@ export function microBatchedLossAndGrads(
     for (let start = 0; start < n; start += size) {
       const m = Math.min(size, n - start);
       const part = sliceRows(batch, apply.prefix, start, m);
+      const bias = apply.logitBias && tf.slice(apply.logitBias, [start, 0], [m, -1]);
       let r: { loss: tf.Scalar; grads: Record<string, tf.Tensor> };
       try {
-        r = lossAndGrads(model, part.batch, names, values, { ...apply, prefix: part.prefix });
+        r = lossAndGrads(model, part.batch, names, values, {
+          ...apply,
+          prefix: part.prefix,
+          logitBias: bias,
+        });
       } finally {
+        bias?.dispose();
         tf.dispose([part.batch.images, part.batch.tokens, part.batch.mask, part.batch.labels]);
         if (part.prefix) tf.dispose([part.prefix.state.x, part.prefix.state.bias]);
       }

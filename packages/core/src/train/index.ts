@@ -5,6 +5,13 @@ export * from './grads.js';
 export * from './train.js';
 export * from './step-batches.js';
 export * from './speed.js';
+export * from './local-recipe.js';
+export {
+  MASKED_LOGIT,
+  answerMaskBias,
+  answersByQuestionType,
+  type MaskableSample,
+} from './answer-mask.js';
 export * from './evaluate.js';
 export * from './evaluate-source.js';
 export * from './batches.js';

@@ -50,7 +50,12 @@ export async function kernelProfile(
   });
   const by = new Map<string, KernelTime>();
   let total = 0;
+  let count = 0;
   for (const k of prof.kernels) {
+    // tf.customGrad's forward function is listed as a kernel enclosing the kernels it runs
+    // (listed too): counting it would count them twice.
+    if (k.name === 'forward') continue;
+    count += 1;
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     total += ms;
     let name = k.name;
@@ -64,7 +69,7 @@ export async function kernelProfile(
   }
   return {
     total,
-    count: prof.kernels.length,
+    count,
     byKernel: [...by.values()].sort((a, b) => b.ms - a.ms),
   };
 }

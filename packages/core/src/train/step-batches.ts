@@ -152,8 +152,14 @@ function perStep(model: VqaModel, all: VqaBatch, fromBlock: number): StepBatchSo
 
 /** The steps' minibatches of one trainLayers call, from an array or a streaming source. */
 export interface StepBatches {
-  /** The step's minibatch at `indices`; `next` (the following step's rows) is read ahead. */
-  take(indices: readonly number[], next: readonly number[]): Promise<StepBatch>;
+  /**
+   * The step's minibatch at `indices` with its samples (`rows`, for per-sample rules such as
+   * the answer mask); `next` (the following step's indices) is read ahead.
+   */
+  take(
+    indices: readonly number[],
+    next: readonly number[],
+  ): Promise<StepBatch & { rows: readonly SampleLike[] }>;
   /** Whether prefix activations are cached for the call (else: computed every step). */
   readonly cached: boolean;
   dispose(): void;
@@ -182,7 +188,7 @@ export function openStepBatches(
     }
     return {
       cached: source.cached,
-      take: async (indices) => source.take(indices),
+      take: async (indices) => ({ ...source.take(indices), rows: indices.map((i) => samples[i]) }),
       dispose: () => {
         source.dispose();
         disposeBatch(all);
@@ -193,7 +199,7 @@ export function openStepBatches(
   return {
     cached: false,
     async take(indices, next) {
-      const batch = await reader.get(indices);
+      const { batch, rows } = await reader.get(indices);
       reader.prefetch(next);
       let prefix: Prefix | undefined;
       try {
@@ -204,6 +210,7 @@ export function openStepBatches(
       }
       return {
         batch,
+        rows,
         prefix,
         dispose: () => {
           disposeBatch(batch);

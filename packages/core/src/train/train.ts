@@ -7,11 +7,20 @@ import * as tf from '@tensorflow/tfjs';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import type { NamedArrays } from '../tensors/named.js';
 import { type SampleLike } from '../model/batch.js';
-import type { SampleSource } from '../data/sample-source.js';
+import { isSampleSource, type SampleSource } from '../data/sample-source.js';
 import type { VqaModel } from '../model/vqa-model.js';
 import { AdamW } from './adamw.js';
+import { answerMaskBias } from './answer-mask.js';
 import { microBatchedLossAndGrads } from './grads.js';
 import { openStepBatches, type StepBatches } from './step-batches.js';
+import {
+  SgdMomentum,
+  learningRateAt,
+  validateLocalRecipe,
+  withProximal,
+  type LocalOptimizer,
+  type LocalRecipe,
+} from './local-recipe.js';
 
 export interface TrainProgress {
   step: number;
@@ -20,7 +29,7 @@ export interface TrainProgress {
   loss: number;
 }
 
-export interface TrainOptions {
+export interface TrainOptions extends LocalRecipe {
   /** Trainable layers to update (names from model.layerNames()); the head is always trained. */
   layers: readonly string[];
   /** Exactly one of steps / epochs. */
@@ -47,6 +56,11 @@ export interface TrainOptions {
    * (./grads.ts). Default 'auto': sized from the backend's memory limits (./memory-budget.ts).
    */
   microBatchSize?: number | 'auto';
+  /**
+   * Rule 'site' of `answerMask`: the site's training answers. Taken from `samples` when it is
+   * an array; required for a SampleSource (ModelCompute scans it once per site).
+   */
+  siteAnswers?: readonly string[];
 }
 
 export const DEFAULT_PREFIX_CACHE_BYTES = 128 * 2 ** 20;
@@ -89,6 +103,7 @@ export async function trainLayers(
   checkPositiveInt('steps', opts.steps);
   checkPositiveInt('epochs', opts.epochs);
   checkPositiveInt('batchSize', opts.batchSize);
+  validateLocalRecipe(opts);
   if (!Number.isFinite(opts.seed)) throw new Error('trainLayers: seed must be a finite number');
   const batchSize = Math.min(opts.batchSize ?? 32, samples.length);
   const perEpoch = Math.ceil(samples.length / batchSize);
@@ -110,7 +125,21 @@ export async function trainLayers(
     throw new Error(`trainLayers: prefixCacheBytes must be >= 0, got ${cacheBytes}`);
 
   let source: StepBatches | undefined;
-  const opt = new AdamW({ lr, weightDecay: opts.weightDecay ?? 0.01 });
+  // Rule 'site': the site's answers are those of its own training samples (given by the caller
+  // for a SampleSource, which is never read whole here).
+  const siteAnswers =
+    opts.answerMask === 'site'
+      ? (opts.siteAnswers ?? (isSampleSource(samples) ? undefined : samples.map((s) => s.answer)))
+      : undefined;
+  if (opts.answerMask === 'site' && !siteAnswers)
+    throw new Error("trainLayers: answer mask 'site' over a SampleSource needs opts.siteAnswers");
+  const opt: LocalOptimizer =
+    opts.optimizer === 'sgdm'
+      ? new SgdMomentum({ momentum: opts.momentum ?? 0.9, weightDecay: opts.weightDecay ?? 0.01 })
+      : new AdamW({ lr, weightDecay: opts.weightDecay ?? 0.01 });
+  const proxMu = opts.proxMu ?? 0;
+  const anchors: Record<string, tf.Tensor> = {};
+  if (proxMu > 0) for (const n of names) anchors[n] = model.tensor(n).clone();
   const rand = mulberry32(opts.seed);
   let order: number[] = [];
   let cursor = 0;
@@ -136,12 +165,22 @@ export async function trainLayers(
       const mb = await source.take(idx, order.slice(cursor, cursor + batchSize));
       let loss: number;
       try {
-        const { loss: value, grads } = microBatchedLossAndGrads(model, mb.batch, names, vars, {
-          prefix: mb.prefix,
-          microBatch: opts.microBatchSize,
-        });
-        const rate = warm > 0 && step < warm ? (lr * (step + 1)) / warm : lr;
-        opt.step(vars, grads, rate);
+        // The step's rows of the answer mask (answer-mask.ts); null for rule 'none'.
+        const logitBias =
+          answerMaskBias(mb.rows, model.answers, opts.answerMask, { siteAnswers }) ?? undefined;
+        let out: ReturnType<typeof microBatchedLossAndGrads>;
+        try {
+          out = microBatchedLossAndGrads(model, mb.batch, names, vars, {
+            prefix: mb.prefix,
+            microBatch: opts.microBatchSize,
+            logitBias,
+          });
+        } finally {
+          logitBias?.dispose();
+        }
+        const value = out.loss;
+        const grads = withProximal(out.grads, vars, anchors, proxMu);
+        opt.step(vars, grads, learningRateAt(step, steps, lr, warm, opts.schedule));
         loss = (await value.data())[0];
         tf.dispose([value, ...Object.values(grads)]);
       } finally {
@@ -183,6 +222,7 @@ export async function trainLayers(
     };
   } finally {
     opt.dispose();
+    tf.dispose(Object.values(anchors));
     tf.dispose(varList);
     source?.dispose();
   }

@@ -8,6 +8,8 @@ import type { Strategy } from '../strategy.js';
 import { CLIENT_SCORED, ClientTopBStrategy, type ClientScoredMethod } from './client-only.js';
 import { F3ocusStrategy, type F3ocusOptions } from './f3ocus.js';
 import { DataFreeStrategy, FullStrategy } from './fixed.js';
+import { FedRaStrategy } from './fedra.js';
+import { RegularizedSelectionStrategy } from './regularized-selection.js';
 
 export { BaseStrategy } from './base.js';
 export { CLIENT_SCORED, ClientTopBStrategy, type ClientScoredMethod } from './client-only.js';
@@ -18,6 +20,12 @@ export {
   type SelectionSolverOptions,
 } from './f3ocus.js';
 export { DataFreeStrategy, FullStrategy } from './fixed.js';
+export { FedRaStrategy, randomAllocation } from './fedra.js';
+export {
+  RegularizedSelectionStrategy,
+  regularizedObjective,
+  regularizedSelection,
+} from './regularized-selection.js';
 
 export type StrategyOptions = F3ocusOptions;
 type Factory = (opts: StrategyOptions) => Strategy;
@@ -32,6 +40,8 @@ const FACTORIES = {
   random: () => new DataFreeStrategy('random'),
   last: () => new DataFreeStrategy('last'),
   ...clientScored,
+  fedra: () => new FedRaStrategy(),
+  sun: () => new RegularizedSelectionStrategy(),
 } satisfies Record<string, Factory>;
 
 export type StrategyName = keyof typeof FACTORIES;

@@ -1,0 +1,38 @@
+/**
+ * Checkpoints for the PEFT families of Table 2 that are a different trainable unit of the same
+ * base: LoRA on query/value (`peft: 'lora'`, packages/core/src/model/README.md) on exactly the
+ * frozen base and head the adapter runs start from.
+ */
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { modelSourceFromConfig } from '@focus-fl/coordinator/model-source.js';
+import { loadModel, saveModel } from '@focus-fl/core/model';
+
+/**
+ * Writes (once) and returns the path of a LoRA checkpoint: the preset's served base (frozen
+ * weights + head) with LoRA units initialised from `seed` (B = 0, so the model starts as the
+ * base). Written to a temporary name and renamed, so concurrent workers never read half a file.
+ */
+export function loraCheckpoint(dir: string, preset: string, seed: number): string {
+  const path = join(dir, `${preset}-lora-${seed}.safetensors`);
+  if (existsSync(path)) return path;
+  mkdirSync(dir, { recursive: true });
+  const src = modelSourceFromConfig({ preset, modelSeed: seed });
+  const base = loadModel(src.baseBytes!);
+  let bytes: Uint8Array;
+  try {
+    const baseOnly = saveModel(base, { include: 'base', quantize: 'int8' });
+    const lora = loadModel(baseOnly, { configOverrides: { peft: 'lora' }, seed });
+    try {
+      bytes = saveModel(lora, { quantize: 'int8' });
+    } finally {
+      lora.dispose();
+    }
+  } finally {
+    base.dispose();
+  }
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, path);
+  return path;
+}

@@ -1,0 +1,365 @@
+// An in-process federation lab: the same core functions the round engine and the simulated
+// sites use (trainLayers, the masked sample-weighted aggregation of core/federated, the
+// server optimiser, evaluate), without sockets or a coordinator, so that one configuration of
+// a learning experiment runs in minutes on a CPU. bench/references.bench.ts and
+// scripts/fedlab.ts build on it.
+import {
+  CLIENT_NAMES,
+  syntheticClient,
+  type ClientName,
+  type VqaSample,
+} from '../../packages/core/src/data/index.js';
+import {
+  aggregateMaskedDetailed,
+  createServerOptimizer,
+  createStrategy,
+  type ServerOptimizerConfig,
+} from '../../packages/core/src/federated/index.js';
+import { computeLntk } from '../../packages/core/src/importance/index.js';
+import { deriveSeed } from '../../packages/core/src/random.js';
+import {
+  disposeBatch,
+  encodeBatch,
+  loadModel,
+  type VqaModel,
+} from '../../packages/core/src/model/index.js';
+import { layerOf, type NamedArrays } from '../../packages/core/src/tensors/named.js';
+import type { FederationConfig } from '../../apps/coordinator/src/config.js';
+import {
+  answerMaskBias,
+  trainLayers,
+  type AnswerMaskRule,
+  type LocalRecipe,
+} from '../../packages/core/src/train/index.js';
+
+export interface LabSite {
+  name: ClientName;
+  train: VqaSample[];
+  /** Held-out samples: an independent draw of the same generator (another data seed). */
+  test: VqaSample[];
+}
+
+/**
+ * The sites' data. Training splits are the default synthetic clients (as `pnpm simulate` and
+ * the demo use them); the held-out split of each site is the test split of a larger client
+ * drawn with another data seed, so that it has at least `testSize` samples (a 2-point
+ * difference is readable) without changing how much each site trains on.
+ */
+export function labSites(
+  count: number,
+  seed: number,
+  opts: { testSize?: number; scale?: number } = {},
+): LabSite[] {
+  const testSize = opts.testSize ?? 300;
+  return (CLIENT_NAMES.slice(0, count) as ClientName[]).map((name, i) => {
+    const dataSeed = seed * 1009 + i;
+    const own = syntheticClient(name, { seed: dataSeed, scale: opts.scale });
+    const held = syntheticClient(name, {
+      seed: dataSeed + 7_919_000,
+      floor: Math.ceil(testSize / 0.2),
+      scale: 0,
+    });
+    return { name, train: own.train, test: held.test.slice(0, testSize) };
+  });
+}
+
+export interface SiteEval {
+  accuracy: number;
+  n: number;
+  perType: Record<string, { accuracy: number; n: number }>;
+  /** Fraction of answers that this site never has in its training split. */
+  foreign: number;
+}
+
+export interface LabEval {
+  /** Sample-weighted over the sites' held-out splits (the engine's global accuracy). */
+  accuracy: number;
+  /** Unweighted mean over sites. */
+  siteMean: number;
+  perSite: Record<string, SiteEval>;
+}
+
+/** Predicted answers (argmax of the head) for `samples`, in order. */
+export async function predictAnswers(
+  model: VqaModel,
+  samples: readonly VqaSample[],
+  batchSize = 64,
+  answerMask: AnswerMaskRule = 'none',
+  siteAnswers?: readonly string[],
+): Promise<string[]> {
+  const out: string[] = [];
+  const k = model.answers.length;
+  for (let i = 0; i < samples.length; i += batchSize) {
+    const chunk = samples.slice(i, i + batchSize);
+    const batch = encodeBatch(chunk, {
+      config: model.config,
+      answers: model.answers,
+      allowUnknownAnswers: true,
+    });
+    const bias = answerMaskBias(
+      chunk.map((s) => ({ questionType: s.questionType })),
+      model.answers,
+      answerMask,
+      { siteAnswers },
+    );
+    const offset = bias ? bias.dataSync() : new Float32Array(chunk.length * k);
+    bias?.dispose();
+    try {
+      const logits = await model.predictLogits(batch);
+      for (let r = 0; r < chunk.length; r++) {
+        let best = 0;
+        const at = (j: number) => logits[r * k + j] + offset[r * k + j];
+        for (let j = 1; j < k; j++) if (at(j) > at(best)) best = j;
+        out.push(model.answers[best]);
+      }
+    } finally {
+      disposeBatch(batch);
+    }
+  }
+  return out;
+}
+
+/** Evaluates the model on every site's held-out split (accuracy as core `evaluate` counts it). */
+export async function evaluateSites(
+  model: VqaModel,
+  sites: readonly LabSite[],
+  answerMask: AnswerMaskRule = 'none',
+): Promise<LabEval> {
+  const perSite: Record<string, SiteEval> = {};
+  let correct = 0;
+  let n = 0;
+  for (const s of sites) {
+    const pred = await predictAnswers(
+      model,
+      s.test,
+      64,
+      answerMask,
+      s.train.map((x) => x.answer),
+    );
+    const own = new Set(s.train.map((x) => x.answer));
+    const per: Record<string, { accuracy: number; n: number }> = {};
+    let ok = 0;
+    s.test.forEach((x, i) => {
+      const t = (per[x.questionType] ??= { accuracy: 0, n: 0 });
+      t.n += 1;
+      if (pred[i] === x.answer) {
+        ok += 1;
+        t.accuracy += 1;
+      }
+    });
+    for (const t of Object.values(per)) t.accuracy /= t.n;
+    perSite[s.name] = {
+      accuracy: ok / s.test.length,
+      n: s.test.length,
+      perType: per,
+      foreign: pred.filter((a) => !own.has(a)).length / pred.length,
+    };
+    correct += ok;
+    n += s.test.length;
+  }
+  const accs = Object.values(perSite).map((e) => e.accuracy);
+  return {
+    accuracy: correct / n,
+    siteMean: accs.reduce((a, b) => a + b, 0) / accs.length,
+    perSite,
+  };
+}
+
+export interface CentralRun {
+  steps: number;
+  batchSize: number;
+  lr: number;
+  local?: LocalRecipe;
+}
+
+/** Trains all adapters + head on `train` (pooled or one site's) and evaluates on `sites`. */
+export async function runCentral(
+  baseBytes: Uint8Array,
+  train: readonly VqaSample[],
+  sites: readonly LabSite[],
+  run: CentralRun,
+  seed: number,
+): Promise<LabEval> {
+  const model = loadModel(baseBytes);
+  try {
+    await trainLayers(model, train, {
+      layers: model.layerNames(),
+      steps: run.steps,
+      batchSize: run.batchSize,
+      lr: run.lr,
+      seed: deriveSeed(seed, 0, 'central'),
+      ...run.local,
+    });
+    return await evaluateSites(model, sites, run.local?.answerMask);
+  } finally {
+    model.dispose();
+  }
+}
+
+export interface FederationRun {
+  rounds: number;
+  /** Local steps per round (each site). */
+  steps: number;
+  batchSize: number;
+  lr: number;
+  weightDecay?: number;
+  /** 'full' = every adapter; 'f3ocus' etc. = the core strategy with LNTK scores. */
+  strategy?: string;
+  /** Layers per site and round for the selecting strategies. */
+  budget?: number;
+  server?: ServerOptimizerConfig;
+  local?: LocalRecipe;
+  /** Rounds after which to evaluate (default: every round). */
+  evalRounds?: number[];
+}
+
+export interface FederationTrace {
+  rounds: { round: number; eval: LabEval; selection: Record<string, string[]> }[];
+  final: LabEval;
+}
+
+/** A federation in one process: every round, every site trains from the global weights. */
+export async function runFederation(
+  baseBytes: Uint8Array,
+  sites: readonly LabSite[],
+  run: FederationRun,
+  seed: number,
+): Promise<FederationTrace> {
+  const model = loadModel(baseBytes);
+  const layers = model.layerNames();
+  const globalNames = model
+    .paramNames()
+    .filter((n) => layerOf(n) === 'head' || layers.includes(layerOf(n)));
+  let global: NamedArrays = model.getParams(globalNames);
+  const strategyName = run.strategy ?? 'full';
+  const strategy = createStrategy(strategyName, { algo: 'nsga2', maxEvaluations: 4000 });
+  const server = createServerOptimizer(run.server ?? { name: 'fedavg' });
+  const evalAt = new Set(run.evalRounds ?? Array.from({ length: run.rounds }, (_, i) => i + 1));
+  const trace: FederationTrace = { rounds: [], final: undefined as unknown as LabEval };
+  try {
+    for (let round = 1; round <= run.rounds; round++) {
+      model.setParams(global);
+      const clients = sites.map((s) => {
+        let scores: { layers: string[]; scores: number[] } | undefined;
+        if (strategy.scoreMethod === 'lntk') {
+          const r = computeLntk(model, s.train, {
+            numSamples: 16,
+            seed: deriveSeed(seed, round, `${s.name}:lntk`),
+          });
+          scores = { layers: r.layers, scores: r.scores };
+        }
+        return {
+          name: s.name,
+          budget: run.budget ?? layers.length,
+          numSamples: s.train.length,
+          scores,
+        };
+      });
+      const plan = await strategy.configureRound({ round, layers, seed, clients });
+      const results = [];
+      for (const s of sites) {
+        model.setParams(global);
+        const assigned = plan.assignments[s.name] ?? [];
+        const res = await trainLayers(model, s.train, {
+          layers: assigned,
+          steps: run.steps,
+          batchSize: run.batchSize,
+          lr: run.lr,
+          weightDecay: run.weightDecay ?? 0.01,
+          seed: deriveSeed(seed, round, `${s.name}:train`),
+          ...run.local,
+        });
+        results.push({ client: s.name, numSamples: s.train.length, deltas: res.deltas });
+      }
+      const agg = aggregateMaskedDetailed(global, results);
+      global = server.step(global, agg);
+      if (evalAt.has(round) || round === run.rounds) {
+        model.setParams(global);
+        const ev = await evaluateSites(model, sites, run.local?.answerMask);
+        trace.rounds.push({ round, eval: ev, selection: plan.assignments });
+        if (round === run.rounds) trace.final = ev;
+      }
+    }
+    return trace;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Majority answer of each site's training split, scored on its held-out split. */
+export function majorityOf(site: LabSite): number {
+  const counts = new Map<string, number>();
+  for (const s of site.train) counts.set(s.answer, (counts.get(s.answer) ?? 0) + 1);
+  let best = '';
+  let bestN = -1;
+  for (const [a, k] of [...counts].sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
+    if (k > bestN) [best, bestN] = [a, k];
+  }
+  return site.test.filter((s) => s.answer === best).length / site.test.length;
+}
+
+// --- statistics -------------------------------------------------------------------------------
+
+/** Two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom. */
+const T975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145,
+  2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048,
+  2.045, 2.042,
+];
+
+export interface Summary {
+  mean: number;
+  sd: number;
+  /** Half-width of the 95 % t interval of the mean over seeds. */
+  ci95: number;
+  n: number;
+}
+
+export function summarize(xs: readonly number[]): Summary {
+  const n = xs.length;
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const sd = n > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1)) : 0;
+  const t = n > 1 ? T975[Math.min(n - 1, T975.length) - 1] : NaN;
+  return { mean, sd, ci95: n > 1 ? (t * sd) / Math.sqrt(n) : NaN, n };
+}
+
+/** Half-width of the 95 % normal interval of one accuracy measured on n samples. */
+export function binomialHalfWidth(p: number, n: number): number {
+  return 1.96 * Math.sqrt((p * (1 - p)) / n);
+}
+
+/** The federation a coordinator config runs (local recipe and server optimiser included). */
+export function federationRunOf(
+  config: Pick<
+    FederationConfig,
+    | 'rounds'
+    | 'steps'
+    | 'batchSize'
+    | 'lr'
+    | 'weightDecay'
+    | 'strategy'
+    | 'defaultBudget'
+    | 'localOptimizer'
+    | 'momentum'
+    | 'proxMu'
+    | 'answerMask'
+    | 'serverOptimizer'
+  >,
+): FederationRun {
+  return {
+    rounds: config.rounds,
+    steps: config.steps,
+    batchSize: config.batchSize,
+    lr: config.lr,
+    weightDecay: config.weightDecay,
+    strategy: config.strategy,
+    budget: config.defaultBudget,
+    server: config.serverOptimizer,
+    local: {
+      optimizer: config.localOptimizer,
+      momentum: config.momentum,
+      proxMu: config.proxMu,
+      answerMask: config.answerMask,
+    },
+  };
+}
