@@ -1,7 +1,7 @@
-// The committed sweep reports (experiments/results/table1, table2, head-only) are what `pnpm experiment
-// report DIR` makes of their results.jsonl: regenerated from a copy of the inputs
-// (results.jsonl, run-notes.jsonl, spec.json, notes.md), every committed report file must come
-// out byte-identical. A report edited by hand, or results appended without regenerating, fail.
+// The committed sweep reports (experiments/results/table1, table2, head-only) are what
+// `pnpm experiment report DIR` makes of their results.jsonl: regenerated from a copy of the
+// inputs (results.jsonl, run-notes.jsonl, spec.json, notes.md), every committed report file
+// must come out byte-identical. A report edited by hand, or results appended without regenerating, fail.
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
