@@ -6,6 +6,8 @@
 //   GFLOP/s, as a share of the large-matmul ceiling; on wasm also with tfjs's own matMul
 //   gradient (transposed products, model/matmul-grad.ts) and with the cache off ("before");
 // - a per-kernel time profile of one all-adapters step (tf.profile);
+// - "before": tfjs's own wasm kernels (copying Identity, scalar batched BatchMatMul;
+//   model/wasm-kernels.ts) and matMul gradient, cache off;
 // - LNTK (16 samples) against one all-adapters training step (the <= 1.1 steps target).
 // GFLOP/s and ratios use this process's CPU time (single-threaded tfjs; the machine's 2 cores are
 // shared with other work, which inflates wall time but not CPU time); wall ms are shown beside.
@@ -22,6 +24,7 @@ import {
   loadModel,
   trainStepFlops,
   useExplicitMatMulGradient,
+  useWasmKernels,
   type VqaModel,
 } from '../packages/core/src/model/index.js';
 import {
@@ -101,12 +104,13 @@ export async function run(): Promise<BenchResult> {
     const variants: [string, boolean, boolean][] = wasm
       ? [
           ['now', true, true],
-          ['before (tfjs matMul gradient, no cache)', false, false],
+          ['before (tfjs kernels and matMul gradient, no cache)', false, false],
         ]
       : [['now', true, true]];
     const steps = wasm ? 24 : 4;
     for (const [variant, explicit, cache] of variants) {
       useExplicitMatMulGradient(explicit);
+      useWasmKernels(explicit);
       for (const [label, blocks] of selections) {
         const layers = blocks.map((i) => L[i]);
         const m = model(1);
@@ -146,6 +150,7 @@ export async function run(): Promise<BenchResult> {
       }
     }
     useExplicitMatMulGradient(true);
+    useWasmKernels(true);
     const all = rows.filter((r) => r.backend === backend && String(r.what).includes('all 6'));
     notes.push(
       `${backend}: all-6 step ${all.map((r) => `${r.gflops} GFLOP/s = ${r.ofCeiling} of the ${fmt(ceiling.gflops)} GFLOP/s matmul ceiling (${String(r.what).includes('before') ? 'before' : 'now'})`).join('; ')}.`,
@@ -178,6 +183,7 @@ export async function run(): Promise<BenchResult> {
     if (wasm) {
       for (const explicit of [true, false]) {
         useExplicitMatMulGradient(explicit);
+        useWasmKernels(explicit);
         const lm = model(1);
         // Alternating, medians: the shared cores make single timings noisy.
         const lntkMs: number[] = [];
@@ -198,13 +204,14 @@ export async function run(): Promise<BenchResult> {
         lm.dispose();
         rows.push({
           backend,
-          what: `LNTK (16 samples) vs all-6 step, ${explicit ? 'now' : 'tfjs matMul gradient'}`,
+          what: `LNTK (16 samples) vs all-6 step, ${explicit ? 'now' : 'tfjs kernels and matMul gradient'}`,
           cpuMs: fmt(lntk.cpu),
           stepCpuMs: fmt(st.cpu),
           ratio: fmt(lntk.cpu / st.cpu, 2),
         });
       }
       useExplicitMatMulGradient(true);
+      useWasmKernels(true);
     }
   }
 

@@ -7,7 +7,7 @@ import { bmmModuleBytes, instantiateBmm } from '../src/model/wasm-bmm.js';
 import {
   installWasmKernels,
   simdBatchMatMulCalls,
-  useSimdBatchMatMul,
+  useWasmKernels,
 } from '../src/model/wasm-kernels.js';
 import { initNodeBackend } from '../src/node/index.js';
 
@@ -15,7 +15,7 @@ beforeAll(async () => {
   installWasmKernels();
   await initNodeBackend('wasm');
 });
-afterAll(() => useSimdBatchMatMul(true));
+afterAll(() => useWasmKernels(true));
 
 /** float64 product of row-major batches, with tfjs's transpose and broadcast rules. */
 function reference(
@@ -67,12 +67,12 @@ describe('SIMD batched matMul on wasm', () => {
       const a = tf.randomNormal(as, 0, 1, 'float32', as.length * 13 + as[0]);
       const b = tf.randomNormal(bs, 0, 1, 'float32', bs.length * 17 + bs[0]);
       const before = tf.memory();
-      useSimdBatchMatMul(true);
+      useWasmKernels(true);
       const y = tf.matMul(a, b, ta, tb);
       const y2 = tf.matMul(a, b, ta, tb);
-      useSimdBatchMatMul(false);
+      useWasmKernels(false);
       const z = tf.matMul(a, b, ta, tb);
-      useSimdBatchMatMul(true);
+      useWasmKernels(true);
       expect(y.shape).toEqual(z.shape);
       const ref = reference(
         a.dataSync() as Float32Array,
@@ -107,9 +107,9 @@ describe('SIMD batched matMul on wasm', () => {
     const k = tf.randomNormal([8, 33, 16], 0, 1, 'float32', 2);
     const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, false, true)));
     const g = (on: boolean) => {
-      useSimdBatchMatMul(on);
+      useWasmKernels(on);
       const r = tf.grads(f)([q, k]);
-      useSimdBatchMatMul(true);
+      useWasmKernels(true);
       return r;
     };
     const calls = simdBatchMatMulCalls();

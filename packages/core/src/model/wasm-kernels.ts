@@ -25,7 +25,7 @@ interface WasmBackendInternals {
 }
 
 let installed = false;
-let simdBatchMatMul = true;
+let overridesOn = true;
 let simdCalls = 0;
 
 /** Batched products the SIMD kernel computed so far (tests check that it really ran). */
@@ -33,9 +33,12 @@ export function simdBatchMatMulCalls(): number {
   return simdCalls;
 }
 
-/** Switches the SIMD batched product off / on (bench/train.bench.ts compares them); default on. */
-export function useSimdBatchMatMul(on: boolean): void {
-  simdBatchMatMul = on;
+/**
+ * Switches both overrides off (the backend's own Identity and BatchMatMul run) or back on;
+ * bench/train.bench.ts compares the two. Default on.
+ */
+export function useWasmKernels(on: boolean): void {
+  overridesOn = on;
 }
 
 /** Replaces the wasm backend's Identity and batched BatchMatMul (idempotent). */
@@ -51,7 +54,7 @@ export function installWasmKernels(): void {
       kernelFunc: (args) => {
         const x = (args.inputs as { x: tf.TensorInfo }).x;
         // Strings live outside the heap; the original handles them.
-        if (x.dtype === 'string') return identity.kernelFunc(args);
+        if (!overridesOn || x.dtype === 'string') return identity.kernelFunc(args);
         (args.backend as unknown as WasmBackendInternals).incRef(x.dataId);
         return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
       },
@@ -90,7 +93,7 @@ function batchedMatMul(
   args: Parameters<tf.KernelFunc>[0],
   transposeKernel: tf.KernelFunc,
 ): tf.TensorInfo | null {
-  if (!simdBatchMatMul) return null;
+  if (!overridesOn) return null;
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = args.attrs as unknown as {
     transposeA: boolean;
