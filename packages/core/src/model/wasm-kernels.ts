@@ -8,13 +8,16 @@
 // backend's Identity already do. Values are untouched, so results are bit-identical.
 //
 // BatchMatMul with a batch (attention's per-head products): the backend's scalar loop is
-// replaced by a WebAssembly SIMD kernel working in the backend's memory (wasm-bmm.ts); un-batched
+// replaced by a WebAssembly SIMD kernel working in the backend's memory (wasm-simd.ts); un-batched
 // products keep the backend's XNNPACK path. Transposed operands are transposed first by the
 // backend's own Transpose kernel (a copy of a few thousand values).
+//
+// Erf (GELU): the backend's scalar erf is replaced by a SIMD rational approximation with an
+// error below float32 resolution (wasm-simd.ts). Its gradient (tfjs's, through exp) is unchanged.
 import * as tf from '@tensorflow/tfjs';
 // The backend registers its own kernels on import; ours must come after to replace them.
 import '@tensorflow/tfjs-backend-wasm';
-import { instantiateBmm, type Bmm } from './wasm-bmm.js';
+import { instantiateSimd, type SimdKernels } from './wasm-simd.js';
 
 interface WasmBackendInternals {
   incRef(dataId: tf.DataId): void;
@@ -27,10 +30,16 @@ interface WasmBackendInternals {
 let installed = false;
 let overridesOn = true;
 let simdCalls = 0;
+let simdErfCalls = 0;
 
 /** Batched products the SIMD kernel computed so far (tests check that it really ran). */
 export function simdBatchMatMulCalls(): number {
   return simdCalls;
+}
+
+/** Erf kernels the SIMD code computed so far. */
+export function simdErfKernelCalls(): number {
+  return simdErfCalls;
 }
 
 /**
@@ -41,7 +50,7 @@ export function useWasmKernels(on: boolean): void {
   overridesOn = on;
 }
 
-/** Replaces the wasm backend's Identity and batched BatchMatMul (idempotent). */
+/** Replaces the wasm backend's Identity, batched BatchMatMul and Erf (idempotent). */
 export function installWasmKernels(): void {
   if (installed) return;
   installed = true;
@@ -70,19 +79,47 @@ export function installWasmKernels(): void {
         batchedMatMul(args, transpose.kernelFunc) ?? (matmul.kernelFunc(args) as tf.TensorInfo),
     });
   }
+  const erf = tf.getKernel(tf.Erf, 'wasm');
+  if (erf) {
+    tf.unregisterKernel(tf.Erf, 'wasm');
+    tf.registerKernel({
+      ...erf,
+      kernelFunc: (args) => simdErf(args) ?? (erf.kernelFunc(args) as tf.TensorInfo),
+    });
+  }
 }
 
-const bmmByMemory = new WeakMap<WebAssembly.Memory, Bmm | null>();
+const kernelsByMemory = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
 
-function bmmFor(backend: WasmBackendInternals): Bmm | null {
+function simdFor(backend: WasmBackendInternals): SimdKernels | null {
   const memory = backend.wasm.asm?.memory;
   if (!(memory instanceof WebAssembly.Memory)) return null;
-  let f = bmmByMemory.get(memory);
-  if (f === undefined) {
-    f = instantiateBmm(memory);
-    bmmByMemory.set(memory, f);
+  let k = kernelsByMemory.get(memory);
+  if (k === undefined) {
+    k = instantiateSimd(memory);
+    kernelsByMemory.set(memory, k);
   }
-  return f;
+  return k;
+}
+
+/** y = erf(x) by the SIMD kernel for float32 x; null otherwise (the backend's kernel runs). */
+function simdErf(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | null {
+  if (!overridesOn) return null;
+  const x = (args.inputs as { x: tf.TensorInfo }).x;
+  if (x.dtype !== 'float32') return null;
+  const backend = args.backend as unknown as WasmBackendInternals;
+  const simd = simdFor(backend);
+  if (!simd) return null;
+  const out = backend.makeOutput(x.shape, 'float32');
+  const size = tf.util.sizeFromShape(x.shape);
+  if (size > 0)
+    simd.erf(
+      backend.dataIdMap.get(x.dataId)!.memoryOffset,
+      backend.dataIdMap.get(out.dataId)!.memoryOffset,
+      size,
+    );
+  simdErfCalls++;
+  return out;
 }
 
 /**
@@ -113,8 +150,8 @@ function batchedMatMul(
   const same = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
   if (batch <= 1 || !(same || batchA === 1 || batchB === 1)) return null;
   const backend = args.backend as unknown as WasmBackendInternals;
-  const bmm = bmmFor(backend);
-  if (!bmm) return null;
+  const simd = simdFor(backend);
+  if (!simd) return null;
 
   const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
   const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
@@ -141,7 +178,7 @@ function batchedMatMul(
   const outShape = [...tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB), m, n];
   const out = backend.makeOutput(outShape, 'float32');
   const offset = (x: tf.TensorInfo) => backend.dataIdMap.get(x.dataId)!.memoryOffset;
-  bmm(
+  simd.bmm(
     offset(a3.info),
     offset(b3.info),
     offset(out),

@@ -1,5 +1,7 @@
-// A batched matrix product in WebAssembly SIMD, for the small per-head products of attention.
+// WebAssembly SIMD kernels for the wasm backend: a batched matrix product (attention's small
+// per-head products) and erf (the exact GELU of every block).
 //
+// Batched product.
 // tfjs-backend-wasm 4.22 sends only un-batched, untransposed 2-D products to XNNPACK; a batched
 // BatchMatMul (attention's Q K^T and P V, [n x heads, 33, 16] for `tiny`) runs a scalar loop
 // at ~1-2 GFLOP/s, ~40 % of a training step's kernel time (bench/train.bench.ts). This module
@@ -13,6 +15,15 @@
 // Each row of C is zeroed, then C[i, :] += A[i, p] * B[p, :] for p = 0..k-1 in order, four
 // columns at a time (f32x4) and the remainder one by one: every element is the same sequence
 // of float32 multiplies and adds (no fused multiply-add), so results are deterministic.
+//
+// erf(x, y, count): y = erf(x) elementwise, four lanes at a time. tfjs-backend-wasm's scalar
+// Erf costs ~10 multiplies' worth per element (0.7 ms for one [16, 33, 128] GELU input, ~7 % of
+// a training step). This one is the rational approximation of Eigen / TensorFlow
+// (`generic_fast_erf_float`): x clamped to [-4, 4] (erf is +-1 in float32 beyond), then
+// erf(x) = x P(x^2) / Q(x^2) with P of degree 6 and Q of degree 4; its error is 6.5e-8 in
+// exact arithmetic and at most 3.1e-7 in float32 on [-6, 6] (a few ulps near +-1; the backend's
+// scalar erf: 4.3e-8), checked against a float64 erf in test/model-wasm-kernels.test.ts.
+//
 // No toolchain is needed: the bytes are written here, opcode by opcode (WebAssembly core
 // specification 2.0, binary format; SIMD opcodes from the fixed-width SIMD proposal).
 
@@ -72,6 +83,11 @@ const op = {
   splat: [0xfd, ...uleb(19)],
   f32x4Add: [0xfd, ...uleb(228)],
   f32x4Mul: [0xfd, ...uleb(230)],
+  f32x4Div: [0xfd, ...uleb(231)],
+  f32x4Min: [0xfd, ...uleb(232)],
+  f32x4Max: [0xfd, ...uleb(233)],
+  lane0: [0xfd, ...uleb(31), 0x00], // f32x4.extract_lane 0
+  tee: (l: number) => [0x22, ...uleb(l)],
   memFill: [0xfc, ...uleb(11), 0x00],
 };
 
@@ -112,7 +128,7 @@ const addr = (base: number, index: number[]) => [
   ...op.add,
 ];
 
-function body(): number[] {
+function bmmBody(): number[] {
   // Vector part: while (j + 4 <= n) { C[j..j+3] += av * B[j..j+3]; j += 4 }
   const vectorCols = [
     ...op.block,
@@ -236,13 +252,117 @@ function body(): number[] {
   return [...uleb(fn.length), ...fn];
 }
 
-/** The module's bytes: imports env.memory, exports bmm. */
-export function bmmModuleBytes(): Uint8Array<ArrayBuffer> {
-  const type = section(1, vec([[0x60, ...vec(Array.from({ length: 9 }, () => [I32])), 0x00]]));
+/** v128.const with `v` in every lane. */
+function splatConst(v: number): number[] {
+  const lane = [...new Uint8Array(new Float32Array([v]).buffer)];
+  return [0xfd, ...uleb(12), ...lane, ...lane, ...lane, ...lane];
+}
+
+/** Eigen's fast erf coefficients: numerator x * (a1 + a3 x^2 + ... + a13 x^12). */
+export const ERF_NUMERATOR = [
+  -1.60960333262415e-2, -2.95459980854025e-3, -7.34990630326855e-4, -5.69250639462346e-5,
+  -2.10102402082508e-6, 2.77068142495902e-8, -2.72614225801306e-10,
+];
+/** Denominator b0 + b2 x^2 + ... + b8 x^8. */
+export const ERF_DENOMINATOR = [
+  -1.42647390514189e-2, -7.37332916720468e-3, -1.68282697438203e-3, -2.13374055278905e-4,
+  -1.45660718464996e-5,
+];
+
+function erfBody(): number[] {
+  const [X, Y, COUNT, IDX, V, X2] = [0, 1, 2, 3, 4, 5];
+  // Horner in x^2 (multiply, then add: no fused multiply-add).
+  const horner = (coef: number[]) => {
+    const out = splatConst(coef[coef.length - 1]);
+    for (let c = coef.length - 2; c >= 0; c--)
+      out.push(...op.get(X2), ...op.f32x4Mul, ...splatConst(coef[c]), ...op.f32x4Add);
+    return out;
+  };
+  // The vector on the stack -> erf of it on the stack.
+  const erfOfStack = [
+    ...splatConst(4),
+    ...op.f32x4Min,
+    ...splatConst(-4),
+    ...op.f32x4Max,
+    ...op.tee(V),
+    ...op.get(V),
+    ...op.f32x4Mul,
+    ...op.set(X2),
+    ...horner(ERF_NUMERATOR),
+    ...op.get(V),
+    ...op.f32x4Mul,
+    ...horner(ERF_DENOMINATOR),
+    ...op.f32x4Div,
+  ];
+  const vectorPart = [
+    ...op.i32(0),
+    ...op.set(IDX),
+    ...op.block,
+    ...op.loop,
+    ...op.get(IDX),
+    ...op.i32(4),
+    ...op.add,
+    ...op.get(COUNT),
+    ...op.gtU,
+    ...op.brIf(1),
+    ...addr(Y, op.get(IDX)),
+    ...addr(X, op.get(IDX)),
+    ...op.v128Load,
+    ...erfOfStack,
+    ...op.v128Store,
+    ...op.get(IDX),
+    ...op.i32(4),
+    ...op.add,
+    ...op.set(IDX),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+  ];
+  // The last count % 4 elements one at a time (splat, erf, lane 0): same arithmetic per lane.
+  const tail = [
+    ...op.block,
+    ...op.loop,
+    ...op.get(IDX),
+    ...op.get(COUNT),
+    ...op.geU,
+    ...op.brIf(1),
+    ...addr(Y, op.get(IDX)),
+    ...addr(X, op.get(IDX)),
+    ...op.f32Load,
+    ...op.splat,
+    ...erfOfStack,
+    ...op.lane0,
+    ...op.f32Store,
+    ...op.get(IDX),
+    ...op.i32(1),
+    ...op.add,
+    ...op.set(IDX),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+  ];
+  const locals = vec([
+    [...uleb(1), I32],
+    [...uleb(2), V128],
+  ]);
+  const fn = [...locals, ...vectorPart, ...tail, ...op.end];
+  return [...uleb(fn.length), ...fn];
+}
+
+/** The module's bytes: imports env.memory, exports bmm and erf. */
+export function simdModuleBytes(): Uint8Array<ArrayBuffer> {
+  const params = (n: number) => [0x60, ...vec(Array.from({ length: n }, () => [I32])), 0x00];
+  const type = section(1, vec([params(9), params(3)]));
   const imports = section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]]));
-  const funcs = section(3, vec([uleb(0)]));
-  const exports = section(7, vec([[...name('bmm'), 0x00, 0x00]]));
-  const code = section(10, vec([body()]));
+  const funcs = section(3, vec([uleb(0), uleb(1)]));
+  const exports = section(
+    7,
+    vec([
+      [...name('bmm'), 0x00, 0x00],
+      [...name('erf'), 0x00, 0x01],
+    ]),
+  );
+  const code = section(10, vec([bmmBody(), erfBody()]));
   return new Uint8Array([
     0x00,
     0x61,
@@ -272,18 +392,26 @@ export type Bmm = (
   bStride: number,
 ) => void;
 
+/** erf(x, y, count): byte pointers, element count. */
+export type Erf = (x: number, y: number, count: number) => void;
+
+export interface SimdKernels {
+  bmm: Bmm;
+  erf: Erf;
+}
+
 /**
- * Instantiates the kernel on `memory` (synchronously: the module is ~400 bytes). Null when this
+ * Instantiates the kernels on `memory` (synchronously: the module is ~1 KB). Null when this
  * engine lacks WebAssembly SIMD or the memory is shared (threaded builds): callers keep the
- * backend's own kernel then.
+ * backend's own kernels then.
  */
-export function instantiateBmm(memory: WebAssembly.Memory): Bmm | null {
+export function instantiateSimd(memory: WebAssembly.Memory): SimdKernels | null {
   if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer)
     return null;
   try {
-    const mod = new WebAssembly.Module(bmmModuleBytes());
+    const mod = new WebAssembly.Module(simdModuleBytes());
     const inst = new WebAssembly.Instance(mod, { env: { memory } });
-    return inst.exports.bmm as Bmm;
+    return { bmm: inst.exports.bmm as Bmm, erf: inst.exports.erf as Erf };
   } catch {
     return null;
   }
