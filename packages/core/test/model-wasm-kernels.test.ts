@@ -140,10 +140,26 @@ describe('SIMD batched matMul on wasm', () => {
     tf.dispose([a, b, y]);
   });
 
-  it('declines a shared (threaded) memory', () => {
-    const shared = new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true });
-    expect(instantiateSimd(shared)).toBeNull();
-    expect(instantiateSimd(new WebAssembly.Memory({ initial: 1 }))).not.toBeNull();
+  it('runs on a shared (threaded build) memory as on a plain one', () => {
+    for (const shared of [false, true]) {
+      const memory = shared
+        ? new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true })
+        : new WebAssembly.Memory({ initial: 1 });
+      const k = instantiateSimd(memory);
+      expect(k).not.toBeNull();
+      const f = new Float32Array(memory.buffer);
+      // [2, 3] x [3, 2] at float offsets 0 and 8, result at 16; erf of 5 values at 32 -> 40.
+      f.set([1, 2, 3, 4, 5, 6], 0);
+      f.set([1, 0, 0, 1, 1, 1], 8);
+      k!.bmm(0, 32, 64, 1, 2, 3, 2, 0, 0);
+      expect(Array.from(f.subarray(16, 20))).toEqual([4, 5, 10, 11]);
+      f.set([-1, -0.5, 0, 0.5, 1], 32);
+      k!.erf(128, 160, 5);
+      const want = [
+        -0.8427007929497149, -0.5204998778130465, 0, 0.5204998778130465, 0.8427007929497149,
+      ];
+      f.subarray(40, 45).forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThan(4e-7));
+    }
   });
 
   it('the module is about a kilobyte of valid WebAssembly', () => {

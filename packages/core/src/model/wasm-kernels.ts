@@ -24,7 +24,7 @@ interface WasmBackendInternals {
   disposeData(dataId: tf.DataId): boolean;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } | undefined };
-  wasm: { asm?: { memory?: WebAssembly.Memory } };
+  wasm: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
 }
 
 let installed = false;
@@ -92,7 +92,9 @@ export function installWasmKernels(): void {
 const kernelsByMemory = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
 
 function simdFor(backend: WasmBackendInternals): SimdKernels | null {
-  const memory = backend.wasm.asm?.memory;
+  // The plain build exports its memory; Emscripten's threaded build imports a shared one and
+  // keeps it on the module object.
+  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
   if (!(memory instanceof WebAssembly.Memory)) return null;
   let k = kernelsByMemory.get(memory);
   if (k === undefined) {

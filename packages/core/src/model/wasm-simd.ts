@@ -349,11 +349,16 @@ function erfBody(): number[] {
   return [...uleb(fn.length), ...fn];
 }
 
-/** The module's bytes: imports env.memory, exports bmm and erf. */
-export function simdModuleBytes(): Uint8Array<ArrayBuffer> {
+/**
+ * The module's bytes: imports env.memory, exports bmm and erf. `shared`: the memory of
+ * tfjs-backend-wasm's threaded build (a cross-origin-isolated page) is a shared memory, whose
+ * import must say so and give a maximum (65,536 pages, the wasm32 limit, admits any).
+ */
+export function simdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
   const params = (n: number) => [0x60, ...vec(Array.from({ length: n }, () => [I32])), 0x00];
   const type = section(1, vec([params(9), params(3)]));
-  const imports = section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]]));
+  const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
+  const imports = section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]]));
   const funcs = section(3, vec([uleb(0), uleb(1)]));
   const exports = section(
     7,
@@ -401,15 +406,15 @@ export interface SimdKernels {
 }
 
 /**
- * Instantiates the kernels on `memory` (synchronously: the module is ~1 KB). Null when this
- * engine lacks WebAssembly SIMD or the memory is shared (threaded builds): callers keep the
- * backend's own kernels then.
+ * Instantiates the kernels on `memory` (synchronously: the module is ~1 KB), a plain or a
+ * shared one. Null when this engine lacks WebAssembly SIMD: callers keep the backend's own
+ * kernels then. The kernels run on the calling thread only; tfjs runs one kernel at a time.
  */
 export function instantiateSimd(memory: WebAssembly.Memory): SimdKernels | null {
-  if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer)
-    return null;
+  const shared =
+    typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
   try {
-    const mod = new WebAssembly.Module(simdModuleBytes());
+    const mod = new WebAssembly.Module(simdModuleBytes(shared));
     const inst = new WebAssembly.Instance(mod, { env: { memory } });
     return { bmm: inst.exports.bmm as Bmm, erf: inst.exports.erf as Erf };
   } catch {
