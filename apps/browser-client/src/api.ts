@@ -70,6 +70,9 @@ export interface LoadOptions {
   /** 'int8' (default): the frozen base stays int8 in memory; 'fp32': dequantized once at load
    * (the comparison path of the memory measurements). */
   weights?: 'int8' | 'fp32';
+  /** false: skip the activation probe after loading (memory measurements of the weights
+   * alone); default true. */
+  probe?: boolean;
 }
 
 /** What the worker holds in memory now (bench/vilt-tab.bench.ts, the WebGPU e2e test). */

@@ -167,7 +167,7 @@ const api: WorkerApi = {
     model = loadModel(bytes, { weights: opts.weights ?? 'int8' });
     // Measure what a pass takes on this tab's backend once, so micro-batches, LNTK and
     // evaluation chunks fit its memory (core/train/memory-budget.ts).
-    await probeActivationBytes(model);
+    if (opts.probe !== false) await probeActivationBytes(model);
     modelInfo = {
       cached,
       bytes: bytes.byteLength,
@@ -201,6 +201,8 @@ const api: WorkerApi = {
   },
 
   async memory() {
+    // A full collection first where the engine exposes one (--js-flags=--expose-gc: benches).
+    (globalThis as { gc?: () => void }).gc?.();
     return {
       backend: tf.getBackend(),
       tfBytes: tf.memory().numBytes,
