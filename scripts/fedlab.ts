@@ -33,6 +33,8 @@ export interface SeedResult {
   perSite: Record<string, number>;
   modality: Record<string, number>;
   foreign: Record<string, number>;
+  /** Per site: accuracy of each question type. */
+  perType?: Record<string, Record<string, number>>;
   byRound?: {
     round: number;
     accuracy: number;
@@ -48,12 +50,21 @@ function flat(ev: LabEval) {
   const perSite: Record<string, number> = {};
   const modality: Record<string, number> = {};
   const foreign: Record<string, number> = {};
+  const perType: Record<string, Record<string, number>> = {};
   for (const [k, v] of Object.entries(ev.perSite)) {
+    perType[k] = Object.fromEntries(Object.entries(v.perType).map(([t, x]) => [t, r4(x.accuracy)]));
     perSite[k] = r4(v.accuracy);
     modality[k] = r4(v.perType.modality?.accuracy ?? NaN);
     foreign[k] = r4(v.foreign);
   }
-  return { accuracy: r4(ev.accuracy), siteMean: r4(ev.siteMean), perSite, modality, foreign };
+  return {
+    accuracy: r4(ev.accuracy),
+    siteMean: r4(ev.siteMean),
+    perSite,
+    modality,
+    foreign,
+    perType,
+  };
 }
 
 export async function runSpec(

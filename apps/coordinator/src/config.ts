@@ -9,6 +9,7 @@ import {
   ACCEPTED_STRATEGY_NAMES,
   ANSWER_MASKS,
   CODECS,
+  HEAD_AGGREGATIONS,
   LOCAL_OPTIMIZERS,
   SERVER_OPTIMIZERS,
 } from '@focus-fl/core/federated';
@@ -56,6 +57,11 @@ export const FederationConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /**
+     * The head's unit of averaging (core federated/aggregate.ts): 'layer' (every site that sent
+     * it) or 'answer' (each answer over the sites that trained it; docs/federated-recipe.md).
+     */
+    headAggregation: Enum(HEAD_AGGREGATIONS),
     codec: Enum(CODECS),
     /** Budget for sites registered without one (layers per round). */
     defaultBudget: Type.Integer({ minimum: 1 }),
@@ -110,6 +116,7 @@ export const DEFAULT_CONFIG: FederationConfig = {
   proxMu: 0,
   answerMask: 'site',
   serverOptimizer: { name: 'fedavg' },
+  headAggregation: 'answer',
   codec: 'fp16',
   defaultBudget: 2,
   budgets: {},

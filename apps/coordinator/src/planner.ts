@@ -64,7 +64,7 @@ export interface Planner {
 
 export function createPlanner(
   config: Pick<FederationConfig, 'strategy' | 'algo' | 'seed' | 'solverMaxMs' | 'pick'> &
-    Partial<Pick<FederationConfig, 'serverOptimizer'>>,
+    Partial<Pick<FederationConfig, 'serverOptimizer' | 'headAggregation'>>,
   solver: SelectionSolver = runSolver,
 ): Planner {
   const strategy: Strategy = createStrategy(config.strategy, {
@@ -105,6 +105,7 @@ export function createPlanner(
           global: input.global,
           assignments: input.assignments,
           valuesChecked: true,
+          headAggregation: config.headAggregation,
         },
         input.results.map((r) => ({ client: r.site, numSamples: r.numSamples, deltas: r.deltas })),
         input.failures.map((f) => ({ client: f.site, reason: f.reason })),
