@@ -116,6 +116,10 @@ export const DEFAULT_CONFIG: FederationConfig = {
   proxMu: 0,
   answerMask: 'site',
   serverOptimizer: { name: 'fedavg' },
+  // Under the 'site' rule a site trains only its own answers' head columns; averaging the head
+  // over every site divided a site-specific answer's step by the number of sites. Averaging each
+  // answer over the sites that trained it (docs/federated-recipe.md) gave +2.0 points at 9 sites
+  // (seed 0: 66.2 -> 68.2 %) and +2.0 in the head-only replay at 4 sites.
   headAggregation: 'answer',
   codec: 'fp16',
   defaultBudget: 2,
