@@ -5,7 +5,8 @@
 // checkpoint and, beside it, a JSON report: pretraining CPU seconds and held-out accuracy per
 // question type, fp32 vs int8, against chance and the majority answer of each type.
 // `small` (12 blocks) starts from a trained `tiny` checkpoint stacked to 12 blocks (train/
-// grow.ts) unless --init names a 12-block checkpoint. Usage:
+// grow.ts) unless --init names a 12-block checkpoint. The whole chain of phases that made the
+// committed bases is scripts/pretrain-recipe.ts. Usage:
 //   pnpm exec tsx scripts/pretrain.ts [--preset tiny|small] [--steps 1500] [--batch 64]
 //     [--lr 3e-3] [--seed 1] [--test 1200] [--init checkpoint.safetensors]
 //     [--snapshot-every 250] [--adaptive on|off] [--only-types position,relation]

@@ -4,6 +4,8 @@
 // backend has no gradient for tf.gather), then written back; other rows keep their seeded init.
 // Batches come from a source: a fixed sample list (epochs of shuffles) or a generator that
 // draws fresh samples every step (no overfitting, and a curriculum through `difficulty`).
+// Two optional objectives beside the answers' cross-entropy: deep supervision (the answer read
+// after every block) and "describe" (pooled features regress generic image statistics).
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import { disposeBatch, encodeBatch, sliceBatch, type SampleLike } from '../model/batch.js';
