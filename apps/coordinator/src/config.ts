@@ -73,8 +73,17 @@ export const FederationConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
-    /** Time budget of the solver per round (ms). */
+    /**
+     * Wall-time safety cap of the solver per round (ms). The search itself is bounded by
+     * `solverMaxEvaluations` and an early stop, so a seed gives the same selection on any
+     * machine; only a solve that reaches this cap depends on the machine's speed.
+     */
     solverMaxMs: Type.Integer({ minimum: 1 }),
+    /**
+     * Evaluation budget of the solver per round (default 20,000, the solvers' own default);
+     * the search stops earlier once its Pareto archive stops improving (planner.ts).
+     */
+    solverMaxEvaluations: Type.Optional(Type.Integer({ minimum: 1 })),
     /** Wait after quorum so that sites connecting together join the same round (ms). */
     quorumGraceMs: Type.Integer({ minimum: 0 }),
     /** Wait before retrying an aborted round (ms); doubles with every abort in a row. */
@@ -117,6 +126,7 @@ export const DEFAULT_CONFIG: FederationConfig = {
   minCompletionRate: 0.5,
   deadlines: { scores: 120_000, train: 600_000, evaluate: 120_000 },
   solverMaxMs: 2_000,
+  solverMaxEvaluations: 20_000,
   quorumGraceMs: 500,
   abortBackoffMs: 1_000,
   maxConsecutiveAborts: 5,

@@ -1,6 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { lastSolverMode, runSolver, solveInThread } from '../src/solver-run.js';
+import {
+  INLINE_MAX_CELLS,
+  lastSolverMode,
+  runSolver,
+  solveInThread,
+  solverWorkerStarts,
+} from '../src/solver-run.js';
+import { createPlanner } from '../src/planner.js';
+import { DEFAULT_CONFIG } from '../src/config.js';
+import { randomSelectionInput } from '@focus-fl/solvers';
 import { mulberry32 } from '@focus-fl/core';
 import { LAYERS, fakeSite, runSite, startCoordinator, testConfig, tmpDir } from './fakes.js';
 
@@ -38,7 +47,28 @@ describe('strategies through the engine', () => {
 });
 
 describe('solver off the event loop', () => {
-  it('runs in a worker thread and matches the in-thread result', async () => {
+  const opts = { algo: 'nsga2' as const, seed: 5, maxEvaluations: 2000, pick: 'knee' as const };
+
+  it('solves a large problem in one worker thread reused across rounds, matching in-thread', async () => {
+    const input = randomSelectionInput(20, 12, 3, { minBudget: 1, maxBudget: 4 });
+    expect(input.scores.length * 12).toBeGreaterThan(INLINE_MAX_CELLS);
+    const starts = solverWorkerStarts();
+    let ticks = 0;
+    const iv = setInterval(() => ticks++, 1);
+    const a = await runSolver(input, opts);
+    expect(lastSolverMode()).toBe('worker');
+    const a2 = await runSolver(input, { ...opts, seed: 6 });
+    expect(lastSolverMode()).toBe('worker');
+    clearInterval(iv);
+    expect(solverWorkerStarts() - starts).toBeLessThanOrEqual(1);
+    const b = solveInThread(input, opts);
+    expect(a.front).toEqual(b.front);
+    expect(a.selected).toBe(b.selected);
+    expect(a2.front).toEqual(solveInThread(input, { ...opts, seed: 6 }).front);
+    expect(ticks).toBeGreaterThan(0);
+  });
+
+  it('solves a small problem on the calling thread', async () => {
     const input = {
       scores: [
         [0.4, 0.3, 0.2, 0.1],
@@ -47,16 +77,34 @@ describe('solver off the event loop', () => {
       ],
       budgets: [2, 2, 1],
     };
-    const opts = { algo: 'nsga2' as const, seed: 5, maxEvaluations: 2000, pick: 'knee' as const };
-    let ticks = 0;
-    const iv = setInterval(() => ticks++, 1);
+    const starts = solverWorkerStarts();
     const a = await runSolver(input, opts);
-    clearInterval(iv);
-    expect(lastSolverMode()).toBe('worker');
-    const b = solveInThread(input, opts);
-    expect(a.front).toEqual(b.front);
-    expect(a.selected).toBe(b.selected);
-    expect(ticks).toBeGreaterThan(0);
+    expect(lastSolverMode()).toBe('in-thread');
+    expect(solverWorkerStarts()).toBe(starts);
+    expect(a.front).toEqual(solveInThread(input, opts).front);
+  });
+
+  it("the planner's f3ocus selection is the same for a seed, wherever it is solved", async () => {
+    const layers = Array.from({ length: 12 }, (_, l) => `block${l}.adapter`);
+    for (const clients of [4, 20]) {
+      const input = randomSelectionInput(clients, 12, 8, { minBudget: 1, maxBudget: 4 });
+      const plan = () =>
+        createPlanner({ ...DEFAULT_CONFIG, strategy: 'f3ocus', seed: 3 }).plan({
+          round: 2,
+          layers,
+          sites: input.scores.map((row, i) => ({
+            site: `s${i}`,
+            budget: input.budgets[i],
+            numSamples: 10,
+            scores: { layers, scores: row },
+          })),
+        });
+      const a = await plan();
+      const b = await plan();
+      expect(b.assignments).toEqual(a.assignments);
+      expect(b.front).toEqual(a.front);
+      expect(a.info.stoppedBy).toBe('stall');
+    }
   });
 
   it('falls back to the client-only top-B selection when the solver misses its hard deadline', async () => {

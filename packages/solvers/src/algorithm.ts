@@ -11,9 +11,29 @@ import { Rng } from './rng.js';
 export interface Termination {
   /** Stop once this many evaluations are spent (a step may overshoot by < one generation). */
   maxEvaluations?: number;
-  /** Stop once this much wall time has passed since the first step. */
+  /**
+   * Stop once this much wall time has passed since the first step. A time budget also drives
+   * the schedules (SA temperature, MOPSO mutation) and the polish shares, so the result depends
+   * on the machine's speed; prefer `maxEvaluations` + `timeCapMs` where results must repeat.
+   */
   maxTimeMs?: number;
+  /**
+   * Early stop: end the run once this many evaluations in a row brought no new point into the
+   * archive (the Pareto front stopped improving). Checked between steps, so it is a function
+   * of the seed only.
+   */
+  stallEvaluations?: number;
+  /**
+   * Safety cap in wall ms: stop here even if budget is left (checked inside steps as
+   * `maxTimeMs` is). Unlike `maxTimeMs` it drives no schedule and no polish share, so a run the
+   * cap does not cut is identical for a seed on any machine and under any load;
+   * `stoppedBy: 'cap'` says when it did cut.
+   */
+  timeCapMs?: number;
 }
+
+/** Why a run ended (first reason found, checked in this order). */
+export type StopReason = 'evaluations' | 'stall' | 'time' | 'cap';
 
 export interface CommonOptions extends Termination {
   /** Seed of the run's RNG (default 1). Same seed + same evaluation budget = same result. */
@@ -50,6 +70,8 @@ export interface AlgorithmResult {
   evaluations: number;
   iterations: number;
   elapsedMs: number;
+  /** Why the run ended; null when `result()` was called before a budget was spent. */
+  stoppedBy: StopReason | null;
 }
 
 export interface Algorithm {
@@ -69,6 +91,10 @@ export abstract class BaseAlgorithm implements Algorithm {
   iterations = 0;
   protected readonly maxEvaluations: number;
   protected readonly maxTimeMs: number;
+  private readonly stallEvaluations: number;
+  private readonly timeCapMs: number;
+  /** Evaluation count when a point last entered the archive (early stop). */
+  private lastImprovement = 0;
   private readonly now: () => number;
   private readonly polish: boolean;
   private readonly polished = new Set<string>();
@@ -90,10 +116,16 @@ export abstract class BaseAlgorithm implements Algorithm {
     const noBudget = opts.maxEvaluations === undefined && opts.maxTimeMs === undefined;
     this.maxEvaluations = opts.maxEvaluations ?? (noBudget ? DEFAULT_MAX_EVALUATIONS : Infinity);
     this.maxTimeMs = opts.maxTimeMs ?? Infinity;
-    if (!(this.maxEvaluations > 0))
-      throw new Error(`maxEvaluations: expected a positive number, got ${opts.maxEvaluations}`);
-    if (!(this.maxTimeMs > 0))
-      throw new Error(`maxTimeMs: expected a positive number, got ${opts.maxTimeMs}`);
+    this.stallEvaluations = opts.stallEvaluations ?? Infinity;
+    this.timeCapMs = opts.timeCapMs ?? Infinity;
+    for (const [name, v, given] of [
+      ['maxEvaluations', this.maxEvaluations, opts.maxEvaluations],
+      ['maxTimeMs', this.maxTimeMs, opts.maxTimeMs],
+      ['stallEvaluations', this.stallEvaluations, opts.stallEvaluations],
+      ['timeCapMs', this.timeCapMs, opts.timeCapMs],
+    ] as const) {
+      if (!(v > 0)) throw new Error(`${name}: expected a positive number, got ${given}`);
+    }
     this.now = opts.now ?? (() => performance.now());
     this.polish = opts.polish ?? true;
   }
@@ -113,14 +145,27 @@ export abstract class BaseAlgorithm implements Algorithm {
   }
 
   done(): boolean {
-    if (this.evaluations >= this.maxEvaluations) return true;
-    return this.timeUp();
+    return this.stopReason() !== null;
   }
 
-  /** The time budget is spent (checked inside long steps, not only between them). */
+  /** Why the run is over, or null while budget is left. */
+  stopReason(): StopReason | null {
+    if (this.evaluations >= this.maxEvaluations) return 'evaluations';
+    // Only after the first step: the initial population always enters the archive.
+    if (this.startedAt >= 0 && this.evaluations - this.lastImprovement >= this.stallEvaluations)
+      return 'stall';
+    if (this.maxTimeMs === Infinity && this.timeCapMs === Infinity) return null;
+    if (this.startedAt < 0) return null;
+    const t = this.now() - this.startedAt;
+    if (t >= this.maxTimeMs) return 'time';
+    return t >= this.timeCapMs ? 'cap' : null;
+  }
+
+  /** The time budget or cap is spent (checked inside long steps, not only between them). */
   protected timeUp(): boolean {
-    if (this.maxTimeMs === Infinity) return false;
-    return this.startedAt >= 0 && this.now() - this.startedAt >= this.maxTimeMs;
+    const limit = Math.min(this.maxTimeMs, this.timeCapMs);
+    if (limit === Infinity) return false;
+    return this.startedAt >= 0 && this.now() - this.startedAt >= limit;
   }
 
   /**
@@ -168,6 +213,7 @@ export abstract class BaseAlgorithm implements Algorithm {
       evaluations: this.evaluations,
       iterations: this.iterations,
       elapsedMs: this.elapsedMs,
+      stoppedBy: this.stopReason(),
     };
   }
 
@@ -181,7 +227,9 @@ export abstract class BaseAlgorithm implements Algorithm {
     const f = this.problem.evaluate(x);
     this.evaluations++;
     const s = { x, f };
-    return this.archive.add(s) ? this.polishEntry(s) : s;
+    if (!this.archive.add(s)) return s;
+    this.lastImprovement = this.evaluations;
+    return this.polishEntry(s);
   }
 
   /**
@@ -191,8 +239,13 @@ export abstract class BaseAlgorithm implements Algorithm {
   protected polishEntry(s: Solution): Solution {
     if (!this.polish || !this.problem.improve || this.evaluations >= this.maxEvaluations) return s;
     let y: number[] | null;
-    if (this.maxTimeMs === Infinity) {
+    if (this.maxTimeMs === Infinity && this.timeCapMs === Infinity) {
       y = this.problem.improve(s.x, this.polished);
+    } else if (this.maxTimeMs === Infinity) {
+      // A cap only: the polish runs to the end unless the cap itself is reached (no time
+      // shares, which would make the result depend on the machine's speed).
+      if (this.timeUp()) return s;
+      y = this.problem.improve(s.x, this.polished, () => this.timeUp());
     } else {
       // Time budget: the polish (a min-cost flow, seconds for 1,000 x 24) stops at the deadline,
       // and one polish may use at most POLISH_SHARE of the budget; one that overruns it switches
@@ -213,7 +266,7 @@ export abstract class BaseAlgorithm implements Algorithm {
     if (!y) return s;
     const t = { x: y, f: this.problem.evaluate(y) };
     this.evaluations++;
-    this.archive.add(t);
+    if (this.archive.add(t)) this.lastImprovement = this.evaluations;
     return t;
   }
 

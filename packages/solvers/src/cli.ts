@@ -141,7 +141,10 @@ export function main(argv: readonly string[]): number {
       maxTimeMs: args.maxTimeMs,
       pick: args.pick,
     });
-    process.stdout.write(args.json ? JSON.stringify(result) + '\n' : formatTable(result) + '\n');
+    // The stable JSON shape (packages/solvers/README.md): exactly these fields.
+    const { algorithm, front, selected, evaluations, elapsedMs } = result;
+    const stable = { algorithm, front, selected, evaluations, elapsedMs };
+    process.stdout.write(args.json ? JSON.stringify(stable) + '\n' : formatTable(result) + '\n');
     return 0;
   } catch (e) {
     process.stderr.write(`error: ${oneLine(e instanceof Error ? e.message : String(e))}\n`);

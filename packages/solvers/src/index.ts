@@ -37,6 +37,7 @@ export {
   type AlgorithmResult,
   type CommonOptions,
   type Termination,
+  type StopReason,
 } from './algorithm.js';
 export { Nsga2, type Nsga2Options } from './algorithms/nsga2.js';
 export { Mopso, type MopsoOptions } from './algorithms/mopso.js';

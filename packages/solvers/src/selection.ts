@@ -1,3 +1,4 @@
+import type { StopReason } from './algorithm.js';
 import type { AlgorithmName } from './solve.js';
 import { solve } from './solve.js';
 import { LayerSelectionProblem } from './layer-selection.js';
@@ -18,6 +19,11 @@ export interface SelectionResult {
   selected: number;
   evaluations: number;
   elapsedMs: number;
+  /**
+   * Why the search ended (`cap`: the wall-time safety cap cut it, so the result may depend on
+   * the machine). Not part of the CLI's JSON.
+   */
+  stoppedBy?: StopReason | null;
 }
 
 /**
@@ -31,6 +37,8 @@ export function solveSelection(
     seed?: number;
     maxEvaluations?: number;
     maxTimeMs?: number;
+    stallEvaluations?: number;
+    timeCapMs?: number;
     pick?: PickRule;
   } = {},
 ): SelectionResult {
@@ -41,6 +49,8 @@ export function solveSelection(
     seed: opts.seed ?? 1,
     maxEvaluations: opts.maxEvaluations,
     maxTimeMs: opts.maxTimeMs,
+    stallEvaluations: opts.stallEvaluations,
+    timeCapMs: opts.timeCapMs,
   });
   const front = res.front.map((s) => ({
     masks: problem.toMasks(s.x),
@@ -58,5 +68,6 @@ export function solveSelection(
     selected,
     evaluations: res.evaluations,
     elapsedMs: res.elapsedMs,
+    stoppedBy: res.stoppedBy,
   };
 }

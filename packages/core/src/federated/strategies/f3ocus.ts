@@ -37,6 +37,10 @@ export interface F3ocusOptions {
   maxEvaluations?: number;
   /** Wall-time budget of the solver in ms (makes the result timing-dependent). */
   maxTimeMs?: number;
+  /** Early stop: evaluations in a row without a new archive point (packages/solvers). */
+  stallEvaluations?: number;
+  /** Wall-time safety cap in ms: bounds the search without steering it (packages/solvers). */
+  timeCapMs?: number;
   /** Rule that picks one front point (default knee). */
   pick?: PickRule;
   /**
@@ -51,6 +55,8 @@ export interface SelectionSolverOptions {
   seed: number;
   maxEvaluations?: number;
   maxTimeMs?: number;
+  stallEvaluations?: number;
+  timeCapMs?: number;
   pick: PickRule;
 }
 
@@ -77,7 +83,7 @@ export class F3ocusStrategy extends BaseStrategy {
         `f3ocus: unknown pick rule "${String(pick)}"; valid: ${PICK_RULES.join(', ')}`,
       );
     }
-    for (const k of ['maxEvaluations', 'maxTimeMs'] as const) {
+    for (const k of ['maxEvaluations', 'maxTimeMs', 'stallEvaluations', 'timeCapMs'] as const) {
       const v = opts[k];
       if (v !== undefined && !(typeof v === 'number' && v > 0)) {
         throw new Error(`f3ocus: ${k} must be a positive number, got ${v}`);
@@ -110,6 +116,8 @@ export class F3ocusStrategy extends BaseStrategy {
         seed: deriveSeed(ctx.seed, ctx.round, 'f3ocus'),
         maxEvaluations: this.opts.maxEvaluations,
         maxTimeMs: this.opts.maxTimeMs,
+        stallEvaluations: this.opts.stallEvaluations,
+        timeCapMs: this.opts.timeCapMs,
         pick: this.pick,
       },
     );
@@ -137,6 +145,7 @@ export class F3ocusStrategy extends BaseStrategy {
         pick: this.pick,
         evaluations: res.evaluations,
         elapsedMs: res.elapsedMs,
+        ...(res.stoppedBy ? { stoppedBy: res.stoppedBy } : {}),
         importance: chosen.importance,
         ...selectionStats(assignments, ctx.layers),
         clientOnly: {
