@@ -3,7 +3,8 @@
  *                [--parallel N]`
  *   [--local-optimizer sgdm|adamw --momentum M --prox-mu MU --answer-mask question-type|none
  *    --server-optimizer fedavg|fedavgm|fedadam|fedyogi|fedadagrad --server-lr X
- *    --server-beta1 X --server-beta2 X --server-tau X]  (the federated recipe,
+ *    --server-beta1 X --server-beta2 X --server-tau X --head-aggregation layer|answer]
+ *   (the federated recipe,
  *    docs/federated-recipe.md; defaults from DEFAULT_CONFIG)
  *
  * Starts a coordinator in-process (or connects to a running one: --url http://host:port
@@ -387,6 +388,7 @@ async function main(): Promise<void> {
       'server-beta1': { type: 'string' },
       'server-beta2': { type: 'string' },
       'server-tau': { type: 'string' },
+      'head-aggregation': { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
       parallel: { type: 'string' },
       'data-dir': { type: 'string' },
@@ -420,6 +422,7 @@ async function main(): Promise<void> {
     proxMu: num('prox-mu', values['prox-mu']),
     answerMask: values['answer-mask'] as FederationConfig['answerMask'] | undefined,
     serverOptimizer: serverOptimizerFlags(values, num),
+    headAggregation: values['head-aggregation'] as FederationConfig['headAggregation'] | undefined,
   });
   const common = {
     clients,

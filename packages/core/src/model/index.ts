@@ -13,3 +13,5 @@ export * from './safetensors.js';
 export * from './checkpoint.js';
 export * from './hf-vilt.js';
 export * from './int8-store.js';
+export * from './int8-matmul.js';
+export * from './int8-matmul-check.js';
