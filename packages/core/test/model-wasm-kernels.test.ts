@@ -1,6 +1,9 @@
 // model/wasm-kernels.ts: the SIMD batched product (wasm-bmm.ts) against a float64 reference and
 // against the backend's own kernel, for every transpose and broadcast form it takes; the
 // shared-buffer Identity; determinism and no leaked tensors or bytes.
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instantiateSimd, simdModuleBytes } from '../src/model/wasm-simd.js';
@@ -244,6 +247,24 @@ describe('SIMD erf on wasm', () => {
     expect(Object.is(y[5], 0)).toBe(true);
     expect(Object.is(y[6], -0)).toBe(true);
     x.dispose();
+  });
+});
+
+describe('installation', () => {
+  it('importing the model leaves the default backend alone (cpu until one is chosen)', () => {
+    const core = join(dirname(fileURLToPath(import.meta.url)), '..');
+    const script =
+      "const tf = await import('@tensorflow/tfjs'); await import('./src/model/index.ts');" +
+      'tf.tensor([1, 2]).dispose(); console.log(tf.getBackend());';
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        cwd: core,
+        encoding: 'utf8',
+      },
+    );
+    expect(out.trim().split('\n').pop()).toBe('cpu');
   });
 });
 

@@ -15,8 +15,6 @@
 // Erf (GELU): the backend's scalar erf is replaced by a SIMD rational approximation with an
 // error below float32 resolution (wasm-simd.ts). Its gradient (tfjs's, through exp) is unchanged.
 import * as tf from '@tensorflow/tfjs';
-// The backend registers its own kernels on import; ours must come after to replace them.
-import '@tensorflow/tfjs-backend-wasm';
 import { instantiateSimd, type SimdKernels } from './wasm-simd.js';
 
 interface WasmBackendInternals {
@@ -50,25 +48,29 @@ export function useWasmKernels(on: boolean): void {
   overridesOn = on;
 }
 
-/** Replaces the wasm backend's Identity, batched BatchMatMul and Erf (idempotent). */
+/**
+ * Replaces the wasm backend's Identity, batched BatchMatMul and Erf. Idempotent, and a no-op
+ * until the wasm backend's module has registered its kernels (importing it here would make
+ * wasm the default backend of every program that uses tfjs, initialised or not): forward.ts
+ * and initNodeBackend call it, so it takes effect before the first forward pass on wasm.
+ */
 export function installWasmKernels(): void {
   if (installed) return;
-  installed = true;
   const identity = tf.getKernel(tf.Identity, 'wasm');
-  if (identity) {
-    tf.unregisterKernel(tf.Identity, 'wasm');
-    tf.registerKernel({
-      kernelName: tf.Identity,
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const x = (args.inputs as { x: tf.TensorInfo }).x;
-        // Strings live outside the heap; the original handles them.
-        if (!overridesOn || x.dtype === 'string') return identity.kernelFunc(args);
-        (args.backend as unknown as WasmBackendInternals).incRef(x.dataId);
-        return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-      },
-    });
-  }
+  if (!identity) return;
+  installed = true;
+  tf.unregisterKernel(tf.Identity, 'wasm');
+  tf.registerKernel({
+    kernelName: tf.Identity,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const x = (args.inputs as { x: tf.TensorInfo }).x;
+      // Strings live outside the heap; the original handles them.
+      if (!overridesOn || x.dtype === 'string') return identity.kernelFunc(args);
+      (args.backend as unknown as WasmBackendInternals).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
   const matmul = tf.getKernel(tf.BatchMatMul, 'wasm');
   const transpose = tf.getKernel(tf.Transpose, 'wasm');
   if (matmul && transpose) {
