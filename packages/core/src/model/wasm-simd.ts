@@ -12,9 +12,11 @@
 //     C[t] (m x n) = A[t] (m x k) @ B[t] (k x n)     all row-major float32; pointers and
 //                                                   per-batch strides in bytes (0 = broadcast)
 //
-// Each row of C is zeroed, then C[i, :] += A[i, p] * B[p, :] for p = 0..k-1 in order, four
-// columns at a time (f32x4) and the remainder one by one: every element is the same sequence
-// of float32 multiplies and adds (no fused multiply-add), so results are deterministic.
+// Each row of C is computed 16 columns at a time with four f32x4 accumulators that stay in
+// registers over the whole sum on p (the inner loop only loads B), then 4 columns, then one:
+// every element is 0 + A[i,0] B[0,j] + A[i,1] B[1,j] + ... in the order of p, as float32
+// multiplies and adds (no fused multiply-add), so results are deterministic and do not depend
+// on which stage computed a column.
 //
 // erf(x, y, count): y = erf(x) elementwise, four lanes at a time. tfjs-backend-wasm's scalar
 // Erf costs ~10 multiplies' worth per element (0.7 ms for one [16, 33, 128] GELU input, ~7 % of
@@ -80,6 +82,10 @@ const op = {
   f32Mul: [0x94],
   v128Load: [0xfd, ...uleb(0), 0x00, 0x00], // align 1: rows are not 16-byte aligned
   v128Store: [0xfd, ...uleb(11), 0x00, 0x00],
+  v128LoadAt: (offset: number) => [0xfd, ...uleb(0), 0x00, ...uleb(offset)],
+  v128StoreAt: (offset: number) => [0xfd, ...uleb(11), 0x00, ...uleb(offset)],
+  zero: [0xfd, ...uleb(12), ...new Array<number>(16).fill(0)], // v128.const 0
+  f32Const: (v: number) => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)],
   splat: [0xfd, ...uleb(19)],
   f32x4Add: [0xfd, ...uleb(228)],
   f32x4Mul: [0xfd, ...uleb(230)],
@@ -94,8 +100,9 @@ const op = {
 // Parameters 0..8, then locals.
 const [A, B, C, BATCH, M, K, N, AS, BS] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
 const [T, I, P, J, AROW, BROW, CROW] = [9, 10, 11, 12, 13, 14, 15];
-const AS1 = 16; // f32: A[i, p]
+const SACC = 16; // f32: accumulator of a single column
 const AV = 17; // v128: A[i, p] in every lane
+const ACC = [18, 19, 20, 21]; // v128: up to four accumulators (16 columns)
 
 /** for (v = 0; v < limit; v++) { body } as block/loop; body sees the loop at depth 0. */
 function forUp(v: number, limit: number[], body: number[]): number[] {
@@ -128,87 +135,95 @@ const addr = (base: number, index: number[]) => [
   ...op.add,
 ];
 
-function bmmBody(): number[] {
-  // Vector part: while (j + 4 <= n) { C[j..j+3] += av * B[j..j+3]; j += 4 }
-  const vectorCols = [
+/** brow = b + t * bStride + ((p * n + j) << 2): row p of B[t] at column j. */
+const rowOfB = [
+  ...op.get(B),
+  ...op.get(T),
+  ...op.get(BS),
+  ...op.mul,
+  ...op.add,
+  ...op.get(P),
+  ...op.get(N),
+  ...op.mul,
+  ...op.get(J),
+  ...op.add,
+  ...op.i32(2),
+  ...op.shl,
+  ...op.add,
+  ...op.set(BROW),
+];
+
+/**
+ * while (j + width <= n): C[i, j .. j+width) = sum over p (in order) of A[i, p] B[p, j ..),
+ * the sum kept in registers (width / 4 vector accumulators, or one f32 when width is 1);
+ * then j += width.
+ */
+function columnStage(width: 16 | 4 | 1): number[] {
+  const accs = width === 16 ? ACC : width === 4 ? ACC.slice(0, 1) : [];
+  const reset =
+    width === 1
+      ? [...op.f32Const(0), ...op.set(SACC)]
+      : accs.flatMap((acc) => [...op.zero, ...op.set(acc)]);
+  const step =
+    width === 1
+      ? [
+          ...op.get(SACC),
+          ...addr(AROW, op.get(P)),
+          ...op.f32Load,
+          ...op.get(BROW),
+          ...op.f32Load,
+          ...op.f32Mul,
+          ...op.f32Add,
+          ...op.set(SACC),
+        ]
+      : [
+          ...addr(AROW, op.get(P)),
+          ...op.f32Load,
+          ...op.splat,
+          ...op.set(AV),
+          ...accs.flatMap((acc, q) => [
+            ...op.get(acc),
+            ...op.get(AV),
+            ...op.get(BROW),
+            ...op.v128LoadAt(16 * q),
+            ...op.f32x4Mul,
+            ...op.f32x4Add,
+            ...op.set(acc),
+          ]),
+        ];
+  const store =
+    width === 1
+      ? [...addr(CROW, op.get(J)), ...op.get(SACC), ...op.f32Store]
+      : accs.flatMap((acc, q) => [
+          ...addr(CROW, op.get(J)),
+          ...op.get(acc),
+          ...op.v128StoreAt(16 * q),
+        ]);
+  return [
     ...op.block,
     ...op.loop,
     ...op.get(J),
-    ...op.i32(4),
+    ...op.i32(width),
     ...op.add,
     ...op.get(N),
     ...op.gtU,
     ...op.brIf(1),
-    ...addr(CROW, op.get(J)),
-    ...addr(CROW, op.get(J)),
-    ...op.v128Load,
-    ...op.get(AV),
-    ...addr(BROW, op.get(J)),
-    ...op.v128Load,
-    ...op.f32x4Mul,
-    ...op.f32x4Add,
-    ...op.v128Store,
+    ...reset,
+    ...forUp(P, op.get(K), [...rowOfB, ...step]),
+    ...store,
     ...op.get(J),
-    ...op.i32(4),
+    ...op.i32(width),
     ...op.add,
     ...op.set(J),
     ...op.br(0),
     ...op.end,
     ...op.end,
   ];
-  // Scalar remainder: while (j < n) { C[j] += a * B[j]; j++ }
-  const scalarCols = [
-    ...op.block,
-    ...op.loop,
-    ...op.get(J),
-    ...op.get(N),
-    ...op.geU,
-    ...op.brIf(1),
-    ...addr(CROW, op.get(J)),
-    ...addr(CROW, op.get(J)),
-    ...op.f32Load,
-    ...op.get(AS1),
-    ...addr(BROW, op.get(J)),
-    ...op.f32Load,
-    ...op.f32Mul,
-    ...op.f32Add,
-    ...op.f32Store,
-    ...op.get(J),
-    ...op.i32(1),
-    ...op.add,
-    ...op.set(J),
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
-  ];
-  const overP = forUp(P, op.get(K), [
-    // as1 = A[t][i][p]; av = splat(as1)
-    ...addr(AROW, op.get(P)),
-    ...op.f32Load,
-    ...op.set(AS1),
-    ...op.get(AS1),
-    ...op.splat,
-    ...op.set(AV),
-    // brow = b + t * bStride + (p * n << 2)
-    ...op.get(B),
-    ...op.get(T),
-    ...op.get(BS),
-    ...op.mul,
-    ...op.add,
-    ...op.get(P),
-    ...op.get(N),
-    ...op.mul,
-    ...op.i32(2),
-    ...op.shl,
-    ...op.add,
-    ...op.set(BROW),
-    ...op.i32(0),
-    ...op.set(J),
-    ...vectorCols,
-    ...scalarCols,
-  ]);
+}
+
+function bmmBody(): number[] {
   const overI = forUp(I, op.get(M), [
-    // crow = c + ((t * m + i) * n << 2); zero it
+    // crow = c + ((t * m + i) * n << 2)
     ...op.get(C),
     ...op.get(T),
     ...op.get(M),
@@ -221,12 +236,6 @@ function bmmBody(): number[] {
     ...op.shl,
     ...op.add,
     ...op.set(CROW),
-    ...op.get(CROW),
-    ...op.i32(0),
-    ...op.get(N),
-    ...op.i32(2),
-    ...op.shl,
-    ...op.memFill,
     // arow = a + t * aStride + (i * k << 2)
     ...op.get(A),
     ...op.get(T),
@@ -240,13 +249,18 @@ function bmmBody(): number[] {
     ...op.shl,
     ...op.add,
     ...op.set(AROW),
-    ...overP,
+    // Columns in blocks of 16, then of 4, then one by one.
+    ...op.i32(0),
+    ...op.set(J),
+    ...columnStage(16),
+    ...columnStage(4),
+    ...columnStage(1),
   ]);
   const code = forUp(T, op.get(BATCH), overI);
   const locals = vec([
     [...uleb(7), I32],
     [...uleb(1), F32],
-    [...uleb(1), V128],
+    [...uleb(5), V128],
   ]);
   const fn = [...locals, ...code, ...op.end];
   return [...uleb(fn.length), ...fn];
