@@ -60,6 +60,9 @@ const CASES: [number[], number[], boolean, boolean][] = [
   [[64, 33, 16], [64, 33, 33], true, true],
   [[2, 3, 5, 7], [2, 3, 7, 6], false, false], // rank 4
   [[4, 5, 9], [9, 3], false, false], // b without batch (broadcast)
+  [[4, 9, 5], [9, 3], true, false], // transposed A read in place, b broadcast
+  [[5, 9], [4, 5, 3], true, false], // transposed A without batch
+  [[6, 17, 21], [6, 17, 37], true, false], // every column stage (16, 4, 1)
   [[1, 5, 9], [4, 9, 3], false, false], // a with batch 1
   [[3, 1, 5], [3, 5, 1], false, false], // 1-wide rows and columns
 ];
@@ -154,7 +157,7 @@ describe('SIMD batched matMul on wasm', () => {
       // [2, 3] x [3, 2] at float offsets 0 and 8, result at 16; erf of 5 values at 32 -> 40.
       f.set([1, 2, 3, 4, 5, 6], 0);
       f.set([1, 0, 0, 1, 1, 1], 8);
-      k!.bmm(0, 32, 64, 1, 2, 3, 2, 0, 0);
+      k!.bmm(0, 32, 64, 1, 2, 3, 2, 0, 0, 3, 1);
       expect(Array.from(f.subarray(16, 20))).toEqual([4, 5, 10, 11]);
       f.set([-1, -0.5, 0, 0.5, 1], 32);
       k!.erf(128, 160, 5);

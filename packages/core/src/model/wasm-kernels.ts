@@ -177,13 +177,14 @@ function batchedMatMul(
     });
     return { info: y as tf.TensorInfo, temp: true };
   };
-  const a3 = plain(a, m, k, batchA, transposeA);
+  // A transposed A is read in place (the kernel takes its element steps); a transposed B is
+  // copied untransposed first (the kernel reads B's rows four columns at a time).
   const b3 = plain(b, k, n, batchB, transposeB);
   const outShape = [...tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB), m, n];
   const out = backend.makeOutput(outShape, 'float32');
   const offset = (x: tf.TensorInfo) => backend.dataIdMap.get(x.dataId)!.memoryOffset;
   simd.bmm(
-    offset(a3.info),
+    offset(a),
     offset(b3.info),
     offset(out),
     batch,
@@ -192,9 +193,10 @@ function batchedMatMul(
     n,
     batchA === 1 ? 0 : m * k * 4,
     batchB === 1 ? 0 : k * n * 4,
+    transposeA ? 1 : k,
+    transposeA ? m : 1,
   );
   simdCalls++;
-  if (a3.temp) backend.disposeData(a3.info.dataId);
   if (b3.temp) backend.disposeData(b3.info.dataId);
   return out;
 }

@@ -8,9 +8,11 @@
 // is one function, emitted below as WebAssembly bytes, that works in the backend's own memory
 // (imported), so no tensor is copied:
 //
-//   bmm(a, b, c, batch, m, k, n, aStride, bStride):  for each batch index t,
-//     C[t] (m x n) = A[t] (m x k) @ B[t] (k x n)     all row-major float32; pointers and
-//                                                   per-batch strides in bytes (0 = broadcast)
+//   bmm(a, b, c, batch, m, k, n, aStride, bStride, ai, ap):  for each batch index t,
+//     C[t] (m x n) = A[t] (m x k) @ B[t] (k x n)     row-major float32; pointers and per-batch
+//                                                   strides in bytes (0 = broadcast); A[t]'s
+//                                                   element (i, p) at i * ai + p * ap, so A
+//                                                   may be given transposed
 //
 // Each row of C is computed 16 columns at a time with four f32x4 accumulators that stay in
 // registers over the whole sum on p (the inner loop only loads B), then 4 columns, then one:
@@ -99,10 +101,24 @@ const op = {
 
 // Parameters 0..8, then locals.
 const [A, B, C, BATCH, M, K, N, AS, BS] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-const [T, I, P, J, AROW, BROW, CROW] = [9, 10, 11, 12, 13, 14, 15];
-const SACC = 16; // f32: accumulator of a single column
-const AV = 17; // v128: A[i, p] in every lane
-const ACC = [18, 19, 20, 21]; // v128: up to four accumulators (16 columns)
+/** A[t] element (i, p) at a + t * aStride + (i * AI + p * AP) * 4: (k, 1), or (1, m) when A is
+ * given transposed ([k, m] in memory), which then needs no copy. */
+const [AI, AP] = [9, 10];
+const [T, I, P, J, AROW, BROW, CROW] = [11, 12, 13, 14, 15, 16, 17];
+const SACC = 18; // f32: accumulator of a single column
+const AV = 19; // v128: A[i, p] in every lane
+const ACC = [20, 21, 22, 23]; // v128: up to four accumulators (16 columns)
+
+/** Address of A[t][i, p]: arow + (p * AP << 2). */
+const elemOfA = [
+  ...op.get(AROW),
+  ...op.get(P),
+  ...op.get(AP),
+  ...op.mul,
+  ...op.i32(2),
+  ...op.shl,
+  ...op.add,
+];
 
 /** for (v = 0; v < limit; v++) { body } as block/loop; body sees the loop at depth 0. */
 function forUp(v: number, limit: number[], body: number[]): number[] {
@@ -168,7 +184,7 @@ function columnStage(width: 16 | 4 | 1): number[] {
     width === 1
       ? [
           ...op.get(SACC),
-          ...addr(AROW, op.get(P)),
+          ...elemOfA,
           ...op.f32Load,
           ...op.get(BROW),
           ...op.f32Load,
@@ -177,7 +193,7 @@ function columnStage(width: 16 | 4 | 1): number[] {
           ...op.set(SACC),
         ]
       : [
-          ...addr(AROW, op.get(P)),
+          ...elemOfA,
           ...op.f32Load,
           ...op.splat,
           ...op.set(AV),
@@ -236,14 +252,14 @@ function bmmBody(): number[] {
     ...op.shl,
     ...op.add,
     ...op.set(CROW),
-    // arow = a + t * aStride + (i * k << 2)
+    // arow = a + t * aStride + (i * AI << 2)
     ...op.get(A),
     ...op.get(T),
     ...op.get(AS),
     ...op.mul,
     ...op.add,
     ...op.get(I),
-    ...op.get(K),
+    ...op.get(AI),
     ...op.mul,
     ...op.i32(2),
     ...op.shl,
@@ -370,7 +386,7 @@ function erfBody(): number[] {
  */
 export function simdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
   const params = (n: number) => [0x60, ...vec(Array.from({ length: n }, () => [I32])), 0x00];
-  const type = section(1, vec([params(9), params(3)]));
+  const type = section(1, vec([params(11), params(3)]));
   const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   const imports = section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]]));
   const funcs = section(3, vec([uleb(0), uleb(1)]));
@@ -409,6 +425,9 @@ export type Bmm = (
   n: number,
   aStride: number,
   bStride: number,
+  /** Element (i, p) of A[t] at (i * aRowStep + p * aColStep): (k, 1) plain, (1, m) transposed. */
+  aRowStep: number,
+  aColStep: number,
 ) => void;
 
 /** erf(x, y, count): byte pointers, element count. */
