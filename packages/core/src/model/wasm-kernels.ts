@@ -12,8 +12,9 @@
 // products keep the backend's XNNPACK path. Transposed operands are transposed first by the
 // backend's own Transpose kernel (a copy of a few thousand values).
 //
-// Erf (GELU): the backend's scalar erf is replaced by a SIMD rational approximation with an
-// error below float32 resolution (wasm-simd.ts). Its gradient (tfjs's, through exp) is unchanged.
+// Erf (GELU) and Exp (erf's gradient, softmax-free losses): the backend's scalar loops are
+// replaced by SIMD approximations within a few float32 ulps (wasm-simd.ts). Gradients are
+// tfjs's own, unchanged.
 import * as tf from '@tensorflow/tfjs';
 import { instantiateSimd, type SimdKernels } from './wasm-simd.js';
 
@@ -28,7 +29,7 @@ interface WasmBackendInternals {
 let installed = false;
 let overridesOn = true;
 let simdCalls = 0;
-let simdErfCalls = 0;
+const elementwiseCalls = { erf: 0, exp: 0 };
 
 /** Batched products the SIMD kernel computed so far (tests check that it really ran). */
 export function simdBatchMatMulCalls(): number {
@@ -37,7 +38,12 @@ export function simdBatchMatMulCalls(): number {
 
 /** Erf kernels the SIMD code computed so far. */
 export function simdErfKernelCalls(): number {
-  return simdErfCalls;
+  return elementwiseCalls.erf;
+}
+
+/** Exp kernels the SIMD code computed so far. */
+export function simdExpKernelCalls(): number {
+  return elementwiseCalls.exp;
 }
 
 /**
@@ -81,12 +87,17 @@ export function installWasmKernels(): void {
         batchedMatMul(args, transpose.kernelFunc) ?? (matmul.kernelFunc(args) as tf.TensorInfo),
     });
   }
-  const erf = tf.getKernel(tf.Erf, 'wasm');
-  if (erf) {
-    tf.unregisterKernel(tf.Erf, 'wasm');
+  for (const [name, which] of [
+    [tf.Erf, 'erf'],
+    [tf.Exp, 'exp'],
+  ] as const) {
+    const original = tf.getKernel(name, 'wasm');
+    if (!original) continue;
+    tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({
-      ...erf,
-      kernelFunc: (args) => simdErf(args) ?? (erf.kernelFunc(args) as tf.TensorInfo),
+      ...original,
+      kernelFunc: (args) =>
+        simdElementwise(args, which) ?? (original.kernelFunc(args) as tf.TensorInfo),
     });
   }
 }
@@ -106,8 +117,14 @@ function simdFor(backend: WasmBackendInternals): SimdKernels | null {
   return k;
 }
 
-/** y = erf(x) by the SIMD kernel for float32 x; null otherwise (the backend's kernel runs). */
-function simdErf(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | null {
+/**
+ * y = f(x) element-wise by a SIMD kernel for float32 x; null otherwise (the backend's kernel
+ * runs).
+ */
+function simdElementwise(
+  args: Parameters<tf.KernelFunc>[0],
+  which: 'erf' | 'exp',
+): tf.TensorInfo | null {
   if (!overridesOn) return null;
   const x = (args.inputs as { x: tf.TensorInfo }).x;
   if (x.dtype !== 'float32') return null;
@@ -117,12 +134,12 @@ function simdErf(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | null {
   const out = backend.makeOutput(x.shape, 'float32');
   const size = tf.util.sizeFromShape(x.shape);
   if (size > 0)
-    simd.erf(
+    simd[which](
       backend.dataIdMap.get(x.dataId)!.memoryOffset,
       backend.dataIdMap.get(out.dataId)!.memoryOffset,
       size,
     );
-  simdErfCalls++;
+  elementwiseCalls[which]++;
   return out;
 }
 

@@ -1,5 +1,5 @@
 // WebAssembly SIMD kernels for the wasm backend: a batched matrix product (attention's small
-// per-head products) and erf (the exact GELU of every block).
+// per-head products), erf (the exact GELU of every block) and exp (erf's gradient, the loss).
 //
 // Batched product.
 // tfjs-backend-wasm 4.22 sends only un-batched, untransposed 2-D products to XNNPACK; a batched
@@ -27,6 +27,9 @@
 // erf(x) = x P(x^2) / Q(x^2) with P of degree 6 and Q of degree 4; its error is 6.5e-8 in
 // exact arithmetic and at most 3.1e-7 in float32 on [-6, 6] (a few ulps near +-1; the backend's
 // scalar erf: 4.3e-8), checked against a float64 erf in test/model-wasm-kernels.test.ts.
+//
+// exp(x, y, count): Cephes' expf (EXP_POLY below), within 1 float32 ulp (7.7e-8 relative) on
+// normal results; +inf / 0 / NaN where the backend gives them.
 //
 // No toolchain is needed: the bytes are written here, opcode by opcode (WebAssembly core
 // specification 2.0, binary format; SIMD opcodes from the fixed-width SIMD proposal).
@@ -87,6 +90,18 @@ const op = {
   v128LoadAt: (offset: number) => [0xfd, ...uleb(0), 0x00, ...uleb(offset)],
   v128StoreAt: (offset: number) => [0xfd, ...uleb(11), 0x00, ...uleb(offset)],
   zero: [0xfd, ...uleb(12), ...new Array<number>(16).fill(0)], // v128.const 0
+  f32x4Sub: [0xfd, ...uleb(229)],
+  f32x4Nearest: [0xfd, ...uleb(106)],
+  f32x4Lt: [0xfd, ...uleb(67)],
+  f32x4Gt: [0xfd, ...uleb(68)],
+  v128Andnot: [0xfd, ...uleb(79)],
+  v128Bitselect: [0xfd, ...uleb(82)],
+  i32x4Splat: [0xfd, ...uleb(17)],
+  i32x4Shl: [0xfd, ...uleb(171)],
+  i32x4ShrS: [0xfd, ...uleb(172)],
+  i32x4Add: [0xfd, ...uleb(174)],
+  i32x4Sub: [0xfd, ...uleb(177)],
+  i32x4TruncSat: [0xfd, ...uleb(248)], // i32x4.trunc_sat_f32x4_s
   f32Const: (v: number) => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)],
   splat: [0xfd, ...uleb(19)],
   f32x4Add: [0xfd, ...uleb(228)],
@@ -299,88 +314,181 @@ export const ERF_DENOMINATOR = [
   -1.45660718464996e-5,
 ];
 
-function erfBody(): number[] {
-  const [X, Y, COUNT, IDX, V, X2] = [0, 1, 2, 3, 4, 5];
-  // Horner in x^2 (multiply, then add: no fused multiply-add).
-  const horner = (coef: number[]) => {
-    const out = splatConst(coef[coef.length - 1]);
-    for (let c = coef.length - 2; c >= 0; c--)
-      out.push(...op.get(X2), ...op.f32x4Mul, ...splatConst(coef[c]), ...op.f32x4Add);
-    return out;
-  };
-  // The vector on the stack -> erf of it on the stack.
-  const erfOfStack = [
-    ...splatConst(4),
-    ...op.f32x4Min,
-    ...splatConst(-4),
-    ...op.f32x4Max,
-    ...op.tee(V),
-    ...op.get(V),
-    ...op.f32x4Mul,
-    ...op.set(X2),
-    ...horner(ERF_NUMERATOR),
-    ...op.get(V),
-    ...op.f32x4Mul,
-    ...horner(ERF_DENOMINATOR),
-    ...op.f32x4Div,
-  ];
+/**
+ * exp: Cephes' expf (S. L. Moshier), four lanes at a time: k = nearest(x log2 e),
+ * r = x - k ln2 (ln2 in two parts), e^r = 1 + r + r^2 P(r) with P of degree 5 (below), times
+ * 2^k built from exponent bits in two halves so that k down to -150 (denormal results) and up
+ * to 128 stay exact. Below EXP_LO the float32 result is 0, above EXP_HI +inf.
+ */
+export const EXP_POLY = [
+  5.0000001201e-1, 1.6666665459e-1, 4.1665795894e-2, 8.3334519073e-3, 1.3981999507e-3,
+  1.98756915e-4,
+];
+const EXP_HI = 88.72283935546875;
+const EXP_LO = -103.97208404541016;
+const LN2_HI = 0.693359375;
+const LN2_LO = -2.1219444e-4;
+
+/** The i32x4 on the stack (integers h in [-126, 127]) -> the f32x4 2^h. */
+const pow2OfInts = [
+  ...op.i32(127),
+  ...op.i32x4Splat,
+  ...op.i32x4Add,
+  ...op.i32(23),
+  ...op.i32x4Shl,
+];
+
+// Locals of an element-wise function (x, y, count): an index, then v128 temporaries.
+const [UX, UY, UCOUNT, UIDX] = [0, 1, 2, 3];
+const [V, X2, R, KF] = [4, 5, 6, 7];
+
+/** Horner's rule in the local `t` (multiply, then add: no fused multiply-add). */
+function horner(coef: number[], t: number): number[] {
+  const out = splatConst(coef[coef.length - 1]);
+  for (let c = coef.length - 2; c >= 0; c--)
+    out.push(...op.get(t), ...op.f32x4Mul, ...splatConst(coef[c]), ...op.f32x4Add);
+  return out;
+}
+
+/** The vector on the stack -> erf of it on the stack. */
+const erfOfStack = [
+  ...splatConst(4),
+  ...op.f32x4Min,
+  ...splatConst(-4),
+  ...op.f32x4Max,
+  ...op.tee(V),
+  ...op.get(V),
+  ...op.f32x4Mul,
+  ...op.set(X2),
+  ...horner(ERF_NUMERATOR, X2),
+  ...op.get(V),
+  ...op.f32x4Mul,
+  ...horner(ERF_DENOMINATOR, X2),
+  ...op.f32x4Div,
+];
+
+/** The vector on the stack -> exp of it on the stack (see EXP_POLY). */
+const expOfStack = [
+  ...op.set(V),
+  // k = nearest(x log2 e) on x clamped to where exp is neither 0 nor inf in float32.
+  ...op.get(V),
+  ...splatConst(EXP_HI),
+  ...op.f32x4Min,
+  ...splatConst(EXP_LO),
+  ...op.f32x4Max,
+  ...op.tee(R),
+  ...splatConst(Math.LOG2E),
+  ...op.f32x4Mul,
+  ...op.f32x4Nearest,
+  ...op.set(KF),
+  // r = x - k ln2, with ln2 split in two (Cody & Waite) so that k * LN2_HI is exact.
+  ...op.get(R),
+  ...op.get(KF),
+  ...splatConst(LN2_HI),
+  ...op.f32x4Mul,
+  ...op.f32x4Sub,
+  ...op.get(KF),
+  ...splatConst(LN2_LO),
+  ...op.f32x4Mul,
+  ...op.f32x4Sub,
+  ...op.tee(R),
+  ...op.get(R),
+  ...op.f32x4Mul,
+  ...op.set(X2),
+  // e^r = 1 + r + r^2 P(r)
+  ...horner(EXP_POLY, R),
+  ...op.get(X2),
+  ...op.f32x4Mul,
+  ...op.get(R),
+  ...op.f32x4Add,
+  ...splatConst(1),
+  ...op.f32x4Add,
+  // times 2^k as 2^(k >> 1) 2^(k - (k >> 1)): each factor a normal float for k in [-150, 128].
+  ...op.get(KF),
+  ...op.i32x4TruncSat,
+  ...op.tee(KF),
+  ...op.i32(1),
+  ...op.i32x4ShrS,
+  ...op.tee(R),
+  ...pow2OfInts,
+  ...op.f32x4Mul,
+  ...op.get(KF),
+  ...op.get(R),
+  ...op.i32x4Sub,
+  ...pow2OfInts,
+  ...op.f32x4Mul,
+  // x > EXP_HI: +inf; x < EXP_LO: 0 (NaN fails both tests and stays NaN).
+  ...op.set(R),
+  ...splatConst(Infinity),
+  ...op.get(R),
+  ...op.get(V),
+  ...splatConst(EXP_HI),
+  ...op.f32x4Gt,
+  ...op.v128Bitselect,
+  ...op.get(V),
+  ...splatConst(EXP_LO),
+  ...op.f32x4Lt,
+  ...op.v128Andnot,
+];
+
+function elementwiseBody(ofStack: number[]): number[] {
   const vectorPart = [
     ...op.i32(0),
-    ...op.set(IDX),
+    ...op.set(UIDX),
     ...op.block,
     ...op.loop,
-    ...op.get(IDX),
+    ...op.get(UIDX),
     ...op.i32(4),
     ...op.add,
-    ...op.get(COUNT),
+    ...op.get(UCOUNT),
     ...op.gtU,
     ...op.brIf(1),
-    ...addr(Y, op.get(IDX)),
-    ...addr(X, op.get(IDX)),
+    ...addr(UY, op.get(UIDX)),
+    ...addr(UX, op.get(UIDX)),
     ...op.v128Load,
-    ...erfOfStack,
+    ...ofStack,
     ...op.v128Store,
-    ...op.get(IDX),
+    ...op.get(UIDX),
     ...op.i32(4),
     ...op.add,
-    ...op.set(IDX),
+    ...op.set(UIDX),
     ...op.br(0),
     ...op.end,
     ...op.end,
   ];
-  // The last count % 4 elements one at a time (splat, erf, lane 0): same arithmetic per lane.
+  // The last count % 4 elements one at a time (splat, compute, lane 0): same arithmetic.
   const tail = [
     ...op.block,
     ...op.loop,
-    ...op.get(IDX),
-    ...op.get(COUNT),
+    ...op.get(UIDX),
+    ...op.get(UCOUNT),
     ...op.geU,
     ...op.brIf(1),
-    ...addr(Y, op.get(IDX)),
-    ...addr(X, op.get(IDX)),
+    ...addr(UY, op.get(UIDX)),
+    ...addr(UX, op.get(UIDX)),
     ...op.f32Load,
     ...op.splat,
-    ...erfOfStack,
+    ...ofStack,
     ...op.lane0,
     ...op.f32Store,
-    ...op.get(IDX),
+    ...op.get(UIDX),
     ...op.i32(1),
     ...op.add,
-    ...op.set(IDX),
+    ...op.set(UIDX),
     ...op.br(0),
     ...op.end,
     ...op.end,
   ];
   const locals = vec([
     [...uleb(1), I32],
-    [...uleb(2), V128],
+    [...uleb(4), V128],
   ]);
   const fn = [...locals, ...vectorPart, ...tail, ...op.end];
   return [...uleb(fn.length), ...fn];
 }
 
 /**
- * The module's bytes: imports env.memory, exports bmm and erf. `shared`: the memory of
+ * The module's bytes: imports env.memory, exports bmm, erf and exp. `shared`: the memory of
  * tfjs-backend-wasm's threaded build (a cross-origin-isolated page) is a shared memory, whose
  * import must say so and give a maximum (65,536 pages, the wasm32 limit, admits any).
  */
@@ -389,15 +497,19 @@ export function simdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
   const type = section(1, vec([params(11), params(3)]));
   const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   const imports = section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]]));
-  const funcs = section(3, vec([uleb(0), uleb(1)]));
+  const funcs = section(3, vec([uleb(0), uleb(1), uleb(1)]));
   const exports = section(
     7,
     vec([
       [...name('bmm'), 0x00, 0x00],
       [...name('erf'), 0x00, 0x01],
+      [...name('exp'), 0x00, 0x02],
     ]),
   );
-  const code = section(10, vec([bmmBody(), erfBody()]));
+  const code = section(
+    10,
+    vec([bmmBody(), elementwiseBody(erfOfStack), elementwiseBody(expOfStack)]),
+  );
   return new Uint8Array([
     0x00,
     0x61,
@@ -430,16 +542,18 @@ export type Bmm = (
   aColStep: number,
 ) => void;
 
-/** erf(x, y, count): byte pointers, element count. */
-export type Erf = (x: number, y: number, count: number) => void;
+/** erf(x, y, count) / exp(x, y, count): byte pointers, element count. */
+export type Elementwise = (x: number, y: number, count: number) => void;
+export type Erf = Elementwise;
 
 export interface SimdKernels {
   bmm: Bmm;
-  erf: Erf;
+  erf: Elementwise;
+  exp: Elementwise;
 }
 
 /**
- * Instantiates the kernels on `memory` (synchronously: the module is ~1 KB), a plain or a
+ * Instantiates the kernels on `memory` (synchronously: the module is ~2.5 KB), a plain or a
  * shared one. Null when this engine lacks WebAssembly SIMD: callers keep the backend's own
  * kernels then. The kernels run on the calling thread only; tfjs runs one kernel at a time.
  */
@@ -449,7 +563,11 @@ export function instantiateSimd(memory: WebAssembly.Memory): SimdKernels | null 
   try {
     const mod = new WebAssembly.Module(simdModuleBytes(shared));
     const inst = new WebAssembly.Instance(mod, { env: { memory } });
-    return { bmm: inst.exports.bmm as Bmm, erf: inst.exports.erf as Erf };
+    return {
+      bmm: inst.exports.bmm as Bmm,
+      erf: inst.exports.erf as Elementwise,
+      exp: inst.exports.exp as Elementwise,
+    };
   } catch {
     return null;
   }
