@@ -1,6 +1,6 @@
 // The wasm backend in a real (cross-origin-isolated) tab runs tfjs-backend-wasm's threaded
 // SIMD build, whose memory is shared; core's SIMD kernels (batched products of attention, erf
-// of GELU: packages/core/src/model/wasm-kernels.ts) then run on that shared memory. LNTK
+// and exp: packages/core/src/model/wasm-kernels.ts) then run on that shared memory. LNTK
 // scores and a few training steps on wasm must match the cpu backend, as webgpu's do
 // (webgpu.e2e.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
