@@ -4,9 +4,12 @@ import * as tf from '@tensorflow/tfjs';
 import { numPatches, type ModelConfig } from './config.js';
 import { installMatMulGradient } from './matmul-grad.js';
 import { blockName, trainableLayerNames } from './params.js';
+import { installWasmKernels } from './wasm-kernels.js';
 
-// Every gradient through the model then runs its 2-D products untransposed on wasm.
+// Every gradient through the model then runs its 2-D products untransposed on wasm, and the
+// tensors it saves for the backward pass are not copied (wasm-kernels.ts).
 installMatMulGradient();
+installWasmKernels();
 
 export type ParamLookup = ((name: string) => tf.Tensor) & {
   /** Rows `ids` of a 2-D table; when absent, tf.gather on the whole table (vqa-model.ts
