@@ -76,7 +76,7 @@ export const SOLVER_STALL_EVALUATIONS = 5_000;
 
 export function createPlanner(
   config: Pick<FederationConfig, 'strategy' | 'algo' | 'seed' | 'solverMaxMs' | 'pick'> &
-    Partial<Pick<FederationConfig, 'serverOptimizer' | 'solverMaxEvaluations'>>,
+    Partial<Pick<FederationConfig, 'serverOptimizer' | 'solverMaxEvaluations' | 'headAggregation'>>,
   solver: SelectionSolver = runSolver,
 ): Planner {
   const strategy: Strategy = createStrategy(config.strategy, {
@@ -119,6 +119,7 @@ export function createPlanner(
           global: input.global,
           assignments: input.assignments,
           valuesChecked: true,
+          headAggregation: config.headAggregation,
         },
         input.results.map((r) => ({ client: r.site, numSamples: r.numSamples, deltas: r.deltas })),
         input.failures.map((f) => ({ client: f.site, reason: f.reason })),

@@ -8,9 +8,9 @@
  * are started too; --workers 0 leaves them all to other machines). With --json it prints one
  * summary object: {"out","total","skipped","done","failed":[{"key","error"}],"elapsedMs"}.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLocal, type RunEvents } from './local.js';
@@ -22,6 +22,8 @@ import { DEFAULT_TIMEOUT_MS, expandRuns, loadSpec, type Spec } from './spec.js';
 import { TSX_LOADER } from './tsx-loader.js';
 
 class UsageError extends Error {}
+
+const HERE = dirname(fileURLToPath(import.meta.url));
 
 const USAGE = `usage:
   pnpm experiment run --spec experiments/<name>.json --out DIR [--queue redis://HOST:PORT] [--workers N] [--json]
@@ -63,6 +65,23 @@ function checkSpecFile(out: string, spec: Spec): void {
   writeFileSync(path, JSON.stringify(spec, null, 2) + '\n');
 }
 
+/**
+ * The commit the runs are made with (recorded per run in DIR/run-notes.jsonl): HEAD of the
+ * checkout this command runs from, "-dirty" if tracked files differ from it; "unknown"
+ * outside a git checkout.
+ */
+function sourceCommit(): string {
+  const git = (args: string[]) =>
+    execFileSync('git', args, { cwd: HERE, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const head = git(['rev-parse', '--short=12', 'HEAD']).trim();
+    const dirty = git(['status', '--porcelain', '--untracked-files=no']).trim() !== '';
+    return dirty ? `${head}-dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
 async function cmdRun(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -85,6 +104,7 @@ async function cmdRun(argv: string[]): Promise<void> {
   checkSpecFile(out, spec);
 
   const started = Date.now();
+  const commit = sourceCommit();
   const existing = readResults(out);
   const known = new Set(existing.map(keyOfLine));
   const all = expandRuns(spec);
@@ -98,7 +118,7 @@ async function cmdRun(argv: string[]): Promise<void> {
   const events: RunEvents = {
     started: () => progress.update({ running: ++running }),
     finished: (task, { line, notes }) => {
-      if (appendResult(out, line, known)) appendNotes(out, task.key, notes);
+      if (appendResult(out, line, known)) appendNotes(out, task.key, { ...notes, commit });
       running = Math.max(0, running - 1);
       progress.update({ done: ++done, running }, `${task.key} ${fmtAcc(line.final.accuracy)}`);
     },

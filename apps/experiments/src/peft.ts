@@ -1,20 +1,22 @@
 /**
  * Checkpoints for the PEFT families of Table 2 that are a different trainable unit of the same
- * base: LoRA on query/value (`peft: 'lora'`, packages/core/src/model/README.md) on exactly the
- * frozen base and head the adapter runs start from.
+ * base: LoRA on query/value, or the base's LayerNorm / bias / block tensors as zero-initialised
+ * deltas (`peft`, packages/core/src/model/README.md), on exactly the frozen base and head the
+ * adapter runs start from.
  */
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelSourceFromConfig } from '@focus-fl/coordinator/model-source.js';
-import { loadModel, saveModel } from '@focus-fl/core/model';
+import { loadModel, saveModel, type PeftKind } from '@focus-fl/core/model';
 
 /**
- * Writes (once) and returns the path of a LoRA checkpoint: the preset's served base (frozen
- * weights + head) with LoRA units initialised from `seed` (B = 0, so the model starts as the
- * base). Written to a temporary name and renamed, so concurrent workers never read half a file.
+ * Writes (once) and returns the path of a checkpoint with `peft` units: the preset's served
+ * base (frozen weights + head) with the family's units initialised from `seed` (LoRA B = 0,
+ * deltas 0, so the model starts as the base). Written to a temporary name and renamed, so
+ * concurrent workers never read half a file.
  */
-export function loraCheckpoint(dir: string, preset: string, seed: number): string {
-  const path = join(dir, `${preset}-lora-${seed}.safetensors`);
+export function peftCheckpoint(dir: string, preset: string, seed: number, peft: PeftKind): string {
+  const path = join(dir, `${preset}-${peft}-${seed}.safetensors`);
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });
   const src = modelSourceFromConfig({ preset, modelSeed: seed });
@@ -22,11 +24,11 @@ export function loraCheckpoint(dir: string, preset: string, seed: number): strin
   let bytes: Uint8Array;
   try {
     const baseOnly = saveModel(base, { include: 'base', quantize: 'int8' });
-    const lora = loadModel(baseOnly, { configOverrides: { peft: 'lora' }, seed });
+    const family = loadModel(baseOnly, { configOverrides: { peft }, seed });
     try {
-      bytes = saveModel(lora, { quantize: 'int8' });
+      bytes = saveModel(family, { quantize: 'int8' });
     } finally {
-      lora.dispose();
+      family.dispose();
     }
   } finally {
     base.dispose();

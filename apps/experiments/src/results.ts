@@ -77,21 +77,31 @@ export function appendResult(dir: string, line: ResultLine, known: Set<string>):
 
 export const NOTES_FILE = 'run-notes.jsonl';
 
-/** DIR/run-notes.jsonl: {"key","solverFallbacks"} per run, beside its result line. */
-export function appendNotes(dir: string, key: string, notes: { solverFallbacks: number }): void {
+export interface NotesLine {
+  solverFallbacks: number;
+  /** The source commit of the `run` command that collected it (`git describe`-like; "-dirty"
+   * when the work tree had uncommitted changes); absent in notes written before it existed. */
+  commit?: string;
+}
+
+/** DIR/run-notes.jsonl: {"key","solverFallbacks","commit"} per run, beside its result line. */
+export function appendNotes(dir: string, key: string, notes: NotesLine): void {
   appendFileSync(join(dir, NOTES_FILE), JSON.stringify({ key, ...notes }) + '\n');
 }
 
 /** run key -> notes (later lines win; a truncated last line is ignored). */
-export function readNotes(dir: string): Map<string, { solverFallbacks: number }> {
+export function readNotes(dir: string): Map<string, NotesLine> {
   const path = join(dir, NOTES_FILE);
-  const out = new Map<string, { solverFallbacks: number }>();
+  const out = new Map<string, NotesLine>();
   if (!existsSync(path)) return out;
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     if (!line.trim()) continue;
     try {
-      const v = JSON.parse(line) as { key: string; solverFallbacks: number };
-      out.set(v.key, { solverFallbacks: v.solverFallbacks });
+      const v = JSON.parse(line) as { key: string } & NotesLine;
+      out.set(v.key, {
+        solverFallbacks: v.solverFallbacks,
+        ...(v.commit ? { commit: v.commit } : {}),
+      });
     } catch {
       // a line cut by a crash: that run's notes are unknown
     }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { simulate, simulationConfig } from '@focus-fl/coordinator/simulate.js';
 import { Store } from '@focus-fl/coordinator/store.js';
 import type { FederationConfig } from '@focus-fl/coordinator/config.js';
-import { loraCheckpoint } from './peft.js';
+import { peftCheckpoint } from './peft.js';
 import type { ResultLine } from './results.js';
 import { buildSettingSites, siteCount } from './settings.js';
 import type { RunTask } from './spec.js';
@@ -34,11 +34,12 @@ export async function executeRun(task: RunTask): Promise<ResultLine> {
       defaultBudget: p.budget,
       budgets: p.budgets,
     };
-    if (task.peft === 'lora') {
-      overrides.checkpoint = loraCheckpoint(
+    if (task.peft !== 'adapter') {
+      overrides.checkpoint = peftCheckpoint(
         join(tmpdir(), 'focus-fl-exp-peft'),
         p.preset,
         task.seed,
+        task.peft,
       );
     }
     const res = await simulate({

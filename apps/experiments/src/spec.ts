@@ -8,6 +8,7 @@ import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { CLIENT_NAMES } from '@focus-fl/core/data';
 import { ACCEPTED_STRATEGY_NAMES, CODECS } from '@focus-fl/core/federated';
+import { PEFT_KINDS, type PeftKind } from '@focus-fl/core/model';
 import { ALGORITHMS } from '@focus-fl/solvers';
 
 const Enum = <T extends readonly string[]>(values: T) =>
@@ -75,8 +76,9 @@ const StrategyEntry = Type.Union([
       /** Name in results.jsonl and the report (e.g. "lora"). */
       label: Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,40}$' }),
       strategy: Enum(ACCEPTED_STRATEGY_NAMES),
-      /** Trainable units of the model: adapters (default) or LoRA on query/value. */
-      peft: Type.Optional(Type.Union([Type.Literal('adapter'), Type.Literal('lora')])),
+      /** Trainable units of the model (packages/core/src/model/README.md): adapters (default),
+       * LoRA on query/value, or the base's LayerNorm, bias or all block tensors. */
+      peft: Type.Optional(Enum(PEFT_KINDS)),
     },
     { additionalProperties: false },
   ),
@@ -191,7 +193,7 @@ export interface RunTask {
   /** The label in results.jsonl (the registry name unless the spec labels a variant). */
   strategy: string;
   registryStrategy: string;
-  peft: 'adapter' | 'lora';
+  peft: PeftKind;
   algo: string | null;
   seed: number;
   params: Omit<
@@ -209,8 +211,8 @@ export function runKey(r: {
   return `${r.setting}/${r.strategy}/${r.algo ?? '-'}/${r.seed}`;
 }
 
-/** Every run of the grid, in spec order: settings, strategies (x algos), seeds; then the
- * headline's extra seeds. */
+/** Every run of the grid, in spec order: settings, strategies (x algos), seeds, each
+ * headline strategy followed by its extra seeds. */
 export function expandRuns(spec: Spec): RunTask[] {
   const {
     name: _n,
@@ -238,12 +240,11 @@ export function expandRuns(spec: Spec): RunTask[] {
       (typeof entry === 'string' ? entry : entry.strategy) === 'f3ocus'
         ? (algos ?? ['nsga2'])
         : [null];
-    for (const entry of strategies) add(entry, algosOf(entry), seeds);
-    if (headline) {
-      for (const entry of strategies) {
-        if (headline.strategies.includes(labelOf(entry)))
-          add(entry, algosOf(entry).slice(0, 1), headline.seeds);
-      }
+    for (const entry of strategies) {
+      add(entry, algosOf(entry), seeds);
+      // Right after the entry's own runs, so that a sweep cut short still has the headline.
+      if (headline?.strategies.includes(labelOf(entry)))
+        add(entry, algosOf(entry).slice(0, 1), headline.seeds);
     }
   }
   return out;

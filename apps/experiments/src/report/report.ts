@@ -51,6 +51,7 @@ export function renderMarkdown(
   runs: number,
   fallbacks: string[] = [],
   refs: Map<string, References> = new Map(),
+  commits: string[] = [],
 ): string {
   const out: string[] = [];
   const p = (s = '') => out.push(s);
@@ -247,6 +248,14 @@ export function renderMarkdown(
     for (const f of fallbacks) p(`- ${f}`);
     p();
   }
+  if (commits.length > 0) {
+    p('## Source');
+    p();
+    p('The commit each run was made with (DIR/run-notes.jsonl):');
+    p();
+    for (const c of commits) p(`- ${c}`);
+    p();
+  }
   if (notes) {
     p('## Notes');
     p();
@@ -282,6 +291,7 @@ export async function writeReport(dir: string): Promise<string[]> {
         lines.length,
         fallbackLines(a, lines, dir),
         references(a, lines, spec),
+        commitLines(lines, dir),
       ),
     ],
   ];
@@ -315,6 +325,18 @@ function fallbackLines(a: Analysis, lines: readonly ResultLine[], dir: string): 
     }
   }
   return out;
+}
+
+/** "commit: n runs" over the result lines, from DIR/run-notes.jsonl (first seen order). */
+function commitLines(lines: readonly ResultLine[], dir: string): string[] {
+  const notes = readNotes(dir);
+  if (notes.size === 0) return [];
+  const count = new Map<string, number>();
+  for (const l of lines) {
+    const c = notes.get(runKey(l))?.commit ?? 'not recorded';
+    count.set(c, (count.get(c) ?? 0) + 1);
+  }
+  return [...count].map(([c, n]) => `\`${c}\`: ${n} run${n === 1 ? '' : 's'}`);
 }
 
 function references(

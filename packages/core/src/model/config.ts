@@ -1,7 +1,14 @@
 // Model configuration and presets. A ViLT-style single-stream transformer (Kim et al. 2021):
 // [text tokens | image CLS | image patches] -> pre-LN blocks -> pooled first token -> answers.
 
-export type PeftKind = 'adapter' | 'lora';
+/**
+ * Trainable units (one per block, `block{i}.<kind>`): Pfeiffer adapters, LoRA on query/value,
+ * or, for the paper's Table 2 PEFT families, the block's LayerNorm parameters, its Linear
+ * biases, or all of its weights (full fine-tuning). The last three are fp32 deltas added to
+ * the frozen base's tensors (params.ts, `deltaUnitTensors`).
+ */
+export const PEFT_KINDS = ['adapter', 'lora', 'layernorm', 'bias', 'full'] as const;
+export type PeftKind = (typeof PEFT_KINDS)[number];
 
 export interface ModelConfig {
   name: string;
@@ -20,7 +27,7 @@ export interface ModelConfig {
   vocabSize: number;
   /** Output classes of the answer head. */
   numAnswers: number;
-  /** Trainable units: Pfeiffer adapters (default) or LoRA on query/value. */
+  /** Trainable units: Pfeiffer adapters (default), LoRA on query/value, or a delta family. */
   peft: PeftKind;
   /** Pfeiffer bottleneck = hidden / adapterReduction (docs/method.md §3: 16 on ViLT-B). */
   adapterReduction: number;
@@ -135,8 +142,10 @@ export function validateConfig(c: ModelConfig): ModelConfig {
   }
   if (c.maxTextLen < 2)
     throw new Error(`model config: maxTextLen must be >= 2, got ${c.maxTextLen}`);
-  if (c.peft !== 'adapter' && c.peft !== 'lora') {
-    throw new Error(`model config: peft must be 'adapter' or 'lora', got ${String(c.peft)}`);
+  if (!(PEFT_KINDS as readonly string[]).includes(c.peft)) {
+    throw new Error(
+      `model config: peft must be one of ${PEFT_KINDS.map((k) => `'${k}'`).join(', ')}, got ${String(c.peft)}`,
+    );
   }
   if (!(c.layerNormEps > 0))
     throw new Error(`model config: layerNormEps must be > 0, got ${c.layerNormEps}`);

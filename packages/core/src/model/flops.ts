@@ -29,6 +29,8 @@ export function trainStepFlops(
   trainedBlocks: readonly number[],
   prefixCached: boolean,
 ): StepFlops {
+  if (c.peft !== 'adapter' && c.peft !== 'lora')
+    throw new Error(`trainStepFlops: counted for peft 'adapter' and 'lora' only, got '${c.peft}'`);
   const L = sequenceLength(c);
   const H = c.hidden;
   const M = c.mlpDim;

@@ -1,10 +1,11 @@
 // Parameter layout of the VQA model: every tensor has a stable name `<layer>/<param>`
-// (tensors/named.ts). Trainable units are `block{i}.adapter` (Pfeiffer, default) or
-// `block{i}.lora`; `head` is always trained; everything else is the frozen (int8) base.
+// (tensors/named.ts). Trainable units are `block{i}.adapter` (Pfeiffer, default),
+// `block{i}.lora`, or a delta family (`block{i}.layernorm`, `.bias`, `.full`: see
+// deltaTargetName); `head` is always trained; everything else is the frozen (int8) base.
 import { gaussian, mulberry32 } from '../random.js';
 import type { NamedArrays } from '../tensors/named.js';
 import { sizeOf } from '../tensors/named.js';
-import { adapterDim, numPatches, type ModelConfig } from './config.js';
+import { adapterDim, numPatches, type ModelConfig, type PeftKind } from './config.js';
 
 export type InitKind = 'normal' | 'zeros' | 'ones';
 
@@ -27,8 +28,64 @@ export function blockName(i: number): string {
 }
 
 export function trainableLayerNames(c: ModelConfig): string[] {
-  const suffix = c.peft === 'lora' ? 'lora' : 'adapter';
-  return Array.from({ length: c.numLayers }, (_, i) => `${blockName(i)}.${suffix}`);
+  return Array.from({ length: c.numLayers }, (_, i) => `${blockName(i)}.${c.peft}`);
+}
+
+/**
+ * The Table 2 PEFT families of the paper (Saha et al., CVPR 2025, Table 2) that train tensors of
+ * the base itself: LayerNorm-only, bias-only (BitFit-style: the Linear layers' biases; the
+ * LayerNorm betas belong to the LayerNorm family, so the two are disjoint) and full fine-tuning.
+ * Their unit `block{i}.<kind>` holds one fp32 delta per covered base tensor, zero at init, and
+ * the forward pass reads base + delta (VqaModel.lookup): the gradient with respect to the delta
+ * is the gradient with respect to the weight, so training the delta is training an fp32 copy
+ * of the (int8) base tensor, while the base stays frozen and int8 and only deltas travel.
+ * The unit of the last block also covers the final LayerNorm and the pooler, which follow it.
+ * The embeddings are not covered: they run outside the gradient tape (the frozen prefix), and
+ * the word table's gradient needs a scatter the wasm backend lacks.
+ */
+export type DeltaPeftKind = 'layernorm' | 'bias' | 'full';
+
+export function isDeltaPeft(kind: PeftKind): kind is DeltaPeftKind {
+  return kind === 'layernorm' || kind === 'bias' || kind === 'full';
+}
+
+function coversTensor(kind: DeltaPeftKind, param: string): boolean {
+  if (kind === 'full') return true;
+  if (kind === 'layernorm') return /^ln\d*_(gamma|beta)$/.test(param) || /^final_ln_/.test(param);
+  return param.endsWith('_bias');
+}
+
+/**
+ * The trainable delta that the model's peft family adds to frozen base tensor `baseName`
+ * (e.g. `block3/ln1_gamma` -> `block3.layernorm/ln1_gamma`, `pooler/kernel` ->
+ * `block5.full/pooler_kernel`), or null when the family does not train it.
+ */
+export function deltaTargetName(c: ModelConfig, baseName: string): string | null {
+  if (!isDeltaPeft(c.peft)) return null;
+  const inBlock = /^block(\d+)\/(.+)$/.exec(baseName);
+  let block: number;
+  let param: string;
+  if (inBlock) {
+    block = Number(inBlock[1]);
+    param = inBlock[2];
+  } else if (/^(final_ln|pooler)\//.test(baseName)) {
+    block = c.numLayers - 1;
+    param = baseName.replace('/', '_');
+  } else return null;
+  if (!coversTensor(c.peft, param)) return null;
+  return `${blockName(block)}.${c.peft}/${param}`;
+}
+
+/** For a delta family: frozen base tensor name -> its trainable delta (empty otherwise). */
+export function deltaUnitTensors(c: ModelConfig): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!isDeltaPeft(c.peft)) return out;
+  for (const s of paramSpecs(c)) {
+    if (!s.frozen) continue;
+    const d = deltaTargetName(c, s.name);
+    if (d) out.set(s.name, d);
+  }
+  return out;
 }
 
 export { HEAD_LAYER } from '../tensors/named.js';
@@ -74,8 +131,16 @@ export function paramSpecs(c: ModelConfig): ParamSpec[] {
   frozen('image_embed/position', [N + 1, H], 'normal', 0.02, 0);
   frozen('type_embed/table', [2, H], 'normal', 0.02, 0);
   const layers = trainableLayerNames(c);
+  // Delta families: a zero-initialised fp32 delta per covered frozen tensor of `from..`.
+  const deltasOf = (from: number) => {
+    for (const s of out.slice(from)) {
+      const d = s.frozen ? deltaTargetName(c, s.name) : null;
+      if (d) train(d, s.shape, 'zeros');
+    }
+  };
   for (let i = 0; i < c.numLayers; i++) {
     const b = blockName(i);
+    const blockStart = out.length;
     frozen(`${b}/ln1_gamma`, [H], 'ones');
     frozen(`${b}/ln1_beta`, [H], 'zeros');
     for (const p of ['q', 'k', 'v', 'o']) linear(b, p, H, H);
@@ -91,19 +156,21 @@ export function paramSpecs(c: ModelConfig): ParamSpec[] {
       train(`${t}/down_bias`, [r], 'zeros');
       train(`${t}/up_kernel`, [r, H], 'zeros');
       train(`${t}/up_bias`, [H], 'zeros');
-    } else {
+    } else if (c.peft === 'lora') {
       // LoRA (Hu et al. 2021) on query and value: W + (alpha/r) A B, B zero at init.
       const r = c.loraRank;
       for (const p of ['q', 'v']) {
         train(`${t}/${p}_a`, [H, r], 'normal', kstd(H));
         train(`${t}/${p}_b`, [r, H], 'zeros');
       }
-    }
+    } else deltasOf(blockStart);
   }
+  const topStart = out.length;
   frozen('final_ln/gamma', [H], 'ones');
   frozen('final_ln/beta', [H], 'zeros');
   frozen('pooler/kernel', [H, H], 'normal', kstd(H), 1);
   frozen('pooler/bias', [H], 'zeros');
+  deltasOf(topStart);
   out.push(...headSpecs(c));
   return out;
 }

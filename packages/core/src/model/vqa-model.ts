@@ -12,6 +12,7 @@ import {
   type VqaBatch,
 } from './forward.js';
 import {
+  deltaUnitTensors,
   HEAD_LAYER,
   headSpecs,
   initParam,
@@ -20,6 +21,7 @@ import {
   type ParamSpec,
 } from './params.js';
 import { int8Weight, type Int8Storage, type Int8Weight } from './int8-store.js';
+import { fusedInt8Available, int8MatMul } from './int8-matmul.js';
 import { dequantizeInt8, quantizeInt8, type QuantizedInt8 } from './quantize.js';
 
 /** Activations after the frozen prefix `[0, fromBlock)`, computed outside any gradient tape. */
@@ -59,6 +61,8 @@ export class VqaModel {
   answers: readonly string[];
   private readonly params = new Map<string, tf.Tensor>();
   private specs = new Map<string, ParamSpec>();
+  /** Delta families (params.ts): frozen base tensor -> the trainable delta added to it. */
+  private readonly deltas: ReadonlyMap<string, string>;
   /**
    * Frozen 2-D weights kept int8 (+ one fp32 scale per channel) in memory, on the host or the
    * device (./int8-store.ts); every use (a forward pass) dequantizes the one weight it needs
@@ -87,6 +91,7 @@ export class VqaModel {
     this.config = validateConfig({ ...config, numAnswers: answers.length });
     this.answers = [...answers];
     for (const s of paramSpecs(this.config)) this.specs.set(s.name, s);
+    this.deltas = deltaUnitTensors(this.config);
     for (const [name, q] of Object.entries(int8)) this.checkInt8(name, q);
     for (const name of this.specs.keys()) {
       if (!values[name] && !int8[name]) throw new Error(`model weights: missing tensor "${name}"`);
@@ -111,7 +116,7 @@ export class VqaModel {
       );
   }
 
-  /** Trainable units (adapters or LoRA) in forward order; the head is not among them. */
+  /** Trainable units (adapters, LoRA or a delta family) in forward order; not the head. */
   layerNames(): string[] {
     return trainableLayerNames(this.config);
   }
@@ -270,22 +275,43 @@ export class VqaModel {
    * The forward pass's parameter lookup: `overrides`, else the model's tensors; an int8 weight
    * is dequantized just in time into a new tensor owned by the caller's scope (tf.tidy or a
    * gradient tape), and the word table is gathered row by row from int8 (`gather`), so no
-   * full fp32 copy of the base exists at once outside a gradient tape.
+   * full fp32 copy of the base exists at once outside a gradient tape. On webgpu, products
+   * with Linear kernels kept on the device run the fused int8 kernel (`matMul`,
+   * ./int8-matmul.ts) and never make an fp32 copy, inside a tape either.
    */
   lookup(overrides: Record<string, tf.Tensor> = {}): ParamLookup {
-    const fn = ((name: string) => {
+    const own = (name: string) => {
       const o = overrides[name] ?? this.params.get(name) ?? this.dequantized.get(name);
       if (o) return o;
       const q = this.int8.get(name);
       if (!q) throw new Error(`unknown parameter "${name}"`);
       return q.dequantize();
+    };
+    // A delta family's tensors are read as base + delta (params.ts, deltaTargetName), so a
+    // gradient with respect to the delta (an override) is the gradient of the weight.
+    const fn = ((name: string) => {
+      const d = this.deltas.get(name);
+      return d ? tf.add(own(name), own(d)) : own(name);
     }) as ParamLookup;
     fn.gather = (name, ids) => {
-      const q = overrides[name] || this.params.has(name) ? undefined : this.int8.get(name);
+      const q =
+        overrides[name] || this.params.has(name) || this.deltas.has(name)
+          ? undefined
+          : this.int8.get(name);
       const rows = q?.gatherRows(ids.dataSync());
       if (!q || !rows) return tf.gather(fn(name), ids);
       return tf.tensor2d(rows, [ids.size, q.shape[1]]);
     };
+    // Products with a Linear kernel kept on the device: the fused int8 kernel (webgpu only;
+    // elsewhere the forward pass runs exactly the ops it ran before the kernel existed).
+    if (tf.getBackend() === 'webgpu') {
+      fn.matMul = (x, name) => {
+        if (overrides[name] || this.params.has(name) || this.dequantized.has(name))
+          return undefined;
+        const q = this.int8.get(name);
+        return q && fusedInt8Available(q) ? int8MatMul(x, q) : undefined;
+      };
+    }
     return fn;
   }
 
@@ -358,7 +384,7 @@ export class VqaModel {
     return i;
   }
 
-  /** Parameter counts: trainable = all adapters/LoRA + head; frozen = the base. */
+  /** Parameter counts: trainable = all units (adapters, LoRA or deltas) + head; frozen = the base. */
   countParams(): { trainable: number; frozen: number; perLayer: Record<string, number> } {
     let trainable = 0;
     let frozen = 0;

@@ -8,7 +8,9 @@ export * from './speed.js';
 export * from './local-recipe.js';
 export {
   MASKED_LOGIT,
+  AnswerMask,
   answerMaskBias,
+  restrictHeadDeltas,
   answersByQuestionType,
   type MaskableSample,
 } from './answer-mask.js';
