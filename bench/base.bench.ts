@@ -12,7 +12,9 @@
 // Knobs (environment): FOCUS_FL_BASE_STEPS (fine-tuning steps, default 40),
 // FOCUS_FL_BASE_CLIENTS (comma list, default all 9), FOCUS_FL_BASE_SECTIONS (default
 // "types,probe,transfer,lntk"), FOCUS_FL_BASE_PRESETS (comma list of committed bases, default
-// all), FOCUS_FL_BASE_NAME (result file name, default "base"; to run presets in parallel).
+// all), FOCUS_FL_BASE_NAME (result file name, default "base"; to run presets in parallel),
+// FOCUS_FL_BASE_CANDIDATES (comma list of name=checkpoint: uncommitted bases measured in every
+// section, as the committed ones are), FOCUS_FL_BASE_LNTK_BASE (section 4's base, default small).
 import { existsSync, readFileSync } from 'node:fs';
 import {
   answerVocabulary,
@@ -62,6 +64,13 @@ function bases(): Base[] {
     if (!existsSync(baseline)) throw new Error(`FOCUS_FL_BASE_BASELINE: no file at ${baseline}`);
     const rep = baseline.replace(/\.safetensors$/, '.json');
     out.push({ name: 'before', file: baseline, report: existsSync(rep) ? rep : null });
+  }
+  for (const spec of env('CANDIDATES')?.split(',') ?? []) {
+    const [name, file] = spec.split('=');
+    if (!name || !file || !existsSync(file))
+      throw new Error(`FOCUS_FL_BASE_CANDIDATES: "${spec}" is not name=<existing checkpoint>`);
+    const rep = file.replace(/\.safetensors$/, '.json');
+    out.push({ name, file, report: existsSync(rep) ? rep : null });
   }
   const only = env('PRESETS')?.split(',');
   for (const p of BASE_PRESETS.filter((x) => !only || only.includes(x))) {
@@ -255,7 +264,7 @@ export async function run(): Promise<BenchResult> {
     }
   }
   if (SECTIONS.has('lntk')) {
-    const small = list.find((x) => x.name === 'small');
+    const small = list.find((x) => x.name === (env('LNTK_BASE') ?? 'small'));
     if (small) {
       const r = await lntkRow(small);
       rows.push(r);

@@ -17,7 +17,7 @@
 // run stopped early has the headline rows for every seed.
 import { execFile, execSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_CONFIG } from '../apps/coordinator/src/config.js';
@@ -38,10 +38,12 @@ const SKIP = new Set(list(process.env.REFERENCES_SKIP, ''));
 const PRIORITY = [
   'majority',
   'recipe-full',
+  'alone-rule',
+  'alone',
   'pooled-same',
   'recipe-f3ocus',
-  'alone',
   'pooled-same-rule',
+  'recipe-layer-head',
 ];
 
 const R = DEFAULT_CONFIG.rounds;
@@ -66,6 +68,17 @@ const ROW_DEFS: RowDef[] = [
     id: 'alone',
     what: `each site alone, ${R * K} steps x ${B}, AdamW 3e-3`,
     spec: () => ({ kind: 'alone', steps: R * K, batchSize: B, ...OLD }),
+  },
+  {
+    id: 'alone-rule',
+    what: `each site alone, ${R * K} steps x ${B}, AdamW 3e-3, answer mask '${RULE}' (the recipe's rule)`,
+    spec: () => ({
+      kind: 'alone',
+      steps: R * K,
+      batchSize: B,
+      lr: 3e-3,
+      local: { optimizer: 'adamw', answerMask: RULE },
+    }),
   },
   {
     id: 'pooled-same',
@@ -110,6 +123,17 @@ const ROW_DEFS: RowDef[] = [
     id: 'recipe-full',
     what: 'federation, DEFAULT_CONFIG recipe, all adapters',
     spec: () => ({ kind: 'fed', ...recipe, strategy: 'full', evalRounds: [2, 3, 4, 5] }),
+  },
+  {
+    id: 'recipe-layer-head',
+    what: "federation, DEFAULT_CONFIG recipe with the head averaged per layer (headAggregation 'layer', the earlier default), all adapters",
+    spec: () => ({
+      kind: 'fed',
+      ...recipe,
+      headAggregation: 'layer',
+      strategy: 'full',
+      evalRounds: [2, 3, 4, 5],
+    }),
   },
   {
     id: 'recipe-f3ocus',
@@ -180,12 +204,19 @@ function runJob(job: Job, dir: string): Promise<void> {
   });
 }
 
+/** Jobs whose output was already in REFERENCES_DIR (not run by this invocation). */
+const reused: string[] = [];
+
 async function runAll(jobs: Job[]): Promise<void> {
   const dir = DIR ?? mkdtempSync(join(tmpdir(), 'focus-fl-references-'));
   mkdirSync(dir, { recursive: true });
-  const todo = jobs.filter(
-    (j) => !readJob(j, dir) && !COLLECT && !SKIP.has(`${j.clients}:${j.row.id}:${j.seed}`),
-  );
+  const todo = jobs.filter((j) => {
+    if (readJob(j, dir)) {
+      reused.push(`${j.clients}:${j.row.id}:${j.seed}`);
+      return false;
+    }
+    return !COLLECT && !SKIP.has(`${j.clients}:${j.row.id}:${j.seed}`);
+  });
   let next = 0;
   const worker = async () => {
     while (next < todo.length) await runJob(todo[next++], dir);
@@ -224,7 +255,10 @@ export async function run(): Promise<BenchResult> {
         if (row.clients && !row.clients.includes(clients)) continue;
         all.push({ clients, row, seed });
       }
+  const loadBefore = loadavg().map((x) => +x.toFixed(1));
+  const t0 = Date.now();
   await runAll(all);
+  const loadAfter = loadavg().map((x) => +x.toFixed(1));
   // Rows are summarised over the seeds that have an output (all of them unless stopped early).
   const jobs = all.filter((j) => j.result);
 
@@ -236,6 +270,7 @@ export async function run(): Promise<BenchResult> {
     const refRule = of('pooled-same-rule');
     const majority = of('majority');
     const alone = of('alone');
+    const aloneRule = of('alone-rule');
     for (const def of ROW_DEFS) {
       const outs = of(def.id);
       if (outs.length === 0) continue;
@@ -271,6 +306,19 @@ export async function run(): Promise<BenchResult> {
         row['site mean - alone (pts)'] = pm(
           summarize(pairs(alone).map(([o, m]) => o.siteMean - m.siteMean)),
         );
+      if (def.id.startsWith('recipe') && pairs(aloneRule).length) {
+        row['site mean - alone-rule (pts)'] = pm(
+          summarize(pairs(aloneRule).map(([o, m]) => o.siteMean - m.siteMean)),
+        );
+        // Per site, mean over seeds of (federation - that site alone under the same rule).
+        row['per site - alone-rule (pts)'] = names
+          .map((n) =>
+            (
+              100 * summarize(pairs(aloneRule).map(([o, m]) => o.perSite[n] - m.perSite[n])).mean
+            ).toFixed(1),
+          )
+          .join(' / ');
+      }
       if (outs[0].byRound) {
         const mods = outs.flatMap((o) =>
           o.byRound!.filter((r) => r.round >= 2).flatMap((r) => Object.values(r.modality)),
@@ -289,10 +337,19 @@ export async function run(): Promise<BenchResult> {
   }
   const notes = [
     `seeds ${SEEDS.join(', ')}; held-out ${TEST} samples per site (an independent draw of each site's generator); training splits are the default synthetic clients.`,
-    `recipe (DEFAULT_CONFIG): ${R} rounds x ${K} steps x ${B}, local ${DEFAULT_CONFIG.localOptimizer} lr ${DEFAULT_CONFIG.lr} momentum ${DEFAULT_CONFIG.momentum}, proxMu ${DEFAULT_CONFIG.proxMu}, answer mask ${RULE}, server ${JSON.stringify(DEFAULT_CONFIG.serverOptimizer)}.`,
+    `recipe (DEFAULT_CONFIG): ${R} rounds x ${K} steps x ${B}, local ${DEFAULT_CONFIG.localOptimizer} lr ${DEFAULT_CONFIG.lr} momentum ${DEFAULT_CONFIG.momentum}, proxMu ${DEFAULT_CONFIG.proxMu}, answer mask ${RULE}, server ${JSON.stringify(DEFAULT_CONFIG.serverOptimizer)}, head aggregation ${DEFAULT_CONFIG.headAggregation}.`,
     'ci95: t interval of the mean over seeds; "/ pooled-same(-rule)": per-seed ratio to pooled training at the same samples and sequential steps (mean ± ci95); "min site - majority": the worst site and seed.',
     `tiny base: packages/core/assets/tiny-base.safetensors at commit ${assetHash()}.`,
     'seconds include contention on the shared 2-core machine.',
+    `command: ${Object.entries(process.env)
+      .filter(([k]) => k.startsWith('REFERENCES_'))
+      .map(([k, v]) => `${k}=${v}`)
+      .sort()
+      .join(' ')} pnpm bench references; ${
+      reused.length
+        ? `${reused.length} job outputs were read from REFERENCES_DIR, not run by this invocation (${reused.join(', ')})`
+        : 'every job was run by this invocation'
+    }; wall ${((Date.now() - t0) / 60000).toFixed(1)} min; load average (1, 5, 15 min) ${loadBefore.join(' ')} at the start, ${loadAfter.join(' ')} at the end.`,
   ];
   const raw = jobs.map((j) => ({ clients: j.clients, row: j.row.id, ...j.result }));
   return { name: process.env.REFERENCES_NAME ?? 'references', rows, notes, ...{ raw } };

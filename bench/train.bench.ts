@@ -6,6 +6,8 @@
 //   GFLOP/s, as a share of the large-matmul ceiling; on wasm also with tfjs's own matMul
 //   gradient (transposed products, model/matmul-grad.ts) and with the cache off ("before");
 // - a per-kernel time profile of one all-adapters step (tf.profile);
+// - "before": tfjs's own wasm kernels (copying Identity, scalar batched BatchMatMul;
+//   model/wasm-kernels.ts) and matMul gradient, cache off;
 // - LNTK (16 samples) against one all-adapters training step (the <= 1.1 steps target).
 // GFLOP/s and ratios use this process's CPU time (single-threaded tfjs; the machine's 2 cores are
 // shared with other work, which inflates wall time but not CPU time); wall ms are shown beside.
@@ -22,6 +24,7 @@ import {
   loadModel,
   trainStepFlops,
   useExplicitMatMulGradient,
+  useWasmKernels,
   type VqaModel,
 } from '../packages/core/src/model/index.js';
 import {
@@ -31,6 +34,7 @@ import {
   type NodeBackend,
 } from '../packages/core/src/node/index.js';
 import {
+  dispatchMs,
   evaluate,
   kernelProfile,
   majorityBaseline,
@@ -101,12 +105,13 @@ export async function run(): Promise<BenchResult> {
     const variants: [string, boolean, boolean][] = wasm
       ? [
           ['now', true, true],
-          ['before (tfjs matMul gradient, no cache)', false, false],
+          ['before (tfjs kernels and matMul gradient, no cache)', false, false],
         ]
       : [['now', true, true]];
     const steps = wasm ? 24 : 4;
     for (const [variant, explicit, cache] of variants) {
       useExplicitMatMulGradient(explicit);
+      useWasmKernels(explicit);
       for (const [label, blocks] of selections) {
         const layers = blocks.map((i) => L[i]);
         const m = model(1);
@@ -146,16 +151,19 @@ export async function run(): Promise<BenchResult> {
       }
     }
     useExplicitMatMulGradient(true);
+    useWasmKernels(true);
     const all = rows.filter((r) => r.backend === backend && String(r.what).includes('all 6'));
     notes.push(
       `${backend}: all-6 step ${all.map((r) => `${r.gflops} GFLOP/s = ${r.ofCeiling} of the ${fmt(ceiling.gflops)} GFLOP/s matmul ceiling (${String(r.what).includes('before') ? 'before' : 'now'})`).join('; ')}.`,
     );
 
-    // Per-kernel profile of one all-adapters step (kernel times are wall ms inside the step).
+    // Per-kernel profile of one all-adapters step (kernel times are wall ms inside the step;
+    // each kernel's fastest of 5 profiled steps, which drops the moments another process had
+    // the core).
     const m = model(1);
     const opts = { layers: L, steps: 1, batchSize: BATCH, seed: 1 };
     await trainLayers(m, samples.slice(0, BATCH), opts);
-    const prof = await kernelProfile(() => trainLayers(m, samples.slice(0, BATCH), opts));
+    const prof = await kernelProfile(() => trainLayers(m, samples.slice(0, BATCH), opts), 5);
     m.dispose();
     const top = prof.byKernel.slice(0, 10);
     for (const e of top) {
@@ -167,17 +175,36 @@ export async function run(): Promise<BenchResult> {
         share: `${((100 * e.ms) / prof.total).toFixed(1)} %`,
       });
     }
+    // What the kernel count costs by itself: a no-work kernel's dispatch time (CPU) times the
+    // step's kernels, against the step's CPU time.
+    const dispatch = dispatchMs(wasm ? 3000 : 300, cpuMs);
+    const allNow = rows.find(
+      (r) => r.backend === backend && String(r.what) === `step all 6, batch ${BATCH}, now`,
+    ) as { cpuMs: number } | undefined;
+    rows.push({
+      backend,
+      what: "dispatch: one 16-element add (CPU), times the all-6 step's kernels",
+      cpuMs: fmt(dispatch, 4),
+      kernels: prof.count,
+      kernelMs: fmt(dispatch * prof.count, 1),
+      share: allNow
+        ? `${((100 * dispatch * prof.count) / allNow.cpuMs).toFixed(0)} % of the step`
+        : '',
+    });
     notes.push(
-      `${backend} profile (one all-6 step, ${prof.count} kernels, ${prof.total.toFixed(1)} ms of kernel time): ${top
-        .slice(0, 4)
+      `${backend} profile (one all-6 step, ${prof.count} kernels, ${prof.total.toFixed(1)} ms of kernel time, each kernel's fastest of 5): ${top
+        .slice(0, 5)
         .map((e) => `${e.name} ${((100 * e.ms) / prof.total).toFixed(0)} %`)
-        .join(', ')}.`,
+        .join(
+          ', ',
+        )}; dispatch alone (${(1000 * dispatch).toFixed(1)} us per kernel) is ${(dispatch * prof.count).toFixed(1)} ms${allNow ? ` of the step's ${allNow.cpuMs} CPU-ms` : ''}.`,
     );
 
     // LNTK (16 samples, batched path) against one all-adapters training step.
     if (wasm) {
       for (const explicit of [true, false]) {
         useExplicitMatMulGradient(explicit);
+        useWasmKernels(explicit);
         const lm = model(1);
         // Alternating, medians: the shared cores make single timings noisy.
         const lntkMs: number[] = [];
@@ -198,13 +225,14 @@ export async function run(): Promise<BenchResult> {
         lm.dispose();
         rows.push({
           backend,
-          what: `LNTK (16 samples) vs all-6 step, ${explicit ? 'now' : 'tfjs matMul gradient'}`,
+          what: `LNTK (16 samples) vs all-6 step, ${explicit ? 'now' : 'tfjs kernels and matMul gradient'}`,
           cpuMs: fmt(lntk.cpu),
           stepCpuMs: fmt(st.cpu),
           ratio: fmt(lntk.cpu / st.cpu, 2),
         });
       }
       useExplicitMatMulGradient(true);
+      useWasmKernels(true);
     }
   }
 

@@ -2,8 +2,9 @@
 // the fastest backend it measured, and on webgpu LNTK scores plus a few training steps must
 // match the cpu backend. SwiftShader's WebGPU
 // is exact but ~15x slower here (CPU emulation), so the run is short: 40 samples, 3 steps.
-// The base is int8 in memory in both tabs, dequantized per use with plain tfjs ops, so this
-// also checks the int8 path on WebGPU against cpu.
+// The base is int8 in memory in both tabs (on webgpu its Linear kernels go through the fused
+// int8 dequantize-matmul kernel, e2e/int8-matmul.e2e.ts), so this also checks the int8 path on
+// WebGPU against cpu.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { WorkerApi } from '../apps/browser-client/src/api.js';

@@ -33,6 +33,8 @@ export interface SeedResult {
   perSite: Record<string, number>;
   modality: Record<string, number>;
   foreign: Record<string, number>;
+  /** Per site: accuracy of each question type. */
+  perType?: Record<string, Record<string, number>>;
   byRound?: {
     round: number;
     accuracy: number;
@@ -48,12 +50,21 @@ function flat(ev: LabEval) {
   const perSite: Record<string, number> = {};
   const modality: Record<string, number> = {};
   const foreign: Record<string, number> = {};
+  const perType: Record<string, Record<string, number>> = {};
   for (const [k, v] of Object.entries(ev.perSite)) {
+    perType[k] = Object.fromEntries(Object.entries(v.perType).map(([t, x]) => [t, r4(x.accuracy)]));
     perSite[k] = r4(v.accuracy);
     modality[k] = r4(v.perType.modality?.accuracy ?? NaN);
     foreign[k] = r4(v.foreign);
   }
-  return { accuracy: r4(ev.accuracy), siteMean: r4(ev.siteMean), perSite, modality, foreign };
+  return {
+    accuracy: r4(ev.accuracy),
+    siteMean: r4(ev.siteMean),
+    perSite,
+    modality,
+    foreign,
+    perType,
+  };
 }
 
 export async function runSpec(
@@ -113,6 +124,54 @@ export async function runSpec(
   return { seed, ...flat(ev), byRound, seconds: +((performance.now() - t0) / 1000).toFixed(1) };
 }
 
+/** The fields each kind of run reads: a misspelt one would otherwise be ignored silently. */
+const FIELDS: Record<Spec['kind'], readonly string[]> = {
+  majority: [],
+  pooled: ['steps', 'batchSize', 'lr', 'local'],
+  alone: ['steps', 'batchSize', 'lr', 'local'],
+  fed: [
+    'rounds',
+    'steps',
+    'batchSize',
+    'lr',
+    'weightDecay',
+    'strategy',
+    'budget',
+    'server',
+    'local',
+    'headAggregation',
+    'evalRounds',
+  ],
+};
+const LOCAL_FIELDS = [
+  'optimizer',
+  'momentum',
+  'proxMu',
+  'answerMask',
+  'schedule',
+  'warmupFraction',
+];
+
+function checkSpec(spec: Record<string, unknown>): Spec {
+  const kind = spec.kind as Spec['kind'];
+  if (!Object.hasOwn(FIELDS, kind)) {
+    throw new Error(
+      `--run: kind must be one of ${Object.keys(FIELDS).join(', ')}, got "${String(kind)}"`,
+    );
+  }
+  const unknown = Object.keys(spec).filter((k) => k !== 'kind' && !FIELDS[kind].includes(k));
+  const local = (spec.local ?? {}) as Record<string, unknown>;
+  unknown.push(
+    ...Object.keys(local)
+      .filter((k) => !LOCAL_FIELDS.includes(k))
+      .map((k) => `local.${k}`),
+  );
+  if (unknown.length) {
+    throw new Error(`--run: unknown field(s) ${unknown.join(', ')} for kind "${kind}"`);
+  }
+  return spec as unknown as Spec;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -125,7 +184,7 @@ async function main(): Promise<void> {
     },
   });
   if (!values.run) throw new Error('--run JSON is required');
-  const spec = JSON.parse(values.run) as Spec;
+  const spec = checkSpec(JSON.parse(values.run) as Record<string, unknown>);
   const seeds = values.seeds!.split(',').map(Number);
   await initNodeBackend('wasm');
   const results: SeedResult[] = [];

@@ -5,12 +5,13 @@
 // checkpoint and, beside it, a JSON report: pretraining CPU seconds and held-out accuracy per
 // question type, fp32 vs int8, against chance and the majority answer of each type.
 // `small` (12 blocks) starts from a trained `tiny` checkpoint stacked to 12 blocks (train/
-// grow.ts) unless --init names a 12-block checkpoint. Usage:
+// grow.ts) unless --init names a 12-block checkpoint. The whole chain of phases that made the
+// committed bases is scripts/pretrain-recipe.ts. Usage:
 //   pnpm exec tsx scripts/pretrain.ts [--preset tiny|small] [--steps 1500] [--batch 64]
 //     [--lr 3e-3] [--seed 1] [--test 1200] [--init checkpoint.safetensors]
 //     [--snapshot-every 250] [--adaptive on|off] [--only-types position,relation]
 //     [--position-amplitude 0.3] [--position-frequencies geometric|linear] [--curriculum 0.3]
-//     [--warmup 0.05]
+//     [--warmup 0.05] [--deep-supervision 0] [--describe-weight 0] [--describe-fraction 0.25]
 //     [--out packages/core/assets/<preset>-base.safetensors]
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import {
@@ -70,6 +71,9 @@ if (positionFrequencies !== 'geometric' && positionFrequencies !== 'linear')
     `--position-frequencies must be geometric or linear, got "${positionFrequencies}"`,
   );
 const snapshotEvery = num('snapshot-every', 250);
+const deepSupervision = num('deep-supervision', 0);
+const describeWeight = num('describe-weight', 0);
+const describeFraction = num('describe-fraction', 0.25);
 const init = flag('init') ?? (preset === 'small' ? basePaths('tiny').checkpoint : undefined);
 
 const backend = await initNodeBackend('wasm');
@@ -143,6 +147,14 @@ async function writeOut(step: number, final: boolean): Promise<void> {
     batchSize,
     lr,
     schedule: `linear warm-up ${warmupFraction} of the steps, cosine decay to 2 %`,
+    deepSupervision:
+      deepSupervision > 0
+        ? `answer read after every block, mean cross-entropy of blocks 1..L-1 weighted ${deepSupervision}`
+        : 'off',
+    describe:
+      describeWeight > 0
+        ? `${describeFraction} of each batch's images also asked the probe question; pooled features regress their 4x4-cell statistics (mean RGB, luminance deviation, |dx|, |dy|), MSE weighted ${describeWeight}`
+        : 'off',
     curriculum: `noise and jitter ramp from 0 to 1 over the first ${curriculumFraction} of the steps; ${adaptiveTypes ? 'adaptive question-type mix (weight 0.2 + 1 - running training accuracy)' : 'equal question-type mix'}${onlyTypes ? `; only ${onlyTypes.join(', ')} questions` : ''}`,
     samplesSeen: step * batchSize,
     heldOutSamples: nTest,
@@ -192,6 +204,8 @@ const r = await pretrainBase(model, source, {
   lr,
   warmupFraction,
   seed,
+  deepSupervision,
+  describe: describeWeight > 0 ? { weight: describeWeight, fraction: describeFraction } : undefined,
   snapshotEvery,
   onSnapshot: (step) => writeOut(step, false),
   onProgress: (p) => {

@@ -54,17 +54,23 @@ def evals(W, b, mask):
         z = s['Xte'] @ W + b + (s['Mte'] if mask else 0); pr = z.argmax(1)
         accs.append((pr == s['yte']).mean()); m = s['tte']=='modality'; mods.append((pr[m]==s['yte'][m]).mean())
     return np.array(accs), np.array(mods)
-def fed(rounds=5, steps=30, bs=16, lr=3e-3, opt='adam', mask=False, server='avg', slr=1.0, b1=0.9, b2=0.99, tau=1e-3, seed=0, mu=0.0):
+def fed(rounds=5, steps=30, bs=16, lr=3e-3, opt='adam', mask=False, server='avg', slr=1.0, b1=0.9, b2=0.99, tau=1e-3, seed=0, mu=0.0, units='layer'):
+    """units='answer': each site zeroes the answers its mask cannot reach and each answer is
+    averaged over the sites that trained it (aggregate.ts headAggregation 'answer')."""
     rng = np.random.default_rng(seed); W, b = W0.copy(), b0.copy()
     n = np.array([len(s['ytr']) for s in S], float)
     m = [np.zeros_like(W), np.zeros_like(b)]; v = [np.full_like(W, tau**2), np.full_like(b, tau**2)]
     hist=[]
     for r in range(rounds):
-        dW = np.zeros_like(W); db = np.zeros_like(b)
+        dW = np.zeros_like(W); db = np.zeros_like(b); wa = np.zeros(A)
         for i, s in enumerate(S):
             Wi, bi = local(W, b, s['Xtr'], s['ytr'], s['Mtr'], steps, bs, lr, opt, mask, rng, mu=mu)
-            dW += n[i]*(Wi-W); db += n[i]*(bi-b)
-        dW /= n.sum(); db /= n.sum()
+            reach = (s['Mtr'] > -1).any(0).astype(float) if mask else np.ones(A)
+            dW += n[i]*(Wi-W)*reach[None, :]; db += n[i]*(bi-b)*reach; wa += n[i]*reach
+        if units == 'answer':
+            w = np.where(wa > 0, wa, 1); dW /= w[None, :]; db /= w
+        else:
+            dW /= n.sum(); db /= n.sum()
         for k, (x, d) in enumerate(((W, dW), (b, db))):
             if server == 'avg': x += slr*d
             elif server == 'avgm': m[k] = b1*m[k] + d; x += slr*m[k]
@@ -77,6 +83,14 @@ def pooled(steps=150, bs=64, lr=3e-3, opt='adam', mask=False, seed=0):
     X = np.concatenate([s['Xtr'] for s in S]); y = np.concatenate([s['ytr'] for s in S]); M = np.concatenate([s['Mtr'] for s in S])
     W, b = local(W0, b0, X, y, M, steps, bs, lr, opt, mask, rng)
     return evals(W, b, mask)
+def alone(steps=150, bs=16, lr=3e-3, mask=False, seed=0):
+    """Each site trains the head on its own data only; accuracy per site."""
+    accs = []; mods = []
+    for s in S:
+        W, b = local(W0, b0, s['Xtr'], s['ytr'], s['Mtr'], steps, bs, lr, 'adam', mask, np.random.default_rng(seed))
+        z = s['Xte'] @ W + b + (s['Mte'] if mask else 0); pr = z.argmax(1); m = s['tte'] == 'modality'
+        accs.append((pr == s['yte']).mean()); mods.append((pr[m] == s['yte'][m]).mean())
+    return np.array(accs), np.array(mods)
 def show(label, h):
     if isinstance(h, list):
         a, md = h[-1]; rr = ' '.join('%.1f'%(100*x[0].mean()) for x in h)
@@ -107,3 +121,10 @@ if __name__ == '__main__':
     show('pooled, same samples, AdamW, site rule', pooled(150, 16 * K, mask=True))
     show('fed AdamW 3e-3, FedAvg, site rule', fed(mask=True))
     show('fed SGDm 0.1, FedAdam 0.1, site rule', fed(lr=0.1, opt='sgdm', mask=True, server='adam', slr=0.1))
+    show('alone, site rule', alone(mask=True))
+    show('fed AdamW, site rule, head per answer', fed(mask=True, units='answer'))
+    show('  + FedAvgM beta 0.5', fed(mask=True, units='answer', server='avgm', b1=0.5))
+    show('  + server lr 2', fed(mask=True, units='answer', slr=2.0))
+    show('  + FedAdam 0.03', fed(mask=True, units='answer', server='adam', slr=0.03))
+    show('  10 rounds x 15 steps', fed(mask=True, units='answer', rounds=10, steps=15))
+    show('  local lr 1e-2', fed(mask=True, units='answer', lr=1e-2))

@@ -13,20 +13,18 @@ import {
   aggregateMaskedDetailed,
   createServerOptimizer,
   createStrategy,
+  type HeadAggregation,
   type ServerOptimizerConfig,
 } from '../../packages/core/src/federated/index.js';
 import { computeLntk } from '../../packages/core/src/importance/index.js';
 import { deriveSeed } from '../../packages/core/src/random.js';
-import {
-  disposeBatch,
-  encodeBatch,
-  loadModel,
-  type VqaModel,
-} from '../../packages/core/src/model/index.js';
+import { loadModel, type VqaModel } from '../../packages/core/src/model/index.js';
 import { layerOf, type NamedArrays } from '../../packages/core/src/tensors/named.js';
 import type { FederationConfig } from '../../apps/coordinator/src/config.js';
 import {
-  answerMaskBias,
+  AnswerMask,
+  evaluate,
+  restrictHeadDeltas,
   trainLayers,
   type AnswerMaskRule,
   type LocalRecipe,
@@ -79,46 +77,6 @@ export interface LabEval {
   perSite: Record<string, SiteEval>;
 }
 
-/** Predicted answers (argmax of the head) for `samples`, in order. */
-export async function predictAnswers(
-  model: VqaModel,
-  samples: readonly VqaSample[],
-  batchSize = 64,
-  answerMask: AnswerMaskRule = 'none',
-  siteAnswers?: readonly string[],
-): Promise<string[]> {
-  const out: string[] = [];
-  const k = model.answers.length;
-  for (let i = 0; i < samples.length; i += batchSize) {
-    const chunk = samples.slice(i, i + batchSize);
-    const batch = encodeBatch(chunk, {
-      config: model.config,
-      answers: model.answers,
-      allowUnknownAnswers: true,
-    });
-    const bias = answerMaskBias(
-      chunk.map((s) => ({ questionType: s.questionType })),
-      model.answers,
-      answerMask,
-      { siteAnswers },
-    );
-    const offset = bias ? bias.dataSync() : new Float32Array(chunk.length * k);
-    bias?.dispose();
-    try {
-      const logits = await model.predictLogits(batch);
-      for (let r = 0; r < chunk.length; r++) {
-        let best = 0;
-        const at = (j: number) => logits[r * k + j] + offset[r * k + j];
-        for (let j = 1; j < k; j++) if (at(j) > at(best)) best = j;
-        out.push(model.answers[best]);
-      }
-    } finally {
-      disposeBatch(batch);
-    }
-  }
-  return out;
-}
-
 /** Evaluates the model on every site's held-out split (accuracy as core `evaluate` counts it). */
 export async function evaluateSites(
   model: VqaModel,
@@ -129,33 +87,22 @@ export async function evaluateSites(
   let correct = 0;
   let n = 0;
   for (const s of sites) {
-    const pred = await predictAnswers(
-      model,
-      s.test,
-      64,
+    const ev = await evaluate(model, s.test, {
+      batchSize: 64,
       answerMask,
-      s.train.map((x) => x.answer),
-    );
-    const own = new Set(s.train.map((x) => x.answer));
-    const per: Record<string, { accuracy: number; n: number }> = {};
-    let ok = 0;
-    s.test.forEach((x, i) => {
-      const t = (per[x.questionType] ??= { accuracy: 0, n: 0 });
-      t.n += 1;
-      if (pred[i] === x.answer) {
-        ok += 1;
-        t.accuracy += 1;
-      }
+      siteAnswers: s.train.map((x) => x.answer),
+      predictions: true,
     });
-    for (const t of Object.values(per)) t.accuracy /= t.n;
+    const own = new Set(s.train.map((x) => x.answer));
+    const pred = ev.predictions!;
     perSite[s.name] = {
-      accuracy: ok / s.test.length,
-      n: s.test.length,
-      perType: per,
+      accuracy: ev.accuracy,
+      n: ev.n,
+      perType: ev.perType,
       foreign: pred.filter((a) => !own.has(a)).length / pred.length,
     };
-    correct += ok;
-    n += s.test.length;
+    correct += Math.round(ev.accuracy * ev.n);
+    n += ev.n;
   }
   const accs = Object.values(perSite).map((e) => e.accuracy);
   return {
@@ -209,6 +156,8 @@ export interface FederationRun {
   budget?: number;
   server?: ServerOptimizerConfig;
   local?: LocalRecipe;
+  /** How the head is averaged (federated/aggregate.ts); default 'layer'. */
+  headAggregation?: HeadAggregation;
   /** Rounds after which to evaluate (default: every round). */
   evalRounds?: number[];
 }
@@ -269,9 +218,16 @@ export async function runFederation(
           seed: deriveSeed(seed, round, `${s.name}:train`),
           ...run.local,
         });
-        results.push({ client: s.name, numSamples: s.train.length, deltas: res.deltas });
+        // The site's update carries only the answers its rule lets it train (as ModelCompute).
+        const mask = new AnswerMask(model.answers, run.local?.answerMask ?? 'none', {
+          siteAnswers: s.train.map((x) => x.answer),
+        });
+        const deltas = restrictHeadDeltas(res.deltas, mask.reachable(s.train));
+        results.push({ client: s.name, numSamples: s.train.length, deltas });
       }
-      const agg = aggregateMaskedDetailed(global, results);
+      const agg = aggregateMaskedDetailed(global, results, {
+        headAggregation: run.headAggregation,
+      });
       global = server.step(global, agg);
       if (evalAt.has(round) || round === run.rounds) {
         model.setParams(global);
@@ -344,6 +300,7 @@ export function federationRunOf(
     | 'proxMu'
     | 'answerMask'
     | 'serverOptimizer'
+    | 'headAggregation'
   >,
 ): FederationRun {
   return {
@@ -355,6 +312,7 @@ export function federationRunOf(
     strategy: config.strategy,
     budget: config.defaultBudget,
     server: config.serverOptimizer,
+    headAggregation: config.headAggregation,
     local: {
       optimizer: config.localOptimizer,
       momentum: config.momentum,

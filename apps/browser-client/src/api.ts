@@ -2,6 +2,7 @@
 import type { EvalResult, RoundConfig, ScoreRequest, TrainResult } from '@focus-fl/core/federated';
 import type { LocalTrainConfig } from '@focus-fl/core/site';
 import type { LayerScores } from '@focus-fl/core/methods';
+import type { Int8MatMulCase, Int8MatMulCheck } from '@focus-fl/core/model';
 import type { NamedArrays } from '@focus-fl/core/tensors';
 import type { DataSummary } from './storage.js';
 
@@ -65,6 +66,29 @@ export interface ModelInfo {
   deviceInt8: number;
 }
 
+export interface LoadOptions {
+  /** 'int8' (default): the frozen base stays int8 in memory; 'fp32': dequantized once at load
+   * (the comparison path of the memory measurements). */
+  weights?: 'int8' | 'fp32';
+  /** false: skip the activation probe after loading (memory measurements of the weights
+   * alone); default true. */
+  probe?: boolean;
+}
+
+/** What the worker holds in memory now (bench/vilt-tab.bench.ts, the WebGPU e2e test). */
+export interface WorkerMemory {
+  backend: string;
+  /** tf.memory(): bytes and count of the backend's tensors (GPU buffers on webgpu). */
+  tfBytes: number;
+  tfTensors: number;
+  /** The backend's own footprint where it has one (the wasm heap), else tfBytes. */
+  backendBytes: number;
+  /** The model's count of its weights (int8 values + scales, fp32 tensors); 0 before load. */
+  residentBytes: number;
+  /** Fused int8 dequantize-matmul kernels run so far (core model/int8-matmul.ts). */
+  fusedInt8MatMuls: number;
+}
+
 export interface SyntheticOptions {
   seed: number;
   /** Fraction of the paper's sample count; see core syntheticClient. */
@@ -82,7 +106,11 @@ export interface WorkerApi {
   cancelImport(): Promise<void>;
   useSynthetic(name: string, opts: SyntheticOptions, onProgress?: Progress): Promise<ImportReport>;
   forget(): Promise<void>;
-  loadModel(url: string, onProgress?: Progress): Promise<ModelInfo>;
+  loadModel(url: string, onProgress?: Progress, opts?: LoadOptions): Promise<ModelInfo>;
+  memory(): Promise<WorkerMemory>;
+  /** The int8 product on this tab's backend against an exact reference (core
+   * model/int8-matmul-check.ts): fused on webgpu, plain ops elsewhere. */
+  checkInt8MatMul(cases: Int8MatMulCase[]): Promise<Int8MatMulCheck[]>;
   computeScores(request: ScoreRequest, onProgress?: Progress): Promise<LayerScores>;
   train(layers: string[], config: LocalTrainConfig, onProgress?: Progress): Promise<TrainResult>;
   /** `config.answerMask`: the round's prediction rule (core federated/local-options.ts). */

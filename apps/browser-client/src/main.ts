@@ -39,6 +39,9 @@ const record = {
   uploads: [] as { round: number; layers: string[]; bytes: number }[],
   evaluations: [] as { round: number; accuracy: number }[],
   modelCached: null as boolean | null,
+  /** Every progress report of the base's download, in order: the first (done 0) gives its
+   * size before a byte is fetched (model-cache.ts). */
+  modelProgress: [] as { done: number; total: number }[],
   errors: [] as string[],
 };
 
@@ -105,13 +108,16 @@ async function join(): Promise<void> {
           1,
           `${fmtBytes(info.bytes)} ${info.cached ? '(cache)' : ''} · ${fmtBytes(info.residentBytes)} in memory (fp32: ${fmtBytes(info.fp32Bytes)})`,
         );
-      } else
+      } else {
+        record.modelProgress.push({ done, total });
+        if (done === 0) body.dataset.modelSize = String(total);
         setProgress(
           'model',
           done,
           total,
           done === 0 ? `${fmtBytes(total)} to download` : `${fmtBytes(done)} / ${fmtBytes(total)}`,
         );
+      }
     },
     lntk: (done, total, label) => setProgress('lntk', done, total, label),
     train: (done, total, label) => setProgress('train', done, total, label),

@@ -12,12 +12,14 @@ import {
 } from '@focus-fl/core/data';
 import {
   PRESETS,
+  checkInt8MatMul,
   createModel,
+  fusedInt8MatMulCalls,
   loadModel,
   type SampleLike,
   type VqaModel,
 } from '@focus-fl/core/model';
-import { probeActivationBytes } from '@focus-fl/core/train';
+import { backendMemoryBytes, probeActivationBytes } from '@focus-fl/core/train';
 import { ModelCompute } from '@focus-fl/core/site';
 import { probeStepMs } from '@focus-fl/core/train';
 import type { NamedArrays } from '@focus-fl/core/tensors';
@@ -159,13 +161,13 @@ const api: WorkerApi = {
     dataChanged();
   },
 
-  async loadModel(url, onProgress = noProgress) {
+  async loadModel(url, onProgress = noProgress, opts = {}) {
     if (model && modelInfo) return modelInfo;
     const { bytes, cached } = await fetchModel(url, onProgress);
-    model = loadModel(bytes);
+    model = loadModel(bytes, { weights: opts.weights ?? 'int8' });
     // Measure what a pass takes on this tab's backend once, so micro-batches, LNTK and
     // evaluation chunks fit its memory (core/train/memory-budget.ts).
-    await probeActivationBytes(model);
+    if (opts.probe !== false) await probeActivationBytes(model);
     modelInfo = {
       cached,
       bytes: bytes.byteLength,
@@ -197,6 +199,21 @@ const api: WorkerApi = {
   async setGlobal(params: NamedArrays) {
     needModel().setParams(params);
   },
+
+  async memory() {
+    // A full collection first where the engine exposes one (--js-flags=--expose-gc: benches).
+    (globalThis as { gc?: () => void }).gc?.();
+    return {
+      backend: tf.getBackend(),
+      tfBytes: tf.memory().numBytes,
+      tfTensors: tf.memory().numTensors,
+      backendBytes: backendMemoryBytes(),
+      residentBytes: model?.residentBytes().total ?? 0,
+      fusedInt8MatMuls: fusedInt8MatMulCalls(),
+    };
+  },
+
+  checkInt8MatMul: (cases) => checkInt8MatMul(cases),
 
   async ping() {
     return tf.memory().numTensors;

@@ -9,6 +9,7 @@ import {
   ACCEPTED_STRATEGY_NAMES,
   ANSWER_MASKS,
   CODECS,
+  HEAD_AGGREGATIONS,
   LOCAL_OPTIMIZERS,
   SERVER_OPTIMIZERS,
 } from '@focus-fl/core/federated';
@@ -56,6 +57,11 @@ export const FederationConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /**
+     * The head's unit of averaging (core federated/aggregate.ts): 'layer' (every site that sent
+     * it) or 'answer' (each answer over the sites that trained it; docs/federated-recipe.md).
+     */
+    headAggregation: Enum(HEAD_AGGREGATIONS),
     codec: Enum(CODECS),
     /** Budget for sites registered without one (layers per round). */
     defaultBudget: Type.Integer({ minimum: 1 }),
@@ -119,6 +125,11 @@ export const DEFAULT_CONFIG: FederationConfig = {
   proxMu: 0,
   answerMask: 'site',
   serverOptimizer: { name: 'fedavg' },
+  // Under the 'site' rule a site trains only its own answers' head columns; averaging the head
+  // over every site divided a site-specific answer's step by the number of sites. Averaging each
+  // answer over the sites that trained it (docs/federated-recipe.md) gained on every seed: +2.1
+  // points at 9 sites (66.3 -> 68.4 %), +1.7 at 4 (68.6 -> 70.3 %), 3 seeds, paired.
+  headAggregation: 'answer',
   codec: 'fp16',
   defaultBudget: 2,
   budgets: {},

@@ -1,7 +1,8 @@
 /**
- * Simulated sites in worker threads (`pnpm simulate --parallel N`): the sites are dealt
- * round-robin over N threads, each with its own tfjs backend (sim-worker.ts); the coordinator
- * stays on the main thread. A site's computation does not depend on which thread runs it or
+ * Simulated sites in worker threads (`pnpm simulate --parallel N`: simulate.ts keeps one group
+ * of sites on the main thread and hands the others here): the sites are dealt round-robin over
+ * the threads, each with its own tfjs backend (sim-worker.ts); the coordinator stays on the
+ * main thread. A site's computation does not depend on which thread runs it or
  * on what else runs there (its own model, data and seeds), and the coordinator aggregates in
  * site-name order, so a seeded federation gives the same results for any N.
  */

@@ -3,13 +3,15 @@
  *                [--parallel N]`
  *   [--local-optimizer sgdm|adamw --momentum M --prox-mu MU --answer-mask question-type|none
  *    --server-optimizer fedavg|fedavgm|fedadam|fedyogi|fedadagrad --server-lr X
- *    --server-beta1 X --server-beta2 X --server-tau X]  (the federated recipe,
+ *    --server-beta1 X --server-beta2 X --server-tau X --head-aggregation layer|answer]
+ *   (the federated recipe,
  *    docs/federated-recipe.md; defaults from DEFAULT_CONFIG)
  *
  * Starts a coordinator in-process (or connects to a running one: --url http://host:port
  * --admin-token T; the federation config is then the server's) and runs N Node
- * sites on the synthetic clients (CLIENT_NAMES order) through the real ws protocol, in N worker
- * threads (--parallel, default one per idle core; 1 = on the main thread). Prints a
+ * sites on the synthetic clients (CLIENT_NAMES order) through the real ws protocol, in N
+ * threads (--parallel, default one per idle core: the main thread and N - 1 workers; 1 = all
+ * on the main thread). Prints a
  * per-round table, or with --json one object (stable interface):
  *   {"rounds":[{"round","accuracy","perClient","bytesUp","bytesDown","selection"}],
  *    "final":{"baseAccuracy","accuracy","perClient"},"bytesUp","bytesDown"}
@@ -52,8 +54,9 @@ export interface SimulateOptions extends SimSitesOptions {
   dataDir?: string;
   /**
    * Threads running the sites (sim-threads.ts): 1 = all on the main thread beside the
-   * coordinator; N > 1 = N worker threads with a tfjs backend each. Default: one per idle core
-   * (defaultParallel), at most one per site. The results do not depend on it.
+   * coordinator; N > 1 = the main thread and N - 1 worker threads with a tfjs backend each,
+   * sites dealt round-robin. Default: one per idle core (defaultParallel), at most one per
+   * site. The results do not depend on it.
    */
   parallel?: number;
   /** Folder of real MedMNIST .npz files; the sites are the clients found there. */
@@ -232,22 +235,36 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
         process.stderr.write(`round ${r}: accuracy ${acc?.toFixed(4)}\n`),
       );
     }
-    const threads = o.parallel ?? defaultParallel(names.length);
-    let runs: Promise<string[]>;
-    if (threads > 1) {
-      siteThreads = runSitesInThreads(url, o.backend ?? 'wasm', model.baseBytes!, specs, threads);
-      runs = siteThreads.outcomes;
-    } else {
-      runs = Promise.all(
-        specs.map(({ token, options }) => {
-          const site = createSimSite({ ...options, baseBytes: model.baseBytes! });
-          sites.push(site);
-          const client = new SiteClient({ token, backend: 'node', compute: site });
-          clients.push(client);
-          return client.run(() => connectWs(url));
-        }),
+    const threads = Math.min(o.parallel ?? defaultParallel(names.length), specs.length);
+    // Site i runs in group i % threads. Group 0 stays on the main thread beside the
+    // coordinator (whose tfjs is loaded already), groups 1.. get a worker thread each: N-way
+    // parallelism costs N - 1 thread start-ups (tsx, tfjs, tokenizer: ~1-2 CPU-s each).
+    const onMain = specs.filter((_, i) => i % threads === 0);
+    const inThreads = specs.filter((_, i) => i % threads !== 0);
+    if (inThreads.length > 0) {
+      siteThreads = runSitesInThreads(
+        url,
+        o.backend ?? 'wasm',
+        model.baseBytes!,
+        inThreads,
+        threads - 1,
       );
     }
+    const mainRuns = Promise.all(
+      onMain.map(({ token, options }) => {
+        const site = createSimSite({ ...options, baseBytes: model.baseBytes! });
+        sites.push(site);
+        const client = new SiteClient({ token, backend: 'node', compute: site });
+        clients.push(client);
+        return client.run(() => connectWs(url));
+      }),
+    );
+    const runs: Promise<string[]> = Promise.all([mainRuns, siteThreads?.outcomes ?? []]).then(
+      ([main, threaded]) =>
+        specs.map((s) =>
+          onMain.includes(s) ? main[onMain.indexOf(s)] : threaded[inThreads.indexOf(s)],
+        ),
+    );
     // A federation that pauses (too many aborted rounds in a row) never finishes: stop with
     // the engine's reason instead of waiting for sites that wait for it.
     const paused = new Promise<never>((_, reject) =>
@@ -371,6 +388,7 @@ async function main(): Promise<void> {
       'server-beta1': { type: 'string' },
       'server-beta2': { type: 'string' },
       'server-tau': { type: 'string' },
+      'head-aggregation': { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
       parallel: { type: 'string' },
       'data-dir': { type: 'string' },
@@ -404,6 +422,7 @@ async function main(): Promise<void> {
     proxMu: num('prox-mu', values['prox-mu']),
     answerMask: values['answer-mask'] as FederationConfig['answerMask'] | undefined,
     serverOptimizer: serverOptimizerFlags(values, num),
+    headAggregation: values['head-aggregation'] as FederationConfig['headAggregation'] | undefined,
   });
   const common = {
     clients,

@@ -12,6 +12,7 @@ import {
   type WriteTensor,
 } from '@focus-fl/core/model';
 import { initNodeBackend } from '@focus-fl/core/node';
+import { hfViltCheckpoint } from '@focus-fl/testkit/hf-vilt';
 import { runCli } from '../src/cli.js';
 import { modelSourceFromConfig } from '../src/model-source.js';
 import { tmpDir } from './fakes.js';
@@ -27,55 +28,9 @@ const MLP = 32;
 const P = 8;
 const V = 50;
 
-/** Deterministic values (no RNG needed): a different smooth pattern per tensor. */
 function hfFile(drop?: string): Record<string, WriteTensor> {
-  const t: Record<string, WriteTensor> = {};
-  let k = 0;
-  const add = (name: string, shape: number[]) => {
-    k += 1;
-    if (name === drop) return;
-    const n = shape.reduce((a, b) => a * b, 1);
-    const f = k;
-    t[name] = {
-      dtype: 'F32',
-      shape,
-      data: Float32Array.from({ length: n }, (_, i) => 0.1 * Math.sin(0.37 * i + f)),
-    };
-  };
-  const te = 'vilt.embeddings.text_embeddings';
-  add(`${te}.word_embeddings.weight`, [V, H]);
-  add(`${te}.position_embeddings.weight`, [12, H]);
-  add(`${te}.token_type_embeddings.weight`, [2, H]);
-  add(`${te}.LayerNorm.weight`, [H]);
-  add(`${te}.LayerNorm.bias`, [H]);
-  add('vilt.embeddings.patch_embeddings.projection.weight', [H, 3, P, P]);
-  add('vilt.embeddings.patch_embeddings.projection.bias', [H]);
-  add('vilt.embeddings.cls_token', [1, 1, H]);
-  add('vilt.embeddings.position_embeddings', [1, 5, H]);
-  add('vilt.embeddings.token_type_embeddings.weight', [2, H]);
-  for (let l = 0; l < 2; l++) {
-    const p = `vilt.encoder.layer.${l}`;
-    for (const n of ['query', 'key', 'value']) {
-      add(`${p}.attention.attention.${n}.weight`, [H, H]);
-      add(`${p}.attention.attention.${n}.bias`, [H]);
-    }
-    add(`${p}.attention.output.dense.weight`, [H, H]);
-    add(`${p}.attention.output.dense.bias`, [H]);
-    add(`${p}.intermediate.dense.weight`, [MLP, H]);
-    add(`${p}.intermediate.dense.bias`, [MLP]);
-    add(`${p}.output.dense.weight`, [H, MLP]);
-    add(`${p}.output.dense.bias`, [H]);
-    for (const n of ['layernorm_before', 'layernorm_after']) {
-      add(`${p}.${n}.weight`, [H]);
-      add(`${p}.${n}.bias`, [H]);
-    }
-  }
-  add('vilt.layernorm.weight', [H]);
-  add('vilt.layernorm.bias', [H]);
-  add('vilt.pooler.dense.weight', [H, H]);
-  add('vilt.pooler.dense.bias', [H]);
-  add('classifier.0.weight', [2 * H, H]);
-  return t;
+  const geometry = { hidden: H, mlp: MLP, patch: P, imageSize: 16, vocab: V, layers: 2 };
+  return hfViltCheckpoint({ ...geometry, textPositions: 12, seed: 3, drop });
 }
 
 describe('focus-fl import-vilt', () => {

@@ -79,3 +79,45 @@ describe('planner: server optimiser after the masked aggregation', () => {
     expect(Array.from(r2.params['block1.adapter/w'].data)).toEqual([7]);
   });
 });
+
+describe('planner: the head averaged per answer', () => {
+  // A head of two answers (kernel [1, 2], bias [2]); site A (n=1) trains answer 0 only (its
+  // answer-1 delta is exactly zero), B (n=3) both.
+  const global = { 'head/kernel': { shape: [1, 2], data: Float32Array.from([1, 1]) } };
+  const results = [
+    {
+      site: 'A',
+      numSamples: 1,
+      deltas: { 'head/kernel': { shape: [1, 2], data: Float32Array.from([0.4, 0]) } },
+    },
+    {
+      site: 'B',
+      numSamples: 3,
+      deltas: { 'head/kernel': { shape: [1, 2], data: Float32Array.from([-0.1, 0.2]) } },
+    },
+  ];
+  const run = (headAggregation?: 'layer' | 'answer') =>
+    createPlanner({
+      strategy: 'full',
+      algo: 'nsga2',
+      seed: 0,
+      solverMaxMs: 100,
+      headAggregation,
+    }).aggregate({ round: 1, global, assignments: { A: [], B: [] }, results, failures: [] }).params[
+      'head/kernel'
+    ].data;
+
+  it("'answer' divides each answer by the samples of the sites that trained it", () => {
+    // answer 0: (1*0.4 + 3*(-0.1)) / 4 = 0.025; answer 1: B alone, 0.2.
+    const a = run('answer');
+    expect(a[0]).toBeCloseTo(1.025, 6);
+    expect(a[1]).toBeCloseTo(1.2, 6);
+    // 'layer' (and the planner's default): answer 1 is 3 * 0.2 / 4 = 0.15.
+    for (const l of [run('layer'), run()]) {
+      expect(l[0]).toBeCloseTo(1.025, 6);
+      expect(l[1]).toBeCloseTo(1.15, 6);
+    }
+    expect(DEFAULT_CONFIG.headAggregation).toBe('answer');
+    expect(() => resolveConfig({ headAggregation: 'row' as never })).toThrow(/headAggregation/);
+  });
+});

@@ -1,7 +1,8 @@
 // `pnpm simulate --parallel N`: sites in worker threads give the same federation as all sites
 // on the main thread (each site has its own model, data and seeds; the coordinator aggregates
-// in site-name order). Strategy `lntk` (client-side LNTK top-B) keeps the selection free of the
-// time-budgeted solver, whose search depth depends on the machine's speed.
+// in site-name order). Strategy `f3ocus`: the server's solver is bounded by evaluations with a
+// seeded early stop (apps/coordinator/src/planner.ts), so its selection does not depend on
+// the machine's speed either.
 import { availableParallelism } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '@focus-fl/core/node';
@@ -21,7 +22,7 @@ function run(parallel: number): Promise<SimulateResult> {
     scale: 0,
     maxTest: 16,
     parallel,
-    config: simulationConfig(3, 4, { strategy: 'lntk', rounds: 2, steps: 3, batchSize: 8 }),
+    config: simulationConfig(3, 4, { strategy: 'f3ocus', rounds: 2, steps: 3, batchSize: 8 }),
   });
 }
 

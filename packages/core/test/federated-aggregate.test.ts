@@ -300,3 +300,89 @@ describe('aggregateMasked (validation)', () => {
     expect(vals(out, 'head/kernel')).toEqual([0, 0, 0, 0]);
   });
 });
+
+describe("aggregateMasked headAggregation 'answer' (hand-computed)", () => {
+  // A head of hidden 2 and two answers: kernel [2, 2] (column j = answer j), bias [2].
+  const head = (): NamedArrays => ({
+    'block0.adapter/w': t([2], [0, 0]),
+    'head/kernel': t([2, 2], [1, 2, 3, 4]),
+    'head/bias': t([2], [0.5, -0.5]),
+  });
+  // Site A (n=1) has only answer 0: its answer-1 column and bias are exactly zero.
+  // Site B (n=3) has both answers.
+  const updates: ClientUpdate[] = [
+    {
+      client: 'A',
+      numSamples: 1,
+      deltas: {
+        'block0.adapter/w': t([2], [4, 4]),
+        'head/kernel': t([2, 2], [2, 0, 6, 0]),
+        'head/bias': t([2], [1, 0]),
+      },
+    },
+    {
+      client: 'B',
+      numSamples: 3,
+      deltas: {
+        'block0.adapter/w': t([2], [0, 8]),
+        'head/kernel': t([2, 2], [-2, 4, 2, -8]),
+        'head/bias': t([2], [-1, 2]),
+      },
+    },
+  ];
+
+  it('averages each answer over the sites that trained it, other layers as before', () => {
+    const r = aggregateMaskedDetailed(head(), updates, { headAggregation: 'answer' });
+    // answer 0 (both, weights 1 and 3): kernel col 0 mean delta (1*[2,6] + 3*[-2,2]) / 4 =
+    // [-1, 3]; bias (1*1 + 3*(-1)) / 4 = -0.5.
+    // answer 1 (B only, weight 3): kernel col 1 delta [4, -8]; bias 2.
+    expect(vals(r.params, 'head/kernel')).toEqual([1 - 1, 2 + 4, 3 + 3, 4 - 8]);
+    expect(vals(r.params, 'head/bias')).toEqual([0.5 - 0.5, -0.5 + 2]);
+    expect(vals(r.params, 'block0.adapter/w')).toEqual([1, 7]);
+    expect(r.answerContributors).toEqual([2, 1]);
+    expect(r.contributors.head).toBe(2);
+    // The per-layer rule divides B's answer-1 step by all four samples: 3/4 of it.
+    const byLayer = aggregateMaskedDetailed(head(), updates);
+    expect(vals(byLayer.params, 'head/kernel')).toEqual([0, 2 + 3, 6, 4 - 6]);
+    expect(byLayer.answerContributors).toBeUndefined();
+  });
+
+  it('an answer no site trained keeps its global value', () => {
+    const onlyA = aggregateMaskedDetailed(head(), [updates[0]], { headAggregation: 'answer' });
+    expect(vals(onlyA.params, 'head/kernel')).toEqual([3, 2, 9, 4]);
+    expect(vals(onlyA.params, 'head/bias')).toEqual([1.5, -0.5]);
+    expect(onlyA.answerContributors).toEqual([1, 0]);
+  });
+
+  it('equals the per-layer mean when every answer was trained by every site', () => {
+    const rand = mulberry32(7);
+    const r = () => Array.from({ length: 4 }, () => rand() - 0.5);
+    const dense: ClientUpdate[] = [1, 2, 5].map((n, i) => ({
+      client: `c${i}`,
+      numSamples: n,
+      deltas: {
+        'block0.adapter/w': t([2], r().slice(0, 2)),
+        'head/kernel': t([2, 2], r()),
+        'head/bias': t([2], r().slice(0, 2)),
+      },
+    }));
+    const a = aggregateMaskedDetailed(head(), dense, { headAggregation: 'answer' });
+    const b = aggregateMaskedDetailed(head(), dense, { headAggregation: 'layer' });
+    for (const name of Object.keys(b.params))
+      expect(vals(a.params, name)).toEqual(vals(b.params, name));
+  });
+
+  it('refuses an unknown unit and a head whose parameters disagree on the answers', () => {
+    expect(() =>
+      aggregateMaskedDetailed(head(), updates, { headAggregation: 'row' as never }),
+    ).toThrow(/headAggregation must be one of layer, answer/);
+    const bad = { ...head(), 'head/bias': t([3], [0, 0, 0]) };
+    expect(() => aggregateMaskedDetailed(bad, [], { headAggregation: 'answer' })).toThrow(
+      /share their last axis/,
+    );
+    const noHead = { 'block0.adapter/w': t([2], [0, 0]) };
+    expect(() => aggregateMaskedDetailed(noHead, [], { headAggregation: 'answer' })).toThrow(
+      /no head layer/,
+    );
+  });
+});

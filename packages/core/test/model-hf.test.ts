@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { embed } from '../src/model/forward.js';
 import { importHfVilt, writeSafetensors, type WriteTensor } from '../src/model/index.js';
 import { initNodeBackend } from '../src/node/index.js';
-import { gaussian, mulberry32 } from '../src/random.js';
+import { hfViltCheckpoint } from '@focus-fl/testkit/hf-vilt';
+import { mulberry32 } from '../src/random.js';
 
 beforeAll(async () => {
   await initNodeBackend('cpu');
@@ -28,57 +29,15 @@ const overrides = {
 };
 
 function hfCheckpoint(drop?: string): Record<string, WriteTensor> {
-  const rand = mulberry32(11);
-  const t: Record<string, WriteTensor> = {};
-  const add = (name: string, shape: number[]) => {
-    if (name === drop) return;
-    const n = shape.reduce((a, b) => a * b, 1);
-    t[name] = {
-      dtype: 'F32',
-      shape,
-      data: Float32Array.from({ length: n }, () => gaussian(rand) * 0.1),
-    };
-  };
-  const te = 'vilt.embeddings.text_embeddings';
-  add(`${te}.word_embeddings.weight`, [V, H]);
-  add(`${te}.position_embeddings.weight`, [10, H]);
-  add(`${te}.token_type_embeddings.weight`, [2, H]);
-  add(`${te}.LayerNorm.weight`, [H]);
-  add(`${te}.LayerNorm.bias`, [H]);
-  t[`${te}.position_ids`] = {
-    dtype: 'I32',
-    shape: [1, 10],
-    data: Int32Array.from({ length: 10 }, (_, i) => i),
-  };
-  add('vilt.embeddings.patch_embeddings.projection.weight', [H, 3, P, P]);
-  add('vilt.embeddings.patch_embeddings.projection.bias', [H]);
-  add('vilt.embeddings.cls_token', [1, 1, H]);
-  add('vilt.embeddings.position_embeddings', [1, (S / P) ** 2 + 1, H]);
-  add('vilt.embeddings.token_type_embeddings.weight', [2, H]);
-  for (let l = 0; l < L; l++) {
-    const p = `vilt.encoder.layer.${l}`;
-    for (const n of ['query', 'key', 'value']) {
-      add(`${p}.attention.attention.${n}.weight`, [H, H]);
-      add(`${p}.attention.attention.${n}.bias`, [H]);
-    }
-    add(`${p}.attention.output.dense.weight`, [H, H]);
-    add(`${p}.attention.output.dense.bias`, [H]);
-    add(`${p}.intermediate.dense.weight`, [MLP, H]);
-    add(`${p}.intermediate.dense.bias`, [MLP]);
-    add(`${p}.output.dense.weight`, [H, MLP]);
-    add(`${p}.output.dense.bias`, [H]);
-    for (const n of ['layernorm_before', 'layernorm_after']) {
-      add(`${p}.${n}.weight`, [H]);
-      add(`${p}.${n}.bias`, [H]);
-    }
-  }
-  add('vilt.layernorm.weight', [H]);
-  add('vilt.layernorm.bias', [H]);
-  add('vilt.pooler.dense.weight', [H, H]);
-  add('vilt.pooler.dense.bias', [H]);
-  add('classifier.0.weight', [2 * H, H]);
-  add('classifier.0.bias', [2 * H]);
-  return t;
+  const geometry = { hidden: H, mlp: MLP, patch: P, imageSize: S, vocab: V, layers: L };
+  return hfViltCheckpoint({
+    ...geometry,
+    textPositions: 10,
+    seed: 11,
+    drop,
+    positionIds: true,
+    classifierBias: true,
+  });
 }
 
 describe('HF ViLT importer', () => {

@@ -1,7 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createModel, PRESETS, resolveConfig } from '../src/model/index.js';
 import { initNodeBackend } from '../src/node/index.js';
+import { encodeBatch, disposeBatch } from '../src/model/index.js';
 import {
+  forwardPerBlock,
   pretrainBase,
   pretrainLr,
   shapesSource,
@@ -93,6 +95,99 @@ describe('pretrainBase with a generated source', () => {
     const first = src.batch(64, 0, 100);
     const last = src.batch(64, 99, 100);
     expect(flat(first)).toBeGreaterThan(flat(last));
+  });
+});
+
+describe('deep supervision and the describe objective', () => {
+  const two = resolveConfig(mini, { numLayers: 2 });
+
+  it('forwardPerBlock: its last logits are model.apply, its first a 1-block model', () => {
+    const m = createModel(two, { seed: 4, answers: SHAPES_ANSWERS });
+    const one = createModel({ ...two, numLayers: 1 }, { seed: 4, answers: SHAPES_ANSWERS });
+    const samples = shapesSource(3).batch(6, 0, 1);
+    const b = encodeBatch(samples, { config: m.config, answers: m.answers });
+    const [per, last, first] = tf.tidy(() => {
+      const out = forwardPerBlock(m, {}, b);
+      return [out.logits[1], m.apply({}, b), one.apply({}, b)];
+    });
+    // Block 0 and the head have the same names, so the same seeded weights, in both models.
+    const out = tf.tidy(() => forwardPerBlock(m, {}, b).logits[0]);
+    const close = (x: tf.Tensor, y: tf.Tensor) =>
+      Math.max(...Array.from(x.sub(y).abs().dataSync()));
+    expect(close(per, last)).toBeLessThan(1e-5);
+    expect(close(out, first)).toBeLessThan(1e-5);
+    tf.dispose([per, last, first, out]);
+    disposeBatch(b);
+    m.dispose();
+    one.dispose();
+  });
+
+  it('is seeded, lowers the loss, leaks no tensors, and each option changes the result', async () => {
+    const run = async (opts: {
+      deepSupervision?: number;
+      describe?: { weight: number; fraction: number };
+    }) => {
+      const m = createModel(two, { seed: 3, answers: SHAPES_ANSWERS });
+      const losses: number[] = [];
+      await pretrainBase(m, shapesSource(5, { adaptiveTypes: false }), {
+        steps: 30,
+        batchSize: 16,
+        lr: 2e-2,
+        seed: 5,
+        ...opts,
+        onProgress: (p) => void losses.push(p.loss),
+      });
+      const w = m.getParams(['block0/q_kernel'])['block0/q_kernel'].data;
+      m.dispose();
+      return { w, losses };
+    };
+    const n0 = tf.memory().numTensors;
+    const both = { deepSupervision: 1, describe: { weight: 1, fraction: 0.25 } };
+    const a = await run(both);
+    expect(tf.memory().numTensors).toBe(n0);
+    const b = await run(both);
+    expect(a.w).toEqual(b.w);
+    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+    expect(mean(a.losses.slice(-10))).toBeLessThan(mean(a.losses.slice(0, 5)) - 0.05);
+    const plain = await run({});
+    const deepOnly = await run({ deepSupervision: 1 });
+    const describeOnly = await run({ describe: { weight: 1, fraction: 0.25 } });
+    expect(deepOnly.w).not.toEqual(plain.w);
+    expect(describeOnly.w).not.toEqual(plain.w);
+    expect(tf.memory().numTensors).toBe(n0);
+  }, 120_000);
+
+  it('runs both objectives on a fixed sample list too, leaking no tensors', async () => {
+    const m = createModel(two, { seed: 2, answers: SHAPES_ANSWERS });
+    const list = shapesSource(6).batch(24, 0, 1);
+    const n0 = tf.memory().numTensors;
+    const losses: number[] = [];
+    await pretrainBase(m, list, {
+      steps: 4,
+      batchSize: 8,
+      seed: 2,
+      deepSupervision: 0.5,
+      describe: { weight: 1, fraction: 0.5 },
+      onProgress: (p) => void losses.push(p.loss),
+    });
+    expect(tf.memory().numTensors).toBe(n0);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    m.dispose();
+  });
+
+  it('names bad options', async () => {
+    const m = createModel(two, { seed: 1, answers: SHAPES_ANSWERS });
+    const src = shapesSource(1);
+    await expect(pretrainBase(m, src, { steps: 1, seed: 1, deepSupervision: -1 })).rejects.toThrow(
+      /deepSupervision must be >= 0/,
+    );
+    await expect(
+      pretrainBase(m, src, { steps: 1, seed: 1, describe: { weight: 1, fraction: 0 } }),
+    ).rejects.toThrow(/describe.fraction must be in/);
+    await expect(
+      pretrainBase(m, src, { steps: 1, seed: 1, describe: { weight: 0, fraction: 0.5 } }),
+    ).rejects.toThrow(/describe.weight must be > 0/);
+    m.dispose();
   });
 });
 

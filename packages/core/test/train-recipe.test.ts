@@ -4,9 +4,11 @@ import { answerVocabulary, syntheticClient, type VqaSample } from '../src/data/i
 import { createModel, resolveConfig } from '../src/model/index.js';
 import { initNodeBackend } from '../src/node/index.js';
 import {
+  AnswerMask,
   MASKED_LOGIT,
   SgdMomentum,
   answerMaskBias,
+  restrictHeadDeltas,
   answersByQuestionType,
   evaluate,
   learningRateAt,
@@ -135,6 +137,81 @@ describe('question-type answer mask', () => {
     const modality = data.train.findIndex((s) => s.questionType === 'modality');
     expect(rows[modality].filter((v) => v === 0).length).toBe(1);
     expect(() => answerMaskBias(data.train, vocab, 'site')).toThrow(/needs the site's answers/);
+  });
+
+  it('reachable: the answers some sample allows; an unmasked sample reaches every answer', () => {
+    const site = data.train.map((s) => s.answer);
+    const mask = new AnswerMask(vocab, 'site', { siteAnswers: site });
+    const reach = mask.reachable(data.train);
+    // Under rule 'site' a synthetic site reaches exactly its own answers.
+    expect(vocab.filter((_, j) => reach[j]).sort()).toEqual([...new Set(site)].sort());
+    const qt = new AnswerMask(vocab, 'question-type').reachable([{ questionType: 'modality' }]);
+    expect(vocab.filter((_, j) => qt[j]).sort()).toEqual(
+      [...answersByQuestionType().modality].sort(),
+    );
+    expect(mask.reachable([...data.train, { questionType: 'modality', answer: 'yes' }])).toEqual(
+      vocab.map(() => true),
+    );
+    expect(new AnswerMask(vocab, 'none').reachable(data.train)).toEqual(vocab.map(() => true));
+    expect(mask.reachable([])).toEqual(vocab.map(() => false));
+  });
+
+  it('restrictHeadDeltas zeroes exactly the unreachable answers of the head', () => {
+    const deltas = {
+      'block0.adapter/w': { shape: [2], data: Float32Array.from([1, 2]) },
+      'head/kernel': { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) },
+      'head/bias': { shape: [3], data: Float32Array.from([7, 8, 9]) },
+    };
+    const r = restrictHeadDeltas(deltas, [true, false, true]);
+    expect(Array.from(r['head/kernel'].data)).toEqual([1, 0, 3, 4, 0, 6]);
+    expect(Array.from(r['head/bias'].data)).toEqual([7, 0, 9]);
+    expect(r['block0.adapter/w']).toBe(deltas['block0.adapter/w']);
+    expect(Array.from(deltas['head/bias'].data)).toEqual([7, 8, 9]);
+    expect(() => restrictHeadDeltas(deltas, [true, false])).toThrow(/3 answers on its last axis/);
+  });
+
+  it("under rule 'site' the head gets no gradient for answers the site never has", async () => {
+    // With weight decay 0 the trained head's unreachable columns do not move at all, so
+    // restricting the update removes only weight decay (which moves them otherwise).
+    const config = resolveConfig('tiny', { numLayers: 1 });
+    const train = data.train.slice(0, 32) as VqaSample[];
+    const site = train.map((s) => s.answer);
+    const reach = new AnswerMask(vocab, 'site', { siteAnswers: site }).reachable(train);
+    const run = async (weightDecay: number) => {
+      const m = createModel(config, { seed: 2, answers: vocab });
+      const res = await trainLayers(m, train, {
+        layers: [],
+        steps: 3,
+        batchSize: 16,
+        lr: 1e-2,
+        weightDecay,
+        seed: 4,
+        answerMask: 'site',
+      });
+      m.dispose();
+      return res.deltas;
+    };
+    const A = vocab.length;
+    const movedOf = (d: Float32Array, j: number) => {
+      let moved = false;
+      for (let k = j; k < d.length; k += A) if (d[k] !== 0) moved = true;
+      return moved;
+    };
+    const plain = await run(0);
+    vocab.forEach((a, j) => {
+      // (A reachable answer may still stand still: the only answer a question allows gets
+      // softmax probability 1 and no gradient, e.g. chest_xray's modality "x-ray".)
+      if (!reach[j]) expect(movedOf(plain['head/kernel'].data, j), a).toBe(false);
+      if (!reach[j]) expect(plain['head/bias'].data[j], a).toBe(0);
+    });
+    expect(
+      vocab.filter((_, j) => reach[j] && movedOf(plain['head/kernel'].data, j)).length,
+    ).toBeGreaterThan(2);
+    const decayed = await run(0.1);
+    const foreign = vocab.findIndex((_, j) => !reach[j]);
+    expect(movedOf(decayed['head/kernel'].data, foreign)).toBe(true);
+    const restricted = restrictHeadDeltas(decayed, reach);
+    expect(movedOf(restricted['head/kernel'].data, foreign)).toBe(false);
   });
 
   it('rejects unknown rules and recipe fields naming them', async () => {

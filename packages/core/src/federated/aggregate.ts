@@ -13,6 +13,19 @@
  * A layer is the unit of masking (`layerOf(name)`): an update that touches a layer must carry
  * all of that layer's parameters, otherwise the mean would silently mix "trained" and "not
  * trained" for one adapter.
+ *
+ * Head by answer (`headAggregation: 'answer'`, docs/federated-recipe.md): the same rule one level
+ * down. The head's unit is one answer: column j of `head/kernel` [H, A] and `head/bias[j]`
+ * (index j of the last axis of every head parameter). Under a restricted softmax (FedRS, Li &
+ * Zhan, KDD 2021) a site trains only the answers it has, and its update carries an exactly zero
+ * delta for every other answer (train/answer-mask.ts `restrictHeadDeltas`). Averaging those
+ * zeros in would divide a site-specific answer's step by the number of sites; instead
+ *
+ *   new[j] = global[j] + sum_{i in C_j} n_i * delta_i[j] / sum_{i in C_j} n_i
+ *
+ * with C_j the clients whose delta of answer j is not all zero; an answer nobody trained keeps
+ * its global value. An update whose head delta is non-zero everywhere (no mask) gives exactly
+ * the per-layer mean. The rule reads nothing but the deltas: no extra field on the wire.
  */
 import { HEAD_LAYER, layerOf, sizeOf, type NamedArrays } from '../tensors/named.js';
 
@@ -38,7 +51,15 @@ export interface AggregateOptions {
   valuesChecked?: boolean;
   /** Per client: the layers it may train (assigned plus always-trained); others are refused. */
   allowedLayers?: Record<string, readonly string[]>;
+  /**
+   * The unit the head is averaged by: 'layer' (default: every client that sent the head) or
+   * 'answer' (each answer over the clients whose delta of that answer is non-zero; see above).
+   */
+  headAggregation?: HeadAggregation;
 }
+
+export const HEAD_AGGREGATIONS = ['layer', 'answer'] as const;
+export type HeadAggregation = (typeof HEAD_AGGREGATIONS)[number];
 
 export interface AggregateResult {
   /** New global parameters (fresh arrays; the input is never modified). */
@@ -47,6 +68,8 @@ export interface AggregateResult {
   contributors: Record<string, number>;
   /** Sum of numSamples over the contributing clients, per layer (0 when untouched). */
   weights: Record<string, number>;
+  /** `headAggregation: 'answer'` only: per answer index, the clients that trained it this round. */
+  answerContributors?: number[];
 }
 
 /** Interface-contract form (docs/interfaces.md): the new global parameters only. */
@@ -92,6 +115,13 @@ export function aggregateMaskedDetailed(
 ): AggregateResult {
   const paramsOfLayer = groupByLayer(global);
   const required = requiredOf(paramsOfLayer, opts);
+  const headAggregation = opts.headAggregation ?? 'layer';
+  if (!(HEAD_AGGREGATIONS as readonly string[]).includes(headAggregation)) {
+    throw new Error(
+      `headAggregation must be one of ${HEAD_AGGREGATIONS.join(', ')}, got "${String(headAggregation)}"`,
+    );
+  }
+  const byAnswer = headAggregation === 'answer' ? answerAxisOf(global, paramsOfLayer) : undefined;
   for (const l of required) {
     if (!paramsOfLayer.has(l)) throw new Error(`required layer "${l}" is not in the global params`);
   }
@@ -121,10 +151,21 @@ export function aggregateMaskedDetailed(
     contributors[l] = 0;
     weights[l] = 0;
   }
+  // Per answer of the head: the summed weights of the clients that trained it.
+  const answerWeights = byAnswer ? new Float64Array(byAnswer) : undefined;
+  const answerContributors = byAnswer ? new Array<number>(byAnswer).fill(0) : undefined;
   updates.forEach((u, i) => {
     for (const l of layersOf[i]) {
       contributors[l] += 1;
       weights[l] += u.numSamples;
+      if (answerWeights && l === HEAD_LAYER) {
+        const trained = trainedAnswers(u.deltas, paramsOfLayer.get(l)!, byAnswer!);
+        trained.forEach((t, j) => {
+          if (!t) return;
+          answerWeights[j] += u.numSamples;
+          answerContributors![j] += 1;
+        });
+      }
       for (const name of paramsOfLayer.get(l)!) {
         let a = acc.get(name);
         if (!a) {
@@ -144,13 +185,47 @@ export function aggregateMaskedDetailed(
     const out = new Float32Array(g.data.length);
     if (!a) {
       out.set(g.data);
+    } else if (answerWeights && layerOf(name) === HEAD_LAYER) {
+      // Element k belongs to answer k mod A (the answer is the last axis).
+      const A = answerWeights.length;
+      for (let k = 0; k < out.length; k++) {
+        const w = answerWeights[k % A];
+        out[k] = w > 0 ? g.data[k] + a[k] / w : g.data[k];
+      }
     } else {
       const total = weights[layerOf(name)];
       for (let k = 0; k < out.length; k++) out[k] = g.data[k] + a[k] / total;
     }
     params[name] = { shape: [...g.shape], data: out };
   }
-  return { params, contributors, weights };
+  return answerContributors
+    ? { params, contributors, weights, answerContributors }
+    : { params, contributors, weights };
+}
+
+/** The number of answers A: the last axis of every head parameter (they must agree). */
+function answerAxisOf(global: NamedArrays, paramsOfLayer: Map<string, string[]>): number {
+  const names = paramsOfLayer.get(HEAD_LAYER);
+  if (!names) throw new Error("headAggregation 'answer': the global params have no head layer");
+  const sizes = new Set(names.map((n) => global[n].shape[global[n].shape.length - 1]));
+  if (sizes.size !== 1 || names.some((n) => global[n].shape.length === 0)) {
+    throw new Error(
+      `headAggregation 'answer': head parameters must share their last axis (the answers), got ${names
+        .map((n) => `${n} [${global[n].shape.join(', ')}]`)
+        .join(', ')}`,
+    );
+  }
+  return [...sizes][0];
+}
+
+/** Per answer j: whether any head delta of this update is non-zero at answer j. */
+function trainedAnswers(deltas: NamedArrays, headNames: readonly string[], A: number): boolean[] {
+  const out = new Array<boolean>(A).fill(false);
+  for (const name of headNames) {
+    const d = deltas[name].data;
+    for (let k = 0; k < d.length; k++) if (d[k] !== 0) out[k % A] = true;
+  }
+  return out;
 }
 
 function groupByLayer(global: NamedArrays): Map<string, string[]> {

@@ -15,7 +15,12 @@
 import { HEAD_LAYER, layerOf, type NamedArrays } from '../tensors/named.js';
 import { varianceOfCounts } from '@focus-fl/solvers';
 import { layerScoresProblem, type LayerScores } from '../importance/methods.js';
-import { aggregateMaskedDetailed, type AggregateResult, type ClientUpdate } from './aggregate.js';
+import {
+  aggregateMaskedDetailed,
+  type AggregateResult,
+  type ClientUpdate,
+  type HeadAggregation,
+} from './aggregate.js';
 import type { ScoreMethod } from './protocol.js';
 
 export interface RoundClient {
@@ -70,6 +75,8 @@ export interface AggregateContext {
   assignments?: Record<string, string[]>;
   /** The deltas' values were already checked finite where they entered (decodeUpdate). */
   valuesChecked?: boolean;
+  /** The head's unit of averaging (aggregate.ts); default 'layer'. */
+  headAggregation?: HeadAggregation;
 }
 
 /** One site's held-out evaluation of the global weights. */
@@ -141,6 +148,7 @@ export function aggregateResults(
   return aggregateMaskedDetailed(ctx.global, updates, {
     allowedLayers,
     valuesChecked: ctx.valuesChecked,
+    headAggregation: ctx.headAggregation,
   });
 }
 

@@ -4,14 +4,22 @@ import * as tf from '@tensorflow/tfjs';
 import { numPatches, type ModelConfig } from './config.js';
 import { installMatMulGradient } from './matmul-grad.js';
 import { blockName, trainableLayerNames } from './params.js';
+import { installWasmKernels } from './wasm-kernels.js';
 
-// Every gradient through the model then runs its 2-D products untransposed on wasm.
+// Every gradient through the model then runs its 2-D products untransposed on wasm, and the
+// tensors it saves for the backward pass are not copied (wasm-kernels.ts). The kernels are
+// installed again at each forward pass (a flag check) in case the wasm backend was loaded
+// after this module.
 installMatMulGradient();
+installWasmKernels();
 
 export type ParamLookup = ((name: string) => tf.Tensor) & {
   /** Rows `ids` of a 2-D table; when absent, tf.gather on the whole table (vqa-model.ts
    * gathers int8 tables row by row instead of dequantizing all of them). */
   gather?: (name: string, ids: tf.Tensor1D) => tf.Tensor;
+  /** x [m, in] @ the named kernel without materialising it (the fused int8 kernel on
+   * webgpu, vqa-model.ts / int8-matmul.ts), or undefined to use tf.matMul(x, p(name)). */
+  matMul?: (x: tf.Tensor2D, name: string) => tf.Tensor2D | undefined;
 };
 
 /** Encoded inputs (see batch.ts). */
@@ -96,6 +104,16 @@ function dense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
   return y.reshape([n, L, kernel.shape[1] as number]);
 }
 
+/** dense() with the kernel by name, through the lookup's fused product when it has one. */
+function denseOf(x: tf.Tensor, p: ParamLookup, kernel: string, bias: string): tf.Tensor {
+  if (p.matMul) {
+    const [n, L, d] = x.shape;
+    const y = p.matMul(x.reshape([n * L, d]) as tf.Tensor2D, kernel);
+    if (y) return y.add(p(bias)).reshape([n, L, y.shape[1]]);
+  }
+  return dense(x, p(kernel), p(bias));
+}
+
 /** Exact GELU (erf), as in BERT/ViLT. */
 function gelu(x: tf.Tensor): tf.Tensor {
   return x.mul(0.5).mul(tf.erf(x.mul(Math.SQRT1_2)).add(1));
@@ -107,6 +125,7 @@ export function embed(
   batch: VqaBatch,
   opts: EmbedOptions = {},
 ): HiddenState {
+  installWasmKernels();
   const [n, S, S2, C] = batch.images.shape;
   if (S !== c.imageSize || S2 !== c.imageSize || C !== 3) {
     throw new Error(
@@ -142,7 +161,7 @@ export function embed(
     .reshape([n, g, P, g, P, 3])
     .transpose([0, 1, 3, 2, 4, 5])
     .reshape([n, N, P * P * 3]);
-  let image = dense(patches, p('patch_embed/kernel'), p('patch_embed/bias'));
+  let image = denseOf(patches, p, 'patch_embed/kernel', 'patch_embed/bias');
   const cls = p('image_embed/cls').reshape([1, 1, H]).tile([n, 1, 1]);
   image = tf.concat([cls, image], 1).add(p('image_embed/position'));
   image = image.add(types.slice([1, 0], [1, H]));
@@ -168,7 +187,7 @@ function attention(
   const nh = c.numHeads;
   const d = H / nh;
   const proj = (name: 'q' | 'k' | 'v') => {
-    let y = dense(h, p(`${b}/${name}_kernel`), p(`${b}/${name}_bias`));
+    let y = denseOf(h, p, `${b}/${name}_kernel`, `${b}/${name}_bias`);
     if (lora && name !== 'k') {
       const delta = dense(dense(h, p(`${lora}/${name}_a`)), p(`${lora}/${name}_b`));
       y = y.add(delta.mul(c.loraAlpha / c.loraRank));
@@ -183,7 +202,7 @@ function attention(
     .mul(1 / Math.sqrt(d))
     .add(bias);
   const ctx = tf.matMul(tf.softmax(scores, -1), v).transpose([0, 2, 1, 3]).reshape([n, L, H]);
-  return dense(ctx, p(`${b}/o_kernel`), p(`${b}/o_bias`));
+  return denseOf(ctx, p, `${b}/o_kernel`, `${b}/o_bias`);
 }
 
 /**
@@ -213,13 +232,14 @@ export function block(
     attention(c, p, b, lora, layerNorm(s.x, p(`${b}/ln1_gamma`), p(`${b}/ln1_beta`), eps), s.bias),
   );
   const inner = gelu(
-    dense(
+    denseOf(
       layerNorm(h, p(`${b}/ln2_gamma`), p(`${b}/ln2_beta`), eps),
-      p(`${b}/mlp1_kernel`),
-      p(`${b}/mlp1_bias`),
+      p,
+      `${b}/mlp1_kernel`,
+      `${b}/mlp1_bias`,
     ),
   );
-  let m = dense(inner, p(`${b}/mlp2_kernel`), p(`${b}/mlp2_bias`));
+  let m = denseOf(inner, p, `${b}/mlp2_kernel`, `${b}/mlp2_bias`);
   if (c.peft === 'adapter') {
     // Pfeiffer et al. 2020: bottleneck adapter after the feed-forward output, before the
     // residual add; up-projection zero-initialised so the adapter starts as the identity.
@@ -242,6 +262,7 @@ export function runBlocks(
   to: number,
   tap?: DenseTap,
 ): HiddenState {
+  installWasmKernels();
   let cur = s;
   for (let i = from; i < to; i++) cur = block(c, p, i, cur, tap);
   return cur;

@@ -5,6 +5,12 @@ export type { VqaBatch, HiddenState, EmbedOptions } from './forward.js';
 export * from './params.js';
 export * from './flops.js';
 export { useExplicitMatMulGradient } from './matmul-grad.js';
+export {
+  useWasmKernels,
+  simdBatchMatMulCalls,
+  simdErfKernelCalls,
+  simdExpKernelCalls,
+} from './wasm-kernels.js';
 export * from './batch.js';
 export * from './vqa-model.js';
 export * from './quantize.js';
@@ -12,3 +18,5 @@ export * from './safetensors.js';
 export * from './checkpoint.js';
 export * from './hf-vilt.js';
 export * from './int8-store.js';
+export * from './int8-matmul.js';
+export * from './int8-matmul-check.js';

@@ -4,11 +4,13 @@
 //   in JS into a new tensor (an upload). Best for cpu and wasm, whose tensors are host memory.
 // - `device`: on the backend (GPU memory on WebGPU), three int8 values packed per
 //   float32 as the integer p = u0 + 256 u1 + 65536 u2 (u = q + 128, so 0 <= p < 2^24, exact in
-//   float32; 4/3 bytes per value); each use unpacks and scales it with plain tfjs ops, on the
-//   device, with no upload. The unpacking is exact (multiplications by powers of two, floor,
+//   float32; 4/3 bytes per value). A product x @ W on webgpu reads it in the fused int8
+//   dequantize-matmul kernel (./int8-matmul.ts), with no fp32 copy of W; other uses unpack and
+//   scale it with plain tfjs ops, on the device, with no upload. The unpacking is exact (multiplications by powers of two, floor,
 //   subtraction of integers below 2^24), and (u - 128) * scale is rounded once in float32
 //   as in the host path, so both give bitwise the same weights.
 import * as tf from '@tensorflow/tfjs';
+import type { PackedInt8 } from './int8-matmul.js';
 import { dequantizeInt8, gatherRowsInt8, type QuantizedInt8 } from './quantize.js';
 
 export type Int8Storage = 'host' | 'device';
@@ -25,6 +27,8 @@ export interface Int8Weight {
   gatherRows(ids: ArrayLike<number>): Float32Array | undefined;
   /** The int8 values and scales (read back from the device for `device`). */
   toQuantized(): QuantizedInt8;
+  /** The packed device tensors (`device` storage; ./int8-matmul.ts reads them), else undefined. */
+  packedDevice(): PackedInt8 | undefined;
   dispose(): void;
 }
 
@@ -48,6 +52,9 @@ class HostInt8 implements Int8Weight {
   }
   toQuantized(): QuantizedInt8 {
     return this.q;
+  }
+  packedDevice(): undefined {
+    return undefined;
   }
   dispose(): void {}
 }
@@ -109,6 +116,9 @@ class DeviceInt8 implements Int8Weight {
   }
   gatherRows(): undefined {
     return undefined;
+  }
+  packedDevice(): PackedInt8 {
+    return { packed: this.packed, scales: this.scales, shape: this.shape };
   }
   toQuantized(): QuantizedInt8 {
     const [R, C] = this.shape;

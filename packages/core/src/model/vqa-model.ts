@@ -21,6 +21,7 @@ import {
   type ParamSpec,
 } from './params.js';
 import { int8Weight, type Int8Storage, type Int8Weight } from './int8-store.js';
+import { fusedInt8Available, int8MatMul } from './int8-matmul.js';
 import { dequantizeInt8, quantizeInt8, type QuantizedInt8 } from './quantize.js';
 
 /** Activations after the frozen prefix `[0, fromBlock)`, computed outside any gradient tape. */
@@ -274,7 +275,9 @@ export class VqaModel {
    * The forward pass's parameter lookup: `overrides`, else the model's tensors; an int8 weight
    * is dequantized just in time into a new tensor owned by the caller's scope (tf.tidy or a
    * gradient tape), and the word table is gathered row by row from int8 (`gather`), so no
-   * full fp32 copy of the base exists at once outside a gradient tape.
+   * full fp32 copy of the base exists at once outside a gradient tape. On webgpu, products
+   * with Linear kernels kept on the device run the fused int8 kernel (`matMul`,
+   * ./int8-matmul.ts) and never make an fp32 copy, inside a tape either.
    */
   lookup(overrides: Record<string, tf.Tensor> = {}): ParamLookup {
     const own = (name: string) => {
@@ -299,6 +302,16 @@ export class VqaModel {
       if (!q || !rows) return tf.gather(fn(name), ids);
       return tf.tensor2d(rows, [ids.size, q.shape[1]]);
     };
+    // Products with a Linear kernel kept on the device: the fused int8 kernel (webgpu only;
+    // elsewhere the forward pass runs exactly the ops it ran before the kernel existed).
+    if (tf.getBackend() === 'webgpu') {
+      fn.matMul = (x, name) => {
+        if (overrides[name] || this.params.has(name) || this.dequantized.has(name))
+          return undefined;
+        const q = this.int8.get(name);
+        return q && fusedInt8Available(q) ? int8MatMul(x, q) : undefined;
+      };
+    }
     return fn;
   }
 

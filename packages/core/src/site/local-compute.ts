@@ -28,6 +28,7 @@ import { siteScores } from '../importance/vqa.js';
 import type { VqaModel } from '../model/vqa-model.js';
 import { deriveSeed } from '../random.js';
 import type { NamedArrays } from '../tensors/named.js';
+import { AnswerMask, restrictHeadDeltas, type MaskableSample } from '../train/answer-mask.js';
 import { evaluate } from '../train/evaluate.js';
 import { backendMemoryBytes } from '../train/memory-budget.js';
 import { trainLayers } from '../train/train.js';
@@ -108,7 +109,8 @@ export class ModelCompute implements LocalCompute {
     const m = this.model;
     const before = m.getParams(m.trainableParamNames(layers));
     const t0 = performance.now();
-    if (config.answerMask === 'site') await this.loadSiteAnswers();
+    if (config.answerMask !== undefined && config.answerMask !== 'none')
+      await this.loadSiteAnswers();
     try {
       const res = await trainLayers(m, this.trainSet, {
         layers,
@@ -133,8 +135,19 @@ export class ModelCompute implements LocalCompute {
       const ev = isSampleSource(this.trainSet)
         ? await evaluateSource(m, this.trainSet, { limit: this.metricSamples, ...evOpts })
         : await evaluate(m, this.trainSet.slice(0, this.metricSamples), evOpts);
+      // Under an answer rule the head update carries only the answers this site can train
+      // (train/answer-mask.ts restrictHeadDeltas; the aggregation's per-answer unit).
+      const deltas =
+        config.answerMask !== undefined && config.answerMask !== 'none'
+          ? restrictHeadDeltas(
+              res.deltas,
+              new AnswerMask(m.answers, config.answerMask, {
+                siteAnswers: this.siteAnswers,
+              }).reachable(this.siteKinds),
+            )
+          : res.deltas;
       return {
-        deltas: res.deltas,
+        deltas,
         metrics: {
           loss: res.metrics.meanLoss,
           accuracy: ev.accuracy,
@@ -160,6 +173,8 @@ export class ModelCompute implements LocalCompute {
 
   /** The answers of the training split: the site's answer set (rule 'site'); stays local. */
   private siteAnswers: string[] = [];
+  /** The distinct (question type, answer) pairs of the training split (the answers it trains). */
+  private siteKinds: MaskableSample[] = [];
   private siteAnswersLoaded = false;
 
   /**
@@ -169,11 +184,19 @@ export class ModelCompute implements LocalCompute {
   private async loadSiteAnswers(): Promise<void> {
     if (this.siteAnswersLoaded) return;
     const set = new Set<string>();
+    const kinds = new Map<string, MaskableSample>();
+    const add = (s: VqaSample) => {
+      set.add(s.answer);
+      kinds.set(JSON.stringify([s.questionType, s.answer]), {
+        questionType: s.questionType,
+        answer: s.answer,
+      });
+    };
     if (isSampleSource(this.trainSet)) {
-      for await (const chunk of chunksOf(this.trainSet, 512))
-        for (const s of chunk) set.add(s.answer);
-    } else for (const s of this.trainSet) set.add(s.answer);
+      for await (const chunk of chunksOf(this.trainSet, 512)) for (const s of chunk) add(s);
+    } else for (const s of this.trainSet) add(s);
     this.siteAnswers = [...set];
+    this.siteKinds = [...kinds.values()];
     this.siteAnswersLoaded = true;
   }
 

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { disposeBatch, encodeBatch, type SampleLike } from '../model/batch.js';
 import type { VqaModel } from '../model/vqa-model.js';
-import { answerMaskBias } from './answer-mask.js';
+import { AnswerMask } from './answer-mask.js';
 import { autoMicroBatchSize, backendLimits } from './memory-budget.js';
 import type { AnswerMaskRule } from './recipe-names.js';
 
@@ -11,6 +11,8 @@ export interface EvalResult {
   loss: number;
   n: number;
   perType: Record<string, { accuracy: number; n: number }>;
+  /** With `opts.predictions`: the predicted answer of every sample, in order. */
+  predictions?: string[];
 }
 
 /** Answers outside the head's vocabulary count as wrong (and add no loss). */
@@ -23,6 +25,8 @@ export async function evaluate(
     answerMask?: AnswerMaskRule;
     /** Rule 'site': the answers of the site's training split (not of `samples`). */
     siteAnswers?: Iterable<string>;
+    /** Also return the predicted answers (argmax under the rule), e.g. to count confusions. */
+    predictions?: boolean;
   } = {},
 ): Promise<EvalResult> {
   if (samples.length === 0) throw new Error('evaluate: samples is empty');
@@ -34,7 +38,10 @@ export async function evaluate(
   const bs =
     opts.batchSize ??
     Math.min(64, autoMicroBatchSize(model.config, 1, backendLimits(), { backward: false }));
-  const siteAnswers = opts.siteAnswers ? [...opts.siteAnswers] : undefined;
+  const mask = new AnswerMask(model.answers, opts.answerMask, {
+    siteAnswers: opts.siteAnswers,
+  });
+  const predictions: string[] | undefined = opts.predictions ? [] : undefined;
   let correct = 0;
   let lossSum = 0;
   const per: Record<string, { correct: number; n: number }> = {};
@@ -47,12 +54,7 @@ export async function evaluate(
     });
     const prefix = model.forwardPrefix(batch, model.config.numLayers);
     // The mask is taken from the question type only (never from the answer being scored).
-    const bias = answerMaskBias(
-      chunk.map((s) => ({ questionType: s.questionType })),
-      model.answers,
-      opts.answerMask,
-      { siteAnswers },
-    );
+    const bias = mask.bias(chunk.map((s) => ({ questionType: s.questionType })));
     const [predT, lossT] = tf.tidy(() => {
       const raw = model.apply({}, batch, { prefix });
       const logits: tf.Tensor2D = bias ? raw.add(bias) : raw;
@@ -66,6 +68,7 @@ export async function evaluate(
     bias?.dispose();
     disposeBatch(batch);
     chunk.forEach((s, j) => {
+      predictions?.push(model.answers[pred[j]]);
       const ok = labels[j] >= 0 && pred[j] === labels[j];
       const t = (per[s.questionType] ??= { correct: 0, n: 0 });
       t.n += 1;
@@ -82,6 +85,7 @@ export async function evaluate(
     loss: lossSum / samples.length,
     n: samples.length,
     perType,
+    ...(predictions ? { predictions } : {}),
   };
 }
 

@@ -8,7 +8,9 @@ export * from './speed.js';
 export * from './local-recipe.js';
 export {
   MASKED_LOGIT,
+  AnswerMask,
   answerMaskBias,
+  restrictHeadDeltas,
   answersByQuestionType,
   type MaskableSample,
 } from './answer-mask.js';
@@ -19,4 +21,5 @@ export * from './shapes-task.js';
 export * from './pretrain.js';
 export * from './grow.js';
 export * from './probe.js';
+export * from './image-stats.js';
 export * from './memory-budget.js';

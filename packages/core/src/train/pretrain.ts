@@ -4,14 +4,18 @@
 // backend has no gradient for tf.gather), then written back; other rows keep their seeded init.
 // Batches come from a source: a fixed sample list (epochs of shuffles) or a generator that
 // draws fresh samples every step (no overfitting, and a curriculum through `difficulty`).
+// Two optional objectives beside the answers' cross-entropy: deep supervision (the answer read
+// after every block) and "describe" (pooled features regress generic image statistics).
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import { disposeBatch, encodeBatch, sliceBatch, type SampleLike } from '../model/batch.js';
 import { defaultTokenizer } from '../model/tokenizer.js';
-import type { VqaBatch } from '../model/forward.js';
+import { block, embed, layerNorm, type ParamLookup, type VqaBatch } from '../model/forward.js';
 import type { VqaModel } from '../model/vqa-model.js';
 import { AdamW } from './adamw.js';
 import { crossEntropy } from './loss.js';
+import { IMAGE_STATS_DIM, imageStatistics } from './image-stats.js';
+import { PROBE_QUESTION } from './probe.js';
 import {
   SHAPES_QUESTION_TYPES,
   shapesTask,
@@ -183,6 +187,26 @@ export interface PretrainOptions {
     loss: number;
     lr: number;
   }) => void | Promise<void>;
+  /**
+   * Deep supervision (default 0: off): the loss adds `weight` x the mean cross-entropy of the
+   * answer read (final LN -> first token -> pooler -> head, the same shared weights) after every
+   * block but the last. Measured on the committed tiny base, a linear probe reads the asked
+   * corner from the first token after block 1 (94.7 %) far better than after block 6 (80.7 %):
+   * later blocks wash out what early ones found. Reading the answer at every depth gives each
+   * block a short gradient path and keeps the residual stream answer-ready at every depth,
+   * where the federation's adapters sit.
+   */
+  deepSupervision?: number;
+  /**
+   * The "describe" objective (default off): `fraction` of each batch's images are also asked
+   * `question` (default the probe's neutral question, probe.ts), and a linear regression head
+   * (trained alongside, then discarded) must predict their low-level statistics
+   * (image-stats.ts, standardised) from the pooled features; its mean squared error, times
+   * `weight`, joins the loss. Answer training alone keeps only what the task's answers need
+   * (the committed bases' pooled features tell the 12 MedMNIST-like subsets apart worse than a
+   * random base's: 67 % vs 74 %); this keeps brightness layout, colour, texture and edges.
+   */
+  describe?: { weight: number; fraction: number; question?: string };
   /** Every `snapshotEvery` steps the current weights are written into the model and this runs. */
   snapshotEvery?: number;
   onSnapshot?: (step: number) => void | Promise<void>;
@@ -196,6 +220,47 @@ export function pretrainLr(lr: number, step: number, steps: number, warmupFracti
       ? (step + 1) / warm
       : 0.5 * (1 + Math.cos((Math.PI * (step - warm)) / Math.max(1, steps - warm)));
   return lr * Math.max(progress, 0.02);
+}
+
+/** Answer logits read from the first token of `x` (final LN -> pooler -> head; forward.ts
+ * `classify`, with the first token sliced before the LayerNorm, which acts per token). */
+function readout(
+  model: VqaModel,
+  p: ParamLookup,
+  x: tf.Tensor3D,
+): { pooled: tf.Tensor2D; logits: tf.Tensor2D } {
+  const [n, , H] = x.shape;
+  const c = model.config;
+  const first = x.slice([0, 0, 0], [n, 1, H]).reshape([n, H]);
+  const y = layerNorm(first, p('final_ln/gamma'), p('final_ln/beta'), c.layerNormEps);
+  const pooled = tf.tanh(
+    tf.matMul(y as tf.Tensor2D, p('pooler/kernel') as tf.Tensor2D).add(p('pooler/bias')),
+  ) as tf.Tensor2D;
+  const logits = tf.matMul(pooled, p('head/kernel') as tf.Tensor2D).add(p('head/bias'));
+  return { pooled, logits: logits as tf.Tensor2D };
+}
+
+/**
+ * Answer logits after every block (index k: after block k; the last is the model's output)
+ * and the final pooled features, with `over` replacing any named tensor (as `model.apply`).
+ */
+export function forwardPerBlock(
+  model: VqaModel,
+  over: Record<string, tf.Tensor>,
+  batch: VqaBatch,
+): { logits: tf.Tensor2D[]; pooled: tf.Tensor2D } {
+  const c = model.config;
+  const p = model.lookup(over);
+  let state = embed(c, p, batch, { embedding: 'onehot' });
+  const logits: tf.Tensor2D[] = [];
+  let pooled: tf.Tensor2D | null = null;
+  for (let i = 0; i < c.numLayers; i++) {
+    state = block(c, p, i, state);
+    const r = readout(model, p, state.x);
+    logits.push(r.logits);
+    pooled = r.pooled;
+  }
+  return { logits, pooled: pooled as tf.Tensor2D };
 }
 
 export async function pretrainBase(
@@ -217,7 +282,17 @@ export async function pretrainBase(
   // Compact word table: the rows of every token the source's questions use (plus padding).
   const tok = defaultTokenizer();
   const usedSet = new Set<number>([0]);
-  for (const q of source.questions)
+  const describe = opts.describe;
+  if (describe) {
+    if (!(describe.weight > 0))
+      throw new Error(`pretrainBase: describe.weight must be > 0, got ${describe.weight}`);
+    if (!(describe.fraction > 0 && describe.fraction <= 1))
+      throw new Error(
+        `pretrainBase: describe.fraction must be in (0, 1], got ${describe.fraction}`,
+      );
+  }
+  const describeQuestion = describe?.question ?? PROBE_QUESTION;
+  for (const q of describe ? [...source.questions, describeQuestion] : source.questions)
     for (const id of tok.encode(q, model.config.maxTextLen).ids) usedSet.add(id);
   const used = [...usedSet].sort((a, b) => a - b);
   const compactOf = new Int32Array(model.config.vocabSize).fill(-1);
@@ -235,8 +310,14 @@ export async function pretrainBase(
     ? Math.min(opts.batchSize ?? 32, (data as readonly SampleLike[]).length)
     : (opts.batchSize ?? 32);
   const warmup = opts.warmupFraction ?? 0.05;
-  const encode = (samples: SampleLike[]): VqaBatch => {
-    const b = encodeBatch(samples, { config: model.config, answers: model.answers });
+  const deep = opts.deepSupervision ?? 0;
+  if (!(deep >= 0)) throw new Error(`pretrainBase: deepSupervision must be >= 0, got ${deep}`);
+  const encode = (samples: SampleLike[], unlabelled = false): VqaBatch => {
+    const b = encodeBatch(samples, {
+      config: model.config,
+      answers: model.answers,
+      allowUnknownAnswers: unlabelled,
+    });
     const ids = b.tokens.dataSync();
     const compact = new Int32Array(ids.length);
     for (let i = 0; i < ids.length; i++) {
@@ -255,6 +336,42 @@ export async function pretrainBase(
   const all = isList ? encode([...(data as readonly SampleLike[])]) : null;
   const listIndex = new Map<SampleLike, number>();
   if (isList) (data as readonly SampleLike[]).forEach((s, i) => listIndex.set(s, i));
+  // The describe objective's regression head and target standardisation, from a sample of the
+  // training images: a list's first 256, or a generator's step-0 batch (drawn again, unchanged,
+  // at step 0: a generated batch depends only on the seed, the step and the type weights).
+  const nDescribe = describe ? Math.max(1, Math.round(describe.fraction * bs)) : 0;
+  let describeHead: { w: tf.Variable; b: tf.Variable } | null = null;
+  let statMean = new Float32Array(IMAGE_STATS_DIM);
+  let statScale = new Float32Array(IMAGE_STATS_DIM).fill(1);
+  if (describe) {
+    const ref = (
+      isList
+        ? (data as readonly SampleLike[]).slice(0, 256)
+        : source.batch(Math.max(256, bs), 0, opts.steps)
+    ).map(imageStatistics);
+    statMean = statMean.map((_, j) => ref.reduce((a, r) => a + r[j], 0) / ref.length);
+    statScale = statScale.map((_, j) => {
+      const v = ref.reduce((a, r) => a + (r[j] - statMean[j]) ** 2, 0) / ref.length;
+      return 1 / Math.max(Math.sqrt(v), 0.02);
+    });
+    const init = new Float32Array(H * IMAGE_STATS_DIM);
+    const rand = mulberry32((opts.seed ^ 0x5eed) >>> 0);
+    for (let i = 0; i < init.length; i++) init[i] = (rand() - 0.5) * 0.02;
+    describeHead = tf.tidy(() => ({
+      w: tf.variable(tf.tensor2d(init, [H, IMAGE_STATS_DIM]), true),
+      b: tf.variable(tf.zeros([IMAGE_STATS_DIM]), true),
+    }));
+    order.push(describeHead.w, describeHead.b);
+  }
+  const describeTargets = (samples: readonly SampleLike[]): tf.Tensor2D => {
+    const z = new Float32Array(samples.length * IMAGE_STATS_DIM);
+    samples.forEach((s, i) =>
+      imageStatistics(s).forEach(
+        (v, j) => (z[i * IMAGE_STATS_DIM + j] = (v - statMean[j]) * statScale[j]),
+      ),
+    );
+    return tf.tensor2d(z, [samples.length, IMAGE_STATS_DIM]);
+  };
   const t0 = performance.now();
   const tail: number[] = [];
   const writeBack = () => {
@@ -270,33 +387,84 @@ export async function pretrainBase(
   try {
     for (let step = 0; step < opts.steps; step++) {
       const samples = source.batch(bs, step, opts.steps);
-      const batch = all
+      let batch = all
         ? sliceBatch(
             all,
             samples.map((s) => listIndex.get(s) as number),
           )
         : encode(samples);
+      const n = samples.length;
+      let targets: tf.Tensor2D | null = null;
+      if (describeHead) {
+        // The describe rows (the batch's first images, asked the neutral question) ride in the
+        // same forward pass after the n answer rows; only the answer rows enter the
+        // cross-entropy.
+        const extra = samples
+          .slice(0, nDescribe)
+          .map((s) => ({ ...s, question: describeQuestion, answer: '' }));
+        const d = encode(extra, true);
+        const joined: VqaBatch = {
+          images: tf.concat([batch.images, d.images]) as tf.Tensor4D,
+          tokens: tf.concat([batch.tokens, d.tokens]) as tf.Tensor2D,
+          mask: tf.concat([batch.mask, d.mask]) as tf.Tensor2D,
+          labels: tf.concat([batch.labels, d.labels]) as tf.Tensor1D,
+        };
+        disposeBatch(batch);
+        disposeBatch(d);
+        batch = joined;
+        targets = describeTargets(extra);
+      }
+      const labels = describeHead ? batch.labels.slice([0], [n]) : batch.labels;
       let pred: tf.Tensor | null = null;
       const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => {
-        const over: Record<string, tf.Tensor> = { 'text_embed/word': xs[xs.length - 1] };
+        const over: Record<string, tf.Tensor> = {};
         names.forEach((n, i) => (over[n] = xs[i]));
-        const logits = model.apply(over, batch, { embedding: 'onehot' });
+        over['text_embed/word'] = xs[names.length];
+        if (!describeHead && (deep === 0 || model.config.numLayers === 1)) {
+          const logits = model.apply(over, batch, { embedding: 'onehot' });
+          if (source.observe) pred = tf.keep(logits.argMax(1));
+          return crossEntropy(logits, labels);
+        }
+        const out = forwardPerBlock(model, over, batch);
+        const qa = (l: tf.Tensor2D) => (describeHead ? l.slice([0, 0], [n, -1]) : l);
+        const logits = qa(out.logits[out.logits.length - 1]);
         if (source.observe) pred = tf.keep(logits.argMax(1));
-        return crossEntropy(logits, batch.labels);
+        let loss = crossEntropy(logits, labels);
+        if (deep > 0 && out.logits.length > 1) {
+          const early = out.logits.slice(0, -1).map((l) => crossEntropy(qa(l), labels));
+          loss = loss.add(tf.addN(early).mul(deep / early.length));
+        }
+        if (describeHead && targets) {
+          const pooled = out.pooled.slice([n, 0], [nDescribe, -1]);
+          const fit = tf
+            .matMul(pooled, xs[names.length + 1] as tf.Tensor2D)
+            .add(xs[names.length + 2]);
+          loss = loss.add(tf.losses.meanSquaredError(targets, fit).mul(describe!.weight));
+        }
+        return loss as tf.Scalar;
       })(order);
       if (pred) {
         const p = (pred as tf.Tensor).dataSync();
-        const y = batch.labels.dataSync();
+        const y = labels.dataSync();
         source.observe?.(
           samples,
           Array.from(p, (v, i) => v === y[i]),
         );
         (pred as tf.Tensor).dispose();
       }
-      const named: Record<string, tf.Tensor> = { __word: grads[grads.length - 1] };
+      const named: Record<string, tf.Tensor> = { __word: grads[names.length] };
       names.forEach((n, i) => (named[n] = grads[i]));
+      const stepVars: Record<string, tf.Variable> = { ...vars, __word: table };
+      if (describeHead) {
+        named.__describe_w = grads[names.length + 1];
+        named.__describe_b = grads[names.length + 2];
+        stepVars.__describe_w = describeHead.w;
+        stepVars.__describe_b = describeHead.b;
+        labels.dispose();
+      }
+      targets?.dispose();
       const rate = pretrainLr(lr, step, opts.steps, warmup);
-      opt.step({ ...vars, __word: table }, named, rate);
+      opt.step(stepVars, named, rate);
       const loss = (await value.data())[0];
       tf.dispose([value, ...grads]);
       disposeBatch(batch);
@@ -323,6 +491,7 @@ export async function pretrainBase(
   } finally {
     opt.dispose();
     tf.dispose([...Object.values(vars), table]);
+    if (describeHead) tf.dispose([describeHead.w, describeHead.b]);
     if (all) disposeBatch(all);
   }
 }
