@@ -306,7 +306,13 @@ export class VqaModel {
     // elsewhere the forward pass runs exactly the ops it ran before the kernel existed).
     if (tf.getBackend() === 'webgpu') {
       fn.matMul = (x, name) => {
-        if (overrides[name] || this.params.has(name) || this.dequantized.has(name))
+        // A delta family's kernel is base + delta (fn above): not the int8 kernel alone.
+        if (
+          overrides[name] ||
+          this.params.has(name) ||
+          this.dequantized.has(name) ||
+          this.deltas.has(name)
+        )
           return undefined;
         const q = this.int8.get(name);
         return q && fusedInt8Available(q) ? int8MatMul(x, q) : undefined;
