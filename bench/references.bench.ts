@@ -345,9 +345,11 @@ export async function run(): Promise<BenchResult> {
       .filter(([k]) => k.startsWith('REFERENCES_'))
       .map(([k, v]) => `${k}=${v}`)
       .sort()
-      .join(
-        ' ',
-      )} pnpm bench references; wall ${((Date.now() - t0) / 60000).toFixed(1)} min; load average (1, 5, 15 min) ${loadBefore.join(' ')} at the start, ${loadAfter.join(' ')} at the end.`,
+      .join(' ')} pnpm bench references; ${
+      reused.length
+        ? `${reused.length} job outputs were read from REFERENCES_DIR, not run by this invocation (${reused.join(', ')})`
+        : 'every job was run by this invocation'
+    }; wall ${((Date.now() - t0) / 60000).toFixed(1)} min; load average (1, 5, 15 min) ${loadBefore.join(' ')} at the start, ${loadAfter.join(' ')} at the end.`,
   ];
   const raw = jobs.map((j) => ({ clients: j.clients, row: j.row.id, ...j.result }));
   return { name: process.env.REFERENCES_NAME ?? 'references', rows, notes, ...{ raw } };
