@@ -4,9 +4,11 @@
 // phase's report with every phase's command, CPU seconds and held-out accuracy per type.
 //   pnpm exec tsx scripts/pretrain-recipe.ts --preset tiny|small [--work dir] [--out file]
 //     [--from N]   (start at phase N, 1-based, reusing the earlier phases' files in --work)
+//     [--dry-run]  (print the phases' commands and stop)
 // `small` runs the `tiny` phases first and grows their output to 12 blocks (train/grow.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { basePaths } from '../packages/core/src/node/index.js';
 
@@ -17,7 +19,11 @@ interface Phase {
 }
 
 // Phases 1-4: the committed tiny base (packages/core/assets/tiny-base.json, `phases`).
-// Phase 5: deep supervision and the describe objective (packages/core/src/train/pretrain.ts).
+// Phase 5: deep supervision and the describe objective (packages/core/src/train/pretrain.ts);
+// its output is the tiny candidate of bench/results/base-candidates-*.json. The committed tiny
+// base is still phase 4's output (other measurements of this revision were made on it), so
+// `--preset tiny` writes over it only when --out says so: its default --out is
+// <work>/tiny-candidate.safetensors (<work>: --work, default $TMPDIR/focus-fl-pretrain-<preset>).
 const DEEP = '--deep-supervision 1 --describe-fraction 0.25';
 const TINY: Phase[] = [
   {
@@ -62,13 +68,16 @@ function flag(name: string): string | undefined {
 const preset = flag('preset') ?? 'tiny';
 if (preset !== 'tiny' && preset !== 'small')
   throw new Error(`--preset must be tiny or small, got "${preset}"`);
-const work = flag('work') ?? `pretrain-${preset}`;
-const out = flag('out') ?? basePaths(preset).checkpoint;
+const work = flag('work') ?? join(tmpdir(), `focus-fl-pretrain-${preset}`);
+const out =
+  flag('out') ??
+  (preset === 'tiny' ? join(work, 'tiny-candidate.safetensors') : basePaths(preset).checkpoint);
 const from = Number(flag('from') ?? 1);
 const phases = RECIPES[preset];
 if (!Number.isInteger(from) || from < 1 || from > phases.length)
   throw new Error(`--from must be an integer in [1, ${phases.length}], got ${flag('from')}`);
-mkdirSync(work, { recursive: true });
+const dryRun = process.argv.includes('--dry-run');
+if (!dryRun) mkdirSync(work, { recursive: true });
 
 const file = (k: number) =>
   k === phases.length - 1 ? out : join(work, `${phases[k].name}.safetensors`);
@@ -77,6 +86,10 @@ for (let k = 0; k < phases.length; k++) {
   const args = [...phases[k].flags.split(' '), '--out', file(k)];
   if (k > 0) args.push('--init', file(k - 1));
   const command = `pnpm exec tsx scripts/pretrain.ts ${args.join(' ')}`;
+  if (dryRun) {
+    console.log(`${k + 1}. ${command}`);
+    continue;
+  }
   if (k + 1 >= from) {
     if (k > 0 && !existsSync(file(k - 1)))
       throw new Error(`phase ${phases[k].name}: its input ${file(k - 1)} does not exist`);
@@ -99,6 +112,7 @@ for (let k = 0; k < phases.length; k++) {
     perTypeInt8: Object.fromEntries(Object.entries(rep.perType).map(([t, v]) => [t, v.int8])),
   });
 }
+if (dryRun) process.exit(0);
 const finalReport = out.replace(/\.safetensors$/, '.json');
 const final = JSON.parse(readFileSync(finalReport, 'utf8')) as Record<string, unknown>;
 writeFileSync(

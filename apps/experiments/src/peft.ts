@@ -4,6 +4,7 @@
  * deltas (`peft`, packages/core/src/model/README.md), on exactly the frozen base and head the
  * adapter runs start from.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelSourceFromConfig } from '@focus-fl/coordinator/model-source.js';
@@ -16,10 +17,13 @@ import { loadModel, saveModel, type PeftKind } from '@focus-fl/core/model';
  * concurrent workers never read half a file.
  */
 export function peftCheckpoint(dir: string, preset: string, seed: number, peft: PeftKind): string {
-  const path = join(dir, `${preset}-${peft}-${seed}.safetensors`);
+  const src = modelSourceFromConfig({ preset, modelSeed: seed });
+  // Named by the served base's content too: a cached file made from an older base (the
+  // committed base is retrained from time to time) is never reused.
+  const baseHash = createHash('sha256').update(src.baseBytes!).digest('hex').slice(0, 12);
+  const path = join(dir, `${preset}-${baseHash}-${peft}-${seed}.safetensors`);
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });
-  const src = modelSourceFromConfig({ preset, modelSeed: seed });
   const base = loadModel(src.baseBytes!);
   let bytes: Uint8Array;
   try {

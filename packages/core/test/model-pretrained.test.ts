@@ -22,13 +22,17 @@ interface Report {
 }
 
 /** Types below the 85 % bar in the committed bases (they need where-is-it or question-image
- * binding): tiny answers 65 % of corner questions (chance 25 %), small 37 %; relation and
- * yes/no are still answered from the question alone (one answer per type). */
-const BELOW_BAR: readonly string[] = ['position', 'relation', 'yesno'];
+ * binding): tiny answers 65 % of corner questions (chance 25 %); relation and yes/no are
+ * answered mostly from the question's form (tiny 26 % / 52 %, small 58 % / 62 %; see the
+ * reports' perType and packages/core/src/model/README.md). */
+const BELOW_BAR: Record<BasePreset, readonly string[]> = {
+  tiny: ['position', 'relation', 'yesno'],
+  small: ['relation', 'yesno'],
+};
 /** What the held-out accuracy of those types must still reach (well below the report's). */
 const BELOW_BAR_FLOOR: Record<BasePreset, Record<string, number>> = {
   tiny: { position: 0.45 },
-  small: {},
+  small: { relation: 0.4 },
 };
 
 // The committed bases (scripts/pretrain.ts): `tiny` (6 blocks, unit tests and e2e) and
@@ -54,7 +58,7 @@ describe.each(['tiny', 'small'] as BasePreset[])('committed %s base', (preset) =
     expect(Object.keys(report.perType).sort()).toEqual([...SHAPES_QUESTION_TYPES].sort());
   });
 
-  it('answers five question types of a held-out set at >= 85 %, the rest as measured', async () => {
+  it('answers most question types of a held-out set at >= 85 %, the rest as measured', async () => {
     // A seed the pretraining never used (it trains on step seeds of `seed`, reports on
     // `seed + 1000003`).
     const test = shapesTask(400, report.seed + 77);
@@ -64,7 +68,7 @@ describe.each(['tiny', 'small'] as BasePreset[])('committed %s base', (preset) =
     const base = shapesBaselines(shapesTask(2000, report.seed + 5), test);
     for (const type of SHAPES_QUESTION_TYPES) {
       const acc = r.perType[type].accuracy;
-      if (BELOW_BAR.includes(type)) {
+      if (BELOW_BAR[preset].includes(type)) {
         // See the report's perType and packages/core/src/model/README.md.
         const floor = BELOW_BAR_FLOOR[preset][type] ?? base[type].chance - 0.15;
         expect(acc, type).toBeGreaterThan(floor);

@@ -1,6 +1,9 @@
 // model/wasm-kernels.ts: the SIMD batched product (wasm-bmm.ts) against a float64 reference and
 // against the backend's own kernel, for every transpose and broadcast form it takes; the
 // shared-buffer Identity; determinism and no leaked tensors or bytes.
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instantiateSimd, simdModuleBytes } from '../src/model/wasm-simd.js';
@@ -8,6 +11,7 @@ import {
   installWasmKernels,
   simdBatchMatMulCalls,
   simdErfKernelCalls,
+  simdExpKernelCalls,
   useWasmKernels,
 } from '../src/model/wasm-kernels.js';
 import { initNodeBackend } from '../src/node/index.js';
@@ -57,6 +61,9 @@ const CASES: [number[], number[], boolean, boolean][] = [
   [[64, 33, 16], [64, 33, 33], true, true],
   [[2, 3, 5, 7], [2, 3, 7, 6], false, false], // rank 4
   [[4, 5, 9], [9, 3], false, false], // b without batch (broadcast)
+  [[4, 9, 5], [9, 3], true, false], // transposed A read in place, b broadcast
+  [[5, 9], [4, 5, 3], true, false], // transposed A without batch
+  [[6, 17, 21], [6, 17, 37], true, false], // every column stage (16, 4, 1)
   [[1, 5, 9], [4, 9, 3], false, false], // a with batch 1
   [[3, 1, 5], [3, 5, 1], false, false], // 1-wide rows and columns
 ];
@@ -151,7 +158,7 @@ describe('SIMD batched matMul on wasm', () => {
       // [2, 3] x [3, 2] at float offsets 0 and 8, result at 16; erf of 5 values at 32 -> 40.
       f.set([1, 2, 3, 4, 5, 6], 0);
       f.set([1, 0, 0, 1, 1, 1], 8);
-      k!.bmm(0, 32, 64, 1, 2, 3, 2, 0, 0);
+      k!.bmm(0, 32, 64, 1, 2, 3, 2, 0, 0, 3, 1);
       expect(Array.from(f.subarray(16, 20))).toEqual([4, 5, 10, 11]);
       f.set([-1, -0.5, 0, 0.5, 1], 32);
       k!.erf(128, 160, 5);
@@ -162,10 +169,10 @@ describe('SIMD batched matMul on wasm', () => {
     }
   });
 
-  it('the module is about a kilobyte of valid WebAssembly', () => {
+  it('the module is a few kilobytes of valid WebAssembly', () => {
     const bytes = simdModuleBytes();
     expect(WebAssembly.validate(bytes)).toBe(true);
-    expect(bytes.length).toBeLessThan(2000);
+    expect(bytes.length).toBeLessThan(4000);
   });
 });
 
@@ -244,6 +251,72 @@ describe('SIMD erf on wasm', () => {
     expect(Object.is(y[5], 0)).toBe(true);
     expect(Object.is(y[6], -0)).toBe(true);
     x.dispose();
+  });
+});
+
+describe('SIMD exp on wasm', () => {
+  it('is within 2e-7 relative of exp over [-103, 89] (float32 inputs), every tail length', () => {
+    for (const len of [1, 3, 5, 20001]) {
+      const xs = Float32Array.from(
+        { length: len },
+        (_, i) => -103 + (192 * i) / Math.max(1, len - 1),
+      );
+      const x = tf.tensor1d(xs);
+      const calls = simdExpKernelCalls();
+      const y = tf.exp(x);
+      expect(simdExpKernelCalls()).toBe(calls + 1);
+      const yv = y.dataSync();
+      let worst = 0;
+      for (let i = 0; i < len; i++) {
+        const want = Math.exp(xs[i]);
+        // Normal results: relative error; denormal ones: absolute, at their resolution.
+        const err =
+          want >= 1.2e-38 ? Math.abs(yv[i] - want) / want : Math.abs(yv[i] - want) / 1.4e-45;
+        if (want < 3.4e38) worst = Math.max(worst, want >= 1.2e-38 ? err : 0);
+        if (want < 1.2e-38) expect(Math.abs(yv[i] - want)).toBeLessThanOrEqual(1.5e-45);
+      }
+      expect(worst).toBeLessThan(2e-7);
+      tf.dispose([x, y]);
+    }
+  });
+
+  it('overflows to inf, underflows to 0, keeps NaN; matches the backend on the edges', () => {
+    const edge = [Infinity, -Infinity, NaN, 89, 88.72, -104, -1000, 0, -0, 1e-30];
+    const x = tf.tensor1d(edge);
+    const y = Array.from(tf.exp(x).dataSync());
+    useWasmKernels(false);
+    const z = Array.from(tf.exp(x).dataSync());
+    useWasmKernels(true);
+    expect(y[0]).toBe(Infinity);
+    expect(y[1]).toBe(0);
+    expect(Number.isNaN(y[2])).toBe(true);
+    expect(y[3]).toBe(Infinity);
+    expect(y.slice(5, 7)).toEqual([0, 0]);
+    expect(y.slice(7)).toEqual([1, 1, 1]);
+    edge.forEach((_, i) => {
+      if (Number.isFinite(z[i]) && z[i] > 0)
+        expect(Math.abs(y[i] - z[i]) / z[i]).toBeLessThan(3e-7);
+      else expect(Object.is(y[i], z[i]) || (Number.isNaN(y[i]) && Number.isNaN(z[i]))).toBe(true);
+    });
+    x.dispose();
+  });
+});
+
+describe('installation', () => {
+  it('importing the model leaves the default backend alone (cpu until one is chosen)', () => {
+    const core = join(dirname(fileURLToPath(import.meta.url)), '..');
+    const script =
+      "const tf = await import('@tensorflow/tfjs'); await import('./src/model/index.ts');" +
+      'tf.tensor([1, 2]).dispose(); console.log(tf.getBackend());';
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        cwd: core,
+        encoding: 'utf8',
+      },
+    );
+    expect(out.trim().split('\n').pop()).toBe('cpu');
   });
 });
 

@@ -157,6 +157,24 @@ describe('deep supervision and the describe objective', () => {
     expect(tf.memory().numTensors).toBe(n0);
   }, 120_000);
 
+  it('runs both objectives on a fixed sample list too, leaking no tensors', async () => {
+    const m = createModel(two, { seed: 2, answers: SHAPES_ANSWERS });
+    const list = shapesSource(6).batch(24, 0, 1);
+    const n0 = tf.memory().numTensors;
+    const losses: number[] = [];
+    await pretrainBase(m, list, {
+      steps: 4,
+      batchSize: 8,
+      seed: 2,
+      deepSupervision: 0.5,
+      describe: { weight: 1, fraction: 0.5 },
+      onProgress: (p) => void losses.push(p.loss),
+    });
+    expect(tf.memory().numTensors).toBe(n0);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    m.dispose();
+  });
+
   it('names bad options', async () => {
     const m = createModel(two, { seed: 1, answers: SHAPES_ANSWERS });
     const src = shapesSource(1);

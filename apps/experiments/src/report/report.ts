@@ -10,6 +10,7 @@ import { readNotes, readResults, RESULTS_FILE, type ResultLine } from '../result
 import { labelOf, runKey, type Setting, type Spec } from '../spec.js';
 import { analyse, groupKey, labelOfLine, type Analysis } from './analyse.js';
 import { settingReferences, type References } from './references.js';
+import { mean, sd } from './stats.js';
 import {
   accuracyByRound,
   accuracyVsUplink,
@@ -80,15 +81,29 @@ export function renderMarkdown(
   p();
   p(`| strategy | ${a.settings.join(' | ')} |`);
   p(`|---|${a.settings.map(() => '---').join('|')}|`);
+  // Means over the spec's own seeds, so that every row averages the same data draws; a
+  // headline strategy's extra seeds are shown beside (its paired differences use them).
+  const mainSeeds = spec ? new Set(spec.seeds) : null;
+  const onMain = (g: { finalBySeed: Map<number, number> }) => {
+    const xs = [...g.finalBySeed].filter(([seed]) => !mainSeeds || mainSeeds.has(seed));
+    return { m: mean(xs.map(([, v]) => v)), sd: sd(xs.map(([, v]) => v)), n: xs.length };
+  };
   for (const label of a.labels) {
     const cells = a.settings.map((s) => {
       const g = a.groups.get(groupKey(s, label));
       if (!g) return '';
       const best = Math.max(
-        ...a.labels.map((l) => a.groups.get(groupKey(s, l))?.finalMean ?? -Infinity),
+        ...a.labels.map((l) => {
+          const o = a.groups.get(groupKey(s, l));
+          return o ? onMain(o).m : -Infinity;
+        }),
       );
-      const cell = `${pct1(g.finalMean)} ± ${pct1(g.finalSd)} (n=${g.finalBySeed.size})`;
-      return g.finalMean === best ? `**${cell}**` : cell;
+      const main = onMain(g);
+      let cell = `${pct1(main.m)} ± ${pct1(main.sd)} (n=${main.n})`;
+      if (main.m === best) cell = `**${cell}**`;
+      if (main.n < g.finalBySeed.size)
+        cell += `; all ${g.finalBySeed.size} seeds ${pct1(g.finalMean)} ± ${pct1(g.finalSd)}`;
+      return cell;
     });
     p(`| ${label} | ${cells.join(' | ')} |`);
   }
@@ -102,7 +117,7 @@ export function renderMarkdown(
   }
   p();
   p(
-    "Bold: highest mean in the column. References (italic; same held-out sets, mean over the seeds): the pooled training set's most frequent answer, and its most frequent answer for each question text — what a model that ignores the image reaches.",
+    `Mean ± sd over the seeds ${spec ? spec.seeds.join(', ') : ''} (the same data draws in every row; a headline strategy's extra seeds beside). Bold: highest mean in the column. References (italic; same held-out sets, mean over the seeds): the pooled training set's most frequent answer, and its most frequent answer for each question text — what a model that ignores the image reaches.`,
   );
   p();
 

@@ -380,15 +380,30 @@ function chunkRows(
   }
 }
 
-/** G[a][b] += <rows[a], rows[b]> for b >= a, in float64. */
+/**
+ * G[a][b] += <rows[a], rows[b]> for b >= a, in float64. Four partial sums (k mod 4) break the
+ * dependency chain of one running sum (~2x faster in V8; a different rounding only at float64
+ * resolution, and the same for every run).
+ */
 function accumulateGram(G: Float64Array, rows: Float32Array[], m: number): void {
   for (let a = 0; a < m; a++) {
     const ra = rows[a];
+    const len = ra.length;
+    const end4 = len - (len % 4);
     for (let b = a; b < m; b++) {
       const rb = rows[b];
-      let s = 0;
-      for (let k = 0; k < ra.length; k++) s += ra[k] * rb[k];
-      G[a * m + b] += s;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let k = 0; k < end4; k += 4) {
+        s0 += ra[k] * rb[k];
+        s1 += ra[k + 1] * rb[k + 1];
+        s2 += ra[k + 2] * rb[k + 2];
+        s3 += ra[k + 3] * rb[k + 3];
+      }
+      for (let k = end4; k < len; k++) s0 += ra[k] * rb[k];
+      G[a * m + b] += s0 + s1 + (s2 + s3);
     }
   }
 }

@@ -130,7 +130,10 @@ export function readCheckpoint(
         q: t.data as Int8Array,
         scales: sc.data as Float32Array,
       };
-      if (opts.keepInt8) int8[name] = { ...q, q: q.q.slice(), scales: q.scales.slice() };
+      // readSafetensors' arrays are already independent copies of the file's bytes: kept as
+      // they are (a second copy of the base would only leave its first copy as heap garbage,
+      // which the allocator keeps resident).
+      if (opts.keepInt8) int8[name] = q;
       else params[name] = { shape: t.shape, data: dequantizeInt8(q) };
       quantized.push(name);
     } else if (t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16') {

@@ -65,8 +65,9 @@ const tiny: ModelConfig = {
  * `small`: the `tiny` geometry at ViLT-B's depth (12 blocks), so that budgets such as 4 of 12
  * adapters (the paper's Table 2) can be run. Hidden stays 64: a training step of 12 blocks at
  * hidden 64 costs about 1.5x one of `tiny` on the wasm backend, at hidden 96 about 3x
- * (measured, packages/core/assets/small-base.json), and the base is pretrained by stacking
- * the trained `tiny` blocks (each used twice) before training all 12, which needs equal widths.
+ * (measured when the preset was chosen; the pretraining's CPU seconds per step are in
+ * packages/core/assets/small-base.json), and the base is pretrained by stacking the trained
+ * `tiny` blocks (each used twice) before training all 12, which needs equal widths.
  */
 const small: ModelConfig = { ...tiny, name: 'small', numLayers: 12 };
 

@@ -7,7 +7,9 @@ import { blockName, trainableLayerNames } from './params.js';
 import { installWasmKernels } from './wasm-kernels.js';
 
 // Every gradient through the model then runs its 2-D products untransposed on wasm, and the
-// tensors it saves for the backward pass are not copied (wasm-kernels.ts).
+// tensors it saves for the backward pass are not copied (wasm-kernels.ts). The kernels are
+// installed again at each forward pass (a flag check) in case the wasm backend was loaded
+// after this module.
 installMatMulGradient();
 installWasmKernels();
 
@@ -123,6 +125,7 @@ export function embed(
   batch: VqaBatch,
   opts: EmbedOptions = {},
 ): HiddenState {
+  installWasmKernels();
   const [n, S, S2, C] = batch.images.shape;
   if (S !== c.imageSize || S2 !== c.imageSize || C !== 3) {
     throw new Error(
@@ -259,6 +262,7 @@ export function runBlocks(
   to: number,
   tap?: DenseTap,
 ): HiddenState {
+  installWasmKernels();
   let cur = s;
   for (let i = from; i < to; i++) cur = block(c, p, i, cur, tap);
   return cur;

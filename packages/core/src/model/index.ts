@@ -5,7 +5,12 @@ export type { VqaBatch, HiddenState, EmbedOptions } from './forward.js';
 export * from './params.js';
 export * from './flops.js';
 export { useExplicitMatMulGradient } from './matmul-grad.js';
-export { useWasmKernels, simdBatchMatMulCalls, simdErfKernelCalls } from './wasm-kernels.js';
+export {
+  useWasmKernels,
+  simdBatchMatMulCalls,
+  simdErfKernelCalls,
+  simdExpKernelCalls,
+} from './wasm-kernels.js';
 export * from './batch.js';
 export * from './vqa-model.js';
 export * from './quantize.js';

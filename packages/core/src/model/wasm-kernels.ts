@@ -12,11 +12,10 @@
 // products keep the backend's XNNPACK path. Transposed operands are transposed first by the
 // backend's own Transpose kernel (a copy of a few thousand values).
 //
-// Erf (GELU): the backend's scalar erf is replaced by a SIMD rational approximation with an
-// error below float32 resolution (wasm-simd.ts). Its gradient (tfjs's, through exp) is unchanged.
+// Erf (GELU) and Exp (erf's gradient, softmax-free losses): the backend's scalar loops are
+// replaced by SIMD approximations within a few float32 ulps (wasm-simd.ts). Gradients are
+// tfjs's own, unchanged.
 import * as tf from '@tensorflow/tfjs';
-// The backend registers its own kernels on import; ours must come after to replace them.
-import '@tensorflow/tfjs-backend-wasm';
 import { instantiateSimd, type SimdKernels } from './wasm-simd.js';
 
 interface WasmBackendInternals {
@@ -30,7 +29,7 @@ interface WasmBackendInternals {
 let installed = false;
 let overridesOn = true;
 let simdCalls = 0;
-let simdErfCalls = 0;
+const elementwiseCalls = { erf: 0, exp: 0 };
 
 /** Batched products the SIMD kernel computed so far (tests check that it really ran). */
 export function simdBatchMatMulCalls(): number {
@@ -39,7 +38,12 @@ export function simdBatchMatMulCalls(): number {
 
 /** Erf kernels the SIMD code computed so far. */
 export function simdErfKernelCalls(): number {
-  return simdErfCalls;
+  return elementwiseCalls.erf;
+}
+
+/** Exp kernels the SIMD code computed so far. */
+export function simdExpKernelCalls(): number {
+  return elementwiseCalls.exp;
 }
 
 /**
@@ -50,25 +54,29 @@ export function useWasmKernels(on: boolean): void {
   overridesOn = on;
 }
 
-/** Replaces the wasm backend's Identity, batched BatchMatMul and Erf (idempotent). */
+/**
+ * Replaces the wasm backend's Identity, batched BatchMatMul and Erf. Idempotent, and a no-op
+ * until the wasm backend's module has registered its kernels (importing it here would make
+ * wasm the default backend of every program that uses tfjs, initialised or not): forward.ts
+ * and initNodeBackend call it, so it takes effect before the first forward pass on wasm.
+ */
 export function installWasmKernels(): void {
   if (installed) return;
-  installed = true;
   const identity = tf.getKernel(tf.Identity, 'wasm');
-  if (identity) {
-    tf.unregisterKernel(tf.Identity, 'wasm');
-    tf.registerKernel({
-      kernelName: tf.Identity,
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const x = (args.inputs as { x: tf.TensorInfo }).x;
-        // Strings live outside the heap; the original handles them.
-        if (!overridesOn || x.dtype === 'string') return identity.kernelFunc(args);
-        (args.backend as unknown as WasmBackendInternals).incRef(x.dataId);
-        return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-      },
-    });
-  }
+  if (!identity) return;
+  installed = true;
+  tf.unregisterKernel(tf.Identity, 'wasm');
+  tf.registerKernel({
+    kernelName: tf.Identity,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const x = (args.inputs as { x: tf.TensorInfo }).x;
+      // Strings live outside the heap; the original handles them.
+      if (!overridesOn || x.dtype === 'string') return identity.kernelFunc(args);
+      (args.backend as unknown as WasmBackendInternals).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
   const matmul = tf.getKernel(tf.BatchMatMul, 'wasm');
   const transpose = tf.getKernel(tf.Transpose, 'wasm');
   if (matmul && transpose) {
@@ -79,12 +87,17 @@ export function installWasmKernels(): void {
         batchedMatMul(args, transpose.kernelFunc) ?? (matmul.kernelFunc(args) as tf.TensorInfo),
     });
   }
-  const erf = tf.getKernel(tf.Erf, 'wasm');
-  if (erf) {
-    tf.unregisterKernel(tf.Erf, 'wasm');
+  for (const [name, which] of [
+    [tf.Erf, 'erf'],
+    [tf.Exp, 'exp'],
+  ] as const) {
+    const original = tf.getKernel(name, 'wasm');
+    if (!original) continue;
+    tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({
-      ...erf,
-      kernelFunc: (args) => simdErf(args) ?? (erf.kernelFunc(args) as tf.TensorInfo),
+      ...original,
+      kernelFunc: (args) =>
+        simdElementwise(args, which) ?? (original.kernelFunc(args) as tf.TensorInfo),
     });
   }
 }
@@ -104,8 +117,14 @@ function simdFor(backend: WasmBackendInternals): SimdKernels | null {
   return k;
 }
 
-/** y = erf(x) by the SIMD kernel for float32 x; null otherwise (the backend's kernel runs). */
-function simdErf(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | null {
+/**
+ * y = f(x) element-wise by a SIMD kernel for float32 x; null otherwise (the backend's kernel
+ * runs).
+ */
+function simdElementwise(
+  args: Parameters<tf.KernelFunc>[0],
+  which: 'erf' | 'exp',
+): tf.TensorInfo | null {
   if (!overridesOn) return null;
   const x = (args.inputs as { x: tf.TensorInfo }).x;
   if (x.dtype !== 'float32') return null;
@@ -115,12 +134,12 @@ function simdErf(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | null {
   const out = backend.makeOutput(x.shape, 'float32');
   const size = tf.util.sizeFromShape(x.shape);
   if (size > 0)
-    simd.erf(
+    simd[which](
       backend.dataIdMap.get(x.dataId)!.memoryOffset,
       backend.dataIdMap.get(out.dataId)!.memoryOffset,
       size,
     );
-  simdErfCalls++;
+  elementwiseCalls[which]++;
   return out;
 }
 
@@ -175,13 +194,14 @@ function batchedMatMul(
     });
     return { info: y as tf.TensorInfo, temp: true };
   };
-  const a3 = plain(a, m, k, batchA, transposeA);
+  // A transposed A is read in place (the kernel takes its element steps); a transposed B is
+  // copied untransposed first (the kernel reads B's rows four columns at a time).
   const b3 = plain(b, k, n, batchB, transposeB);
   const outShape = [...tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB), m, n];
   const out = backend.makeOutput(outShape, 'float32');
   const offset = (x: tf.TensorInfo) => backend.dataIdMap.get(x.dataId)!.memoryOffset;
   simd.bmm(
-    offset(a3.info),
+    offset(a),
     offset(b3.info),
     offset(out),
     batch,
@@ -190,9 +210,10 @@ function batchedMatMul(
     n,
     batchA === 1 ? 0 : m * k * 4,
     batchB === 1 ? 0 : k * n * 4,
+    transposeA ? 1 : k,
+    transposeA ? m : 1,
   );
   simdCalls++;
-  if (a3.temp) backend.disposeData(a3.info.dataId);
   if (b3.temp) backend.disposeData(b3.info.dataId);
   return out;
 }

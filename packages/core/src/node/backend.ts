@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { installWasmKernels } from '../model/wasm-kernels.js';
 
 export type NodeBackend = 'wasm' | 'cpu';
 
@@ -25,6 +26,7 @@ export async function initNodeBackend(name: NodeBackend = 'wasm'): Promise<strin
     void pathToFileURL;
     wasmPathsSet = true;
   }
+  installWasmKernels();
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`initNodeBackend: tfjs could not initialise the "${name}" backend`);
   await tf.ready();

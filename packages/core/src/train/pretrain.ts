@@ -336,14 +336,19 @@ export async function pretrainBase(
   const all = isList ? encode([...(data as readonly SampleLike[])]) : null;
   const listIndex = new Map<SampleLike, number>();
   if (isList) (data as readonly SampleLike[]).forEach((s, i) => listIndex.set(s, i));
-  // The describe objective's regression head and target standardisation (from a sample of the
-  // source's images: the first step's batch, which training draws again at step 0).
+  // The describe objective's regression head and target standardisation, from a sample of the
+  // training images: a list's first 256, or a generator's step-0 batch (drawn again, unchanged,
+  // at step 0: a generated batch depends only on the seed, the step and the type weights).
   const nDescribe = describe ? Math.max(1, Math.round(describe.fraction * bs)) : 0;
   let describeHead: { w: tf.Variable; b: tf.Variable } | null = null;
   let statMean = new Float32Array(IMAGE_STATS_DIM);
   let statScale = new Float32Array(IMAGE_STATS_DIM).fill(1);
   if (describe) {
-    const ref = source.batch(Math.max(256, bs), 0, opts.steps).map(imageStatistics);
+    const ref = (
+      isList
+        ? (data as readonly SampleLike[]).slice(0, 256)
+        : source.batch(Math.max(256, bs), 0, opts.steps)
+    ).map(imageStatistics);
     statMean = statMean.map((_, j) => ref.reduce((a, r) => a + r[j], 0) / ref.length);
     statScale = statScale.map((_, j) => {
       const v = ref.reduce((a, r) => a + (r[j] - statMean[j]) ** 2, 0) / ref.length;
@@ -392,7 +397,8 @@ export async function pretrainBase(
       let targets: tf.Tensor2D | null = null;
       if (describeHead) {
         // The describe rows (the batch's first images, asked the neutral question) ride in the
-        // same forward pass; their label -1 adds no cross-entropy.
+        // same forward pass after the n answer rows; only the answer rows enter the
+        // cross-entropy.
         const extra = samples
           .slice(0, nDescribe)
           .map((s) => ({ ...s, question: describeQuestion, answer: '' }));
