@@ -1,4 +1,4 @@
-// The committed sweep reports (experiments/results/table1, table2, head-only, headline) are
+// The committed sweep reports (experiments/results/table1, table1-main, table2, head-only, headline) are
 // what `pnpm experiment report DIR` makes of their results.jsonl: regenerated from a copy of the
 // inputs (results.jsonl, run-notes.jsonl, spec.json, notes.md), every committed report file
 // must come out byte-identical. A report edited by hand, or results appended without
@@ -14,7 +14,7 @@ const RESULTS = fileURLToPath(new URL('../../../experiments/results/', import.me
 const INPUTS = ['results.jsonl', 'run-notes.jsonl', 'spec.json', 'notes.md'];
 
 describe('committed reports', () => {
-  for (const name of ['table1', 'table2', 'head-only', 'headline']) {
+  for (const name of ['table1', 'table1-main', 'table2', 'head-only', 'headline']) {
     const dir = join(RESULTS, name);
     it.skipIf(!existsSync(join(dir, 'results.jsonl')))(
       `${name}: regenerating from results.jsonl reproduces report.md and the figures`,
