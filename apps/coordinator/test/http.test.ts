@@ -217,8 +217,25 @@ describe('coordinator HTTP', () => {
       rounds: unknown[];
       sites: { name: string; stepMs: number | null; memoryBytes: number | null }[];
     }[] = [];
-    live.on('message', (d: Buffer) => states.push(JSON.parse(d.toString())));
-    const runs = tokens.map((t, i) => runSite(c.url, t, fakeSite(i)));
+    // The sites train only once the dashboard has been pushed a state from inside the round, so
+    // that a mid-round push is seen however fast the solve and the fake training are.
+    let sawMidRound!: () => void;
+    const midRound = new Promise<void>((resolve) => (sawMidRound = resolve));
+    live.on('message', (d: Buffer) => {
+      const state = JSON.parse(d.toString()) as (typeof states)[number];
+      states.push(state);
+      if (!['waiting', 'done'].includes(state.phase)) sawMidRound();
+    });
+    const sites = [0, 1].map((i) => {
+      const site = fakeSite(i);
+      const train = site.train.bind(site);
+      site.train = async (layers, cfg) => {
+        await midRound;
+        return train(layers, cfg);
+      };
+      return site;
+    });
+    const runs = tokens.map((t, i) => runSite(c.url, t, sites[i]));
     await Promise.all(runs.map((r) => r.done));
     for (let i = 0; i < 100 && states.at(-1)?.phase !== 'done'; i++)
       await new Promise((r) => setTimeout(r, 20));
@@ -231,7 +248,7 @@ describe('coordinator HTTP', () => {
       ['s0', 10, 1_000_000],
       ['s1', 11, 2_000_000],
     ]);
-    // pushes are coalesced (50 ms), but the solve phase alone lasts longer than that
+    // pushes are coalesced (50 ms); the round's phases were pushed, not only its end
     expect(states.some((s) => !['waiting', 'done'].includes(s.phase))).toBe(true);
   });
 
