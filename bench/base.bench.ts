@@ -19,18 +19,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import {
   answerVocabulary,
   CLIENT_NAMES,
-  SUBSET_NAMES,
   syntheticClient,
-  syntheticSubsetArrays,
   type ClientName,
 } from '../packages/core/src/data/index.js';
 import { computeLntk } from '../packages/core/src/importance/vqa.js';
-import {
-  createModel,
-  loadModel,
-  type SampleLike,
-  type VqaModel,
-} from '../packages/core/src/model/index.js';
+import { createModel, loadModel, type VqaModel } from '../packages/core/src/model/index.js';
 import { basePaths, BASE_PRESETS, initNodeBackend } from '../packages/core/src/node/index.js';
 import {
   evaluate,
@@ -40,6 +33,7 @@ import {
   shapesTask,
   trainLayers,
 } from '../packages/core/src/train/index.js';
+import { subsetImages } from './lib/subset-images.js';
 import type { BenchResult } from './types.js';
 
 const SEED = 1;
@@ -112,28 +106,6 @@ async function typeRows(b: Base): Promise<Record<string, unknown>[]> {
       majority: pct(base[type].majority),
       n: r.perType[type]?.n ?? 0,
     }));
-}
-
-/** The 12 subsets as one labelled image set (label = subset index). */
-function subsetImages(count: number, seed: number): { samples: SampleLike[]; labels: number[] } {
-  const samples: SampleLike[] = [];
-  const labels: number[] = [];
-  SUBSET_NAMES.forEach((subset, k) => {
-    const a = syntheticSubsetArrays(subset, { seed, count });
-    const px = a.size * a.size * a.channels;
-    for (let i = 0; i < a.count; i++) {
-      samples.push({
-        image: a.images.subarray(i * px, (i + 1) * px),
-        size: a.size,
-        channels: a.channels as 1 | 3,
-        question: '',
-        answer: '',
-        questionType: subset,
-      });
-      labels.push(k);
-    }
-  });
-  return { samples, labels };
 }
 
 /** Section 2: linear probe on frozen pooled features. */

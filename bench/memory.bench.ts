@@ -13,11 +13,10 @@
 // The acceptance figure (issue: <= 40 %) is the growth int8 / fp32: RSS in Node; in a tab the
 // PSS of the processes that hold the model (renderer + gpu-process).
 // No GPU on these machines: webgpu is SwiftShader's CPU emulation.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { loadInChild } from './lib/load-child.js';
 import type { BenchResult } from './types.js';
 import type { LoadOptions, WorkerApi, WorkerMemory } from '../apps/browser-client/src/api.js';
 import buildPages from '../e2e/global-setup.js';
@@ -134,24 +133,6 @@ async function measure(
   return { before, after, peakPss, loadMs };
 }
 
-interface ChildOut {
-  residentBytes: number;
-  rssAfterLoad: number;
-  peakRss: number;
-}
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** A fresh Node process loading `file` (bench/vilt-child.ts). */
-function nodeLoad(file: string, weights: 'int8' | 'fp32'): ChildOut {
-  const out = execFileSync(
-    process.execPath,
-    ['--expose-gc', '--import', 'tsx', join(root, 'bench/vilt-child.ts'), file, weights],
-    { cwd: root, encoding: 'utf8', maxBuffer: 1 << 20 },
-  );
-  return JSON.parse(out.trim().split('\n').pop()!) as ChildOut;
-}
-
 const ratio = (a: number, b: number) => +(a / b).toFixed(3);
 
 export async function run(): Promise<BenchResult> {
@@ -168,7 +149,7 @@ export async function run(): Promise<BenchResult> {
       const file = join(dir, `${preset}.safetensors`);
       writeFileSync(file, bytes);
       // Node: RSS growth of a fresh process.
-      const node = { int8: nodeLoad(file, 'int8'), fp32: nodeLoad(file, 'fp32') };
+      const node = { int8: loadInChild(file, 'int8'), fp32: loadInChild(file, 'fp32') };
       for (const w of ['int8', 'fp32'] as const)
         rows.push({
           where: 'node',

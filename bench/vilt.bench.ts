@@ -4,7 +4,7 @@
 // mode; (2) one whole federated round, `pnpm simulate --preset vilt-b32 --clients 2 --rounds 1
 // --steps 2 --batch-size 4 --strategy f3ocus`, in a child process: wall time and peak RSS
 // (VmHWM, Linux). Minutes on a 2-core machine; not part of the test suite.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,31 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { answerVocabulary } from '../packages/core/src/data/index.js';
 import { createModel, saveModel } from '../packages/core/src/model/index.js';
 import { initNodeBackend } from '../packages/core/src/node/index.js';
+import { loadInChild } from './lib/load-child.js';
 import type { BenchResult } from './types.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MiB = 1024 * 1024;
 const mib = (b: number) => Math.round((10 * b) / MiB) / 10;
-
-interface ChildOut {
-  weights: string;
-  residentBytes: number;
-  rssAfterLoad: number;
-  peakRss: number;
-  forwardMs: number;
-  estimatedBlockBytes: number;
-  probedBlockBytes: number;
-  microBatchAllBlocks: number;
-}
-
-function loadIn(file: string, weights: 'int8' | 'fp32'): ChildOut {
-  const out = execFileSync(
-    process.execPath,
-    ['--expose-gc', '--import', 'tsx', join(root, 'bench/vilt-child.ts'), file, weights],
-    { cwd: root, encoding: 'utf8', maxBuffer: 1 << 20 },
-  );
-  return JSON.parse(out.trim().split('\n').pop()!) as ChildOut;
-}
 
 /** Runs a command to completion, polling its VmHWM; resolves with wall time and peak RSS. */
 function timed(args: string[]): Promise<{
@@ -92,8 +73,8 @@ export async function run(): Promise<BenchResult> {
     const file = join(dir, `${preset}.safetensors`);
     writeFileSync(file, saveModel(m));
     m.dispose();
-    const int8 = loadIn(file, 'int8');
-    const fp32 = loadIn(file, 'fp32');
+    const int8 = loadInChild(file, 'int8');
+    const fp32 = loadInChild(file, 'fp32');
     rows.push({
       what: `${preset} weights`,
       int8MiB: mib(int8.residentBytes),

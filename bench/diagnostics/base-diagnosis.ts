@@ -8,7 +8,7 @@
 //      raw pixels, and the probe's most frequent confusions.
 //   pnpm exec tsx bench/diagnostics/base-diagnosis.ts <checkpoint.safetensors | fresh> ...
 import { readFileSync } from 'node:fs';
-import { SUBSET_NAMES, syntheticSubsetArrays } from '../../packages/core/src/data/index.js';
+import { SUBSET_NAMES } from '../../packages/core/src/data/index.js';
 import {
   createModel,
   disposeBatch,
@@ -18,6 +18,7 @@ import {
   type VqaModel,
 } from '../../packages/core/src/model/index.js';
 import { initNodeBackend } from '../../packages/core/src/node/index.js';
+import { subsetImages } from '../lib/subset-images.js';
 import {
   CORNERS,
   evaluate,
@@ -94,29 +95,6 @@ async function yesNoRows(m: VqaModel): Promise<string> {
     .sort()
     .map(([k, v]) => `${k} ${pct(v.accuracy)} (${v.n})`)
     .join(', ');
-}
-
-function subsetImages(count: number, seed: number) {
-  const samples: SampleLike[] = [];
-  const labels: number[] = [];
-  SUBSET_NAMES.forEach((subset, k) => {
-    const a = syntheticSubsetArrays(subset, { seed, count });
-    const px = a.size * a.size * a.channels;
-    for (let i = 0; i < a.count; i++) {
-      const image = a.images.subarray(i * px, (i + 1) * px);
-      const channels = a.channels as 1 | 3;
-      samples.push({
-        image,
-        size: a.size,
-        channels,
-        question: '',
-        answer: '',
-        questionType: subset,
-      });
-      labels.push(k);
-    }
-  });
-  return { samples, labels };
 }
 
 // The bench's probe sets (bench/base.bench.ts): 60 train / 40 held-out images per subset.

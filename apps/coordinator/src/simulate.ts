@@ -68,15 +68,18 @@ export interface SimulateOptions extends SimSitesOptions {
   sites?: { name: string; data: ClientData }[];
 }
 
+/** One completed round of a simulated federation. */
+export interface SimulateRound {
+  round: number;
+  accuracy: number | null;
+  perClient: Record<string, number>;
+  bytesUp: number;
+  bytesDown: number;
+  selection: Record<string, string[]>;
+}
+
 export interface SimulateResult {
-  rounds: {
-    round: number;
-    accuracy: number | null;
-    perClient: Record<string, number>;
-    bytesUp: number;
-    bytesDown: number;
-    selection: Record<string, string[]>;
-  }[];
+  rounds: SimulateRound[];
   final: {
     baseAccuracy: number | null;
     accuracy: number | null;

@@ -8,15 +8,11 @@
  */
 import { appendFileSync, existsSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SimulateRound } from '@focus-fl/coordinator/simulate.js';
 import { runKey } from './spec.js';
 
-export interface RoundLine {
-  round: number;
-  accuracy: number | null;
-  perClient: Record<string, number>;
-  bytesUp: number;
-  bytesDown: number;
-  selection: Record<string, string[]>;
+/** A simulated round (the coordinator's `SimulateRound`) with its local training time. */
+export interface RoundLine extends SimulateRound {
   /** Mean per-site local training wall time of the round (ms); null if no site reported it. */
   trainMs: number | null;
 }

@@ -60,15 +60,7 @@ export async function executeRun(task: RunTask): Promise<ResultLine> {
       strategy: task.strategy,
       algo: task.algo,
       seed: task.seed,
-      rounds: res.rounds.map((r) => ({
-        round: r.round,
-        accuracy: r.accuracy,
-        perClient: r.perClient,
-        bytesUp: r.bytesUp,
-        bytesDown: r.bytesDown,
-        selection: r.selection,
-        trainMs: trainMs.get(r.round) ?? null,
-      })),
+      rounds: res.rounds.map((r) => ({ ...r, trainMs: trainMs.get(r.round) ?? null })),
       final: { accuracy: res.final.accuracy, perClient: res.final.perClient },
       elapsedMs: Math.round(performance.now() - started),
     };

@@ -114,18 +114,8 @@ describe('experiment run: in-process vs BullMQ on a real Redis', () => {
     const w1 = startWorker();
     const w2 = startWorker();
     const queued = join(tmp, 'queued');
-    const producer = runCli([
-      'run',
-      '--spec',
-      SPEC,
-      '--out',
-      queued,
-      '--queue',
-      redis.url,
-      '--workers',
-      '0',
-      '--json',
-    ]);
+    const queuedRun = ['run', '--spec', SPEC, '--out', queued, '--queue', redis.url];
+    const producer = runCli([...queuedRun, '--workers', '0', '--json']);
     let killedKey = '';
     await new Promise<void>((resolve, reject) => {
       const t0 = Date.now();
@@ -154,18 +144,7 @@ describe('experiment run: in-process vs BullMQ on a real Redis', () => {
     expectBytesUpClose(queuedLines, localLines);
 
     // reruns skip: nothing to do, files unchanged
-    const again = await runCli([
-      'run',
-      '--spec',
-      SPEC,
-      '--out',
-      queued,
-      '--queue',
-      redis.url,
-      '--workers',
-      '0',
-      '--json',
-    ]);
+    const again = await runCli([...queuedRun, '--workers', '0', '--json']);
     expect(JSON.parse(again.stdout)).toMatchObject({ total: 8, skipped: 8, done: 0 });
     const againLocal = await runCli(['run', '--spec', SPEC, '--out', local, '--json']);
     expect(JSON.parse(againLocal.stdout)).toMatchObject({ total: 8, skipped: 8, done: 0 });
