@@ -2,6 +2,7 @@
 // `p(name)`, so that tf.grad / LNTK can substitute any named tensor (docs/interfaces.md).
 import * as tf from '@tensorflow/tfjs';
 import { numPatches, type ModelConfig } from './config.js';
+import { fusedGelu, fusedKernelsActive, fusedLayerNorm, fusedLayerNormFits } from './fused-ops.js';
 import { installMatMulGradient } from './matmul-grad.js';
 import { blockName, trainableLayerNames } from './params.js';
 import { installWasmKernels } from './wasm-kernels.js';
@@ -59,8 +60,11 @@ export interface EmbedOptions {
  *   x^ = (x - mean) r,  r = 1 / sqrt(var + eps),  y = x^ gamma + beta,
  *   dx = r (g - mean(g) - x^ mean(g x^)) with g = dy gamma,  dgamma = sum(dy x^),  dbeta = sum(dy),
  * takes about 20. The forward kernels are tf.moments' own, so outputs are the same bits.
+ * On the wasm backend with SIMD, one fused kernel each way (fused-ops.ts): the same formulas,
+ * within float32 rounding (test/model-fused-kernels.test.ts).
  */
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  if (fusedKernelsActive() && fusedLayerNormFits(x)) return fusedLayerNorm(x, gamma, beta, eps);
   return layerNormOp(eps)(x, gamma, beta);
 }
 
@@ -114,8 +118,9 @@ function denseOf(x: tf.Tensor, p: ParamLookup, kernel: string, bias: string): tf
   return dense(x, p(kernel), p(bias));
 }
 
-/** Exact GELU (erf), as in BERT/ViLT. */
+/** Exact GELU (erf), as in BERT/ViLT; on wasm with SIMD one fused kernel each way. */
 function gelu(x: tf.Tensor): tf.Tensor {
+  if (fusedKernelsActive() && x.dtype === 'float32') return fusedGelu(x);
   return x.mul(0.5).mul(tf.erf(x.mul(Math.SQRT1_2)).add(1));
 }
 

@@ -15,7 +15,12 @@
 // Erf (GELU) and Exp (erf's gradient, softmax-free losses): the backend's scalar loops are
 // replaced by SIMD approximations within a few float32 ulps (wasm-simd.ts). Gradients are
 // tfjs's own, unchanged.
+//
+// Fused kernels (wasm-fused.ts), registered under new names for the wasm backend only and
+// called by fused-ops.ts: LayerNorm forward and backward, GELU and its gradient, and the AdamW
+// update of every trained tensor in one call. Each replaces a chain of 10-25 tfjs kernels.
 import * as tf from '@tensorflow/tfjs';
+import { instantiateFused, type FusedKernels } from './wasm-fused.js';
 import { instantiateSimd, type SimdKernels } from './wasm-simd.js';
 
 interface WasmBackendInternals {
@@ -30,6 +35,39 @@ let installed = false;
 let overridesOn = true;
 let simdCalls = 0;
 const elementwiseCalls = { erf: 0, exp: 0 };
+let fusedCalls = 0;
+let fusedOn = true;
+
+/**
+ * Switches the fused kernels alone off (forward.ts and train/adamw.ts use their tfjs
+ * compositions) or back on; bench/train.bench.ts compares the two. Default on.
+ */
+export function useFusedKernels(on: boolean): void {
+  fusedOn = on;
+}
+
+/** Kernel names of the fused kernels (wasm backend only). */
+export const FUSED = {
+  layerNorm: 'FocusLayerNorm',
+  layerNormGrad: 'FocusLayerNormGrad',
+  gelu: 'FocusGelu',
+  geluGrad: 'FocusGeluGrad',
+  adamw: 'FocusAdamW',
+} as const;
+
+/** Fused kernels run so far (tests check that the fused path really ran). */
+export function fusedKernelCalls(): number {
+  return fusedCalls;
+}
+
+/**
+ * Whether the fused kernels can run now: the active backend is wasm, the overrides are on
+ * (useWasmKernels) and this engine has WebAssembly SIMD.
+ */
+export function fusedKernelsActive(): boolean {
+  if (!fusedOn || !overridesOn || !installed || tf.getBackend() !== 'wasm') return false;
+  return fusedFor(tf.backend() as unknown as WasmBackendInternals) !== null;
+}
 
 /** Batched products the SIMD kernel computed so far (tests check that it really ran). */
 export function simdBatchMatMulCalls(): number {
@@ -100,15 +138,141 @@ export function installWasmKernels(): void {
         simdElementwise(args, which) ?? (original.kernelFunc(args) as tf.TensorInfo),
     });
   }
+  registerFusedKernels();
 }
 
 const kernelsByMemory = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
+const fusedByMemory = new WeakMap<WebAssembly.Memory, FusedKernels | null>();
 
-function simdFor(backend: WasmBackendInternals): SimdKernels | null {
+function memoryOf(backend: WasmBackendInternals): WebAssembly.Memory | null {
   // The plain build exports its memory; Emscripten's threaded build imports a shared one and
   // keeps it on the module object.
   const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
-  if (!(memory instanceof WebAssembly.Memory)) return null;
+  return memory instanceof WebAssembly.Memory ? memory : null;
+}
+
+function fusedFor(backend: WasmBackendInternals): FusedKernels | null {
+  const memory = memoryOf(backend);
+  if (!memory) return null;
+  let k = fusedByMemory.get(memory);
+  if (k === undefined) {
+    k = instantiateFused(memory);
+    fusedByMemory.set(memory, k);
+  }
+  return k;
+}
+
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+/** The fused kernel set and pointer helpers of a kernel call's backend. */
+function fusedContext(args: KernelArgs) {
+  const backend = args.backend as unknown as WasmBackendInternals;
+  const k = fusedFor(backend);
+  if (!k) throw new Error('fused wasm kernels: this engine lacks WebAssembly SIMD');
+  fusedCalls++;
+  const ptr = (x: tf.TensorInfo) => backend.dataIdMap.get(x.dataId)!.memoryOffset;
+  const out = (shape: number[]) => backend.makeOutput(shape, 'float32');
+  return { k, ptr, out, backend };
+}
+
+function registerFusedKernels(): void {
+  const register = (kernelName: string, kernelFunc: tf.KernelFunc) =>
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  register(FUSED.layerNorm, (args) => {
+    const { x, gamma, beta } = args.inputs as Record<string, tf.TensorInfo>;
+    const { eps } = args.attrs as unknown as { eps: number };
+    const { k, ptr, out } = fusedContext(args);
+    const h = x.shape[x.shape.length - 1];
+    const rows = tf.util.sizeFromShape(x.shape) / h;
+    const y = out(x.shape);
+    const xhat = out(x.shape);
+    const rstd = out([...x.shape.slice(0, -1), 1]);
+    if (rows > 0)
+      k.layerNorm(ptr(x), ptr(gamma), ptr(beta), ptr(y), ptr(xhat), ptr(rstd), rows, h, eps);
+    return [y, xhat, rstd];
+  });
+  register(FUSED.layerNormGrad, (args) => {
+    const { dy, xhat, rstd, gamma } = args.inputs as Record<string, tf.TensorInfo>;
+    const { k, ptr, out } = fusedContext(args);
+    const h = xhat.shape[xhat.shape.length - 1];
+    const rows = tf.util.sizeFromShape(xhat.shape) / h;
+    const dx = out(xhat.shape);
+    const dgamma = out(gamma.shape);
+    const dbeta = out(gamma.shape);
+    k.layerNormGrad(
+      ptr(dy),
+      ptr(xhat),
+      ptr(rstd),
+      ptr(gamma),
+      ptr(dx),
+      ptr(dgamma),
+      ptr(dbeta),
+      rows,
+      h,
+    );
+    return [dx, dgamma, dbeta];
+  });
+  register(FUSED.gelu, (args) => {
+    const { x } = args.inputs as Record<string, tf.TensorInfo>;
+    const { k, ptr, out } = fusedContext(args);
+    const y = out(x.shape);
+    const size = tf.util.sizeFromShape(x.shape);
+    if (size > 0) k.gelu(ptr(x), ptr(y), size);
+    return y;
+  });
+  register(FUSED.geluGrad, (args) => {
+    const { x, dy } = args.inputs as Record<string, tf.TensorInfo>;
+    const { k, ptr, out } = fusedContext(args);
+    const dx = out(x.shape);
+    const size = tf.util.sizeFromShape(x.shape);
+    if (size > 0) k.geluGrad(ptr(x), ptr(dy), ptr(dx), size);
+    return dx;
+  });
+  // Inputs p0, m0, v0, g0, p1, ...; outputs p0', m0', v0', p1', ... (attrs: the scalars).
+  register(FUSED.adamw, (args) => {
+    const inputs = args.inputs as Record<string, tf.TensorInfo>;
+    const a = args.attrs as unknown as AdamWScalars;
+    const { k, ptr, out, backend } = fusedContext(args);
+    const count = Object.keys(inputs).length / 4;
+    const outs: tf.TensorInfo[] = [];
+    const rows: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const [p, m, v, g] = ['p', 'm', 'v', 'g'].map((c) => inputs[`${c}${i}`]);
+      const o = [out(p.shape), out(p.shape), out(p.shape)];
+      outs.push(...o);
+      const size = tf.util.sizeFromShape(p.shape);
+      // Empty tensors have no memory to point at; a count of 0 makes the kernel skip them.
+      rows.push(...(size > 0 ? [p, m, v, g, ...o].map(ptr) : new Array<number>(7).fill(0)), size);
+    }
+    const table = backend.makeOutput([8 * count], 'int32');
+    const at = ptr(table);
+    new Int32Array(memoryOf(backend)!.buffer, at, 8 * count).set(rows);
+    k.adamw(at, count, a.b1, a.c1, a.b2, a.c2, a.bc1, a.bc2, a.eps, a.wd, a.lr);
+    backend.disposeData(table.dataId);
+    return outs;
+  });
+}
+
+/** The scalars of one AdamW update (wasm-fused.ts's adamw). */
+export interface AdamWScalars {
+  b1: number;
+  /** 1 - b1 */
+  c1: number;
+  b2: number;
+  /** 1 - b2 */
+  c2: number;
+  /** 1 - b1^t */
+  bc1: number;
+  /** 1 - b2^t */
+  bc2: number;
+  eps: number;
+  wd: number;
+  lr: number;
+}
+
+function simdFor(backend: WasmBackendInternals): SimdKernels | null {
+  const memory = memoryOf(backend);
+  if (!memory) return null;
   let k = kernelsByMemory.get(memory);
   if (k === undefined) {
     k = instantiateSimd(memory);

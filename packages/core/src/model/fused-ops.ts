@@ -1,0 +1,90 @@
+// Differentiable ops over the fused wasm kernels (wasm-kernels.ts, wasm-fused.ts): LayerNorm
+// and GELU as tf.customGrad functions whose forward and backward are one kernel each, and the
+// AdamW update of many tensors in one kernel. Callers use them only while
+// fusedKernelsActive() (the wasm backend with SIMD); every other backend keeps the tfjs
+// compositions of forward.ts and train/adamw.ts, which compute the same functions.
+import * as tf from '@tensorflow/tfjs';
+import { FUSED, type AdamWScalars } from './wasm-kernels.js';
+
+export { fusedKernelsActive } from './wasm-kernels.js';
+
+const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) =>
+  tf.engine().runKernel(name, inputs, attrs) as tf.Tensor | tf.Tensor[];
+
+/** Whether fusedLayerNorm takes x: float32 with a last axis of a multiple of 4. */
+export function fusedLayerNormFits(x: tf.Tensor): boolean {
+  const h = x.shape[x.shape.length - 1];
+  return x.dtype === 'float32' && x.rank >= 1 && h > 0 && h % 4 === 0;
+}
+
+type LayerNormOp = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;
+const layerNormOps = new Map<number, LayerNormOp>();
+
+/** LayerNorm over the last axis (forward.ts's layerNorm) in one kernel each way. */
+export function fusedLayerNorm(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  eps: number,
+): tf.Tensor {
+  let op = layerNormOps.get(eps);
+  if (!op) {
+    op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [xt, g, b] = args as tf.Tensor[];
+      const save = args[3] as tf.GradSaveFunc;
+      const [y, xhat, rstd] = run(FUSED.layerNorm, { x: xt, gamma: g, beta: b }, { eps }) as [
+        tf.Tensor,
+        tf.Tensor,
+        tf.Tensor,
+      ];
+      save([xhat, rstd, g]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, [xh, rs, gm]: tf.Tensor[]) =>
+          run(FUSED.layerNormGrad, { dy, xhat: xh, rstd: rs, gamma: gm }) as tf.Tensor[],
+      };
+    }) as LayerNormOp;
+    layerNormOps.set(eps, op);
+  }
+  return op(x, gamma, beta);
+}
+
+/** Exact GELU, x / 2 (1 + erf(x / sqrt 2)), in one kernel each way. */
+export const fusedGelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const x = args[0] as tf.Tensor;
+  const save = args[1] as tf.GradSaveFunc;
+  save([x]);
+  return {
+    value: run(FUSED.gelu, { x }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => run(FUSED.geluGrad, { x: xs, dy }) as tf.Tensor,
+  };
+}) as (x: tf.Tensor) => tf.Tensor;
+
+/** One AdamW update's tensors: parameter, moments and gradient (all of one shape). */
+export interface AdamWSlot {
+  p: tf.Tensor;
+  m: tf.Tensor;
+  v: tf.Tensor;
+  g: tf.Tensor;
+}
+
+/** The updated p, m, v of every slot (train/adamw.ts's update), from one kernel call. */
+export function fusedAdamW(
+  slots: readonly AdamWSlot[],
+  scalars: AdamWScalars,
+): { p: tf.Tensor; m: tf.Tensor; v: tf.Tensor }[] {
+  if (slots.length === 0) return [];
+  const inputs: tf.NamedTensorMap = {};
+  slots.forEach((s, i) => {
+    for (const key of ['p', 'm', 'v', 'g'] as const) {
+      const t = s[key];
+      if (t.dtype !== 'float32' || !tf.util.arraysEqual(t.shape, s.p.shape))
+        throw new Error(
+          `fusedAdamW: ${key} of slot ${i} must be float32 of shape [${s.p.shape}], got ${t.dtype} [${t.shape}]`,
+        );
+      inputs[`${key}${i}`] = t;
+    }
+  });
+  const out = run(FUSED.adamw, inputs, { ...scalars }) as tf.Tensor[];
+  return slots.map((_, i) => ({ p: out[3 * i], m: out[3 * i + 1], v: out[3 * i + 2] }));
+}

@@ -1,0 +1,264 @@
+// model/fused-ops.ts over the fused wasm kernels (wasm-fused.ts): LayerNorm forward and
+// backward and GELU and its gradient against float64 references and against the tfjs
+// compositions they replace; the AdamW update bit for bit against train/adamw.ts's tfjs
+// composition; fallbacks, errors, and no leaked tensors.
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { layerNorm } from '../src/model/forward.js';
+import {
+  fusedAdamW,
+  fusedGelu,
+  fusedLayerNorm,
+  fusedLayerNormFits,
+} from '../src/model/fused-ops.js';
+import { fusedModuleBytes } from '../src/model/wasm-fused.js';
+import {
+  fusedKernelCalls,
+  fusedKernelsActive,
+  installWasmKernels,
+  useFusedKernels,
+} from '../src/model/wasm-kernels.js';
+import { initNodeBackend } from '../src/node/index.js';
+import { AdamW } from '../src/train/adamw.js';
+
+beforeAll(async () => {
+  installWasmKernels();
+  await initNodeBackend('wasm');
+});
+afterAll(() => useFusedKernels(true));
+
+/** float64 erf (Maclaurin series below 3, continued fraction above), as in the SIMD tests. */
+function erf64(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 3) {
+    let term = ax;
+    let sum = ax;
+    for (let n = 1; n < 200; n++) {
+      term *= (-ax * ax) / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    return Math.sign(x) * ((2 / Math.sqrt(Math.PI)) * sum);
+  }
+  let f = ax;
+  let c = ax;
+  let d = 0;
+  for (let k = 1; k < 300; k++) {
+    d = 1 / (ax + (k / 2) * d);
+    c = ax + k / 2 / c;
+    const delta = c * d;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return Math.sign(x) * (1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f);
+}
+
+/** float64 LayerNorm of rows of h: y, and dx, dgamma, dbeta for the upstream gradient w. */
+function layerNorm64(
+  x: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+  w: Float32Array,
+  eps: number,
+) {
+  const h = g.length;
+  const rows = x.length / h;
+  const y = new Float64Array(x.length);
+  const dx = new Float64Array(x.length);
+  const dg = new Float64Array(h);
+  const db = new Float64Array(h);
+  for (let r = 0; r < rows; r++) {
+    const o = r * h;
+    let mean = 0;
+    for (let j = 0; j < h; j++) mean += x[o + j] / h;
+    let v = 0;
+    for (let j = 0; j < h; j++) v += (x[o + j] - mean) ** 2 / h;
+    const rs = 1 / Math.sqrt(v + eps);
+    const xh = Array.from({ length: h }, (_, j) => (x[o + j] - mean) * rs);
+    let m1 = 0;
+    let m2 = 0;
+    for (let j = 0; j < h; j++) {
+      y[o + j] = xh[j] * g[j] + b[j];
+      const gj = w[o + j] * g[j];
+      m1 += gj / h;
+      m2 += (gj * xh[j]) / h;
+      dg[j] += w[o + j] * xh[j];
+      db[j] += w[o + j];
+    }
+    for (let j = 0; j < h; j++) dx[o + j] = rs * (w[o + j] * g[j] - m1 - xh[j] * m2);
+  }
+  return { y, dx, dg, db };
+}
+
+const maxAbs = (xs: ArrayLike<number>) => Math.max(...Array.from(xs, Math.abs));
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rel: number, what: string) {
+  expect(got.length, what).toBe(want.length);
+  const tol = rel * Math.max(1e-30, maxAbs(want));
+  for (let i = 0; i < want.length; i++)
+    expect(Math.abs(got[i] - want[i]), `${what}[${i}]`).toBeLessThanOrEqual(tol);
+}
+
+const sameBits = (a: tf.Tensor, b: tf.Tensor) =>
+  Buffer.from(a.dataSync().buffer).equals(Buffer.from(b.dataSync().buffer));
+
+describe('fused kernels module', () => {
+  it('is valid WebAssembly of a few kilobytes and is active on wasm', () => {
+    const bytes = fusedModuleBytes();
+    expect(WebAssembly.validate(bytes)).toBe(true);
+    expect(WebAssembly.validate(fusedModuleBytes(true))).toBe(true);
+    expect(bytes.length).toBeLessThan(16_000);
+    expect(fusedKernelsActive()).toBe(true);
+    useFusedKernels(false);
+    expect(fusedKernelsActive()).toBe(false);
+    useFusedKernels(true);
+  });
+});
+
+describe('fused LayerNorm on wasm', () => {
+  it.each([
+    [[4, 7, 64], 1e-12],
+    [[3, 8], 1e-6],
+    [[1, 4], 1e-5],
+    [[2, 5, 3, 16], 1e-12],
+  ] as const)('shape %j, eps %d: forward and gradients match float64', (shape, eps) => {
+    const seed = shape.reduce((a, b) => a * 3 + b, 1);
+    const h = shape[shape.length - 1];
+    const x = tf.randomNormal([...shape], 0.3, 2, 'float32', seed);
+    const gamma = tf.randomNormal([h], 1, 0.5, 'float32', seed + 1);
+    const beta = tf.randomNormal([h], 0, 0.5, 'float32', seed + 2);
+    const w = tf.randomNormal([...shape], 0, 1, 'float32', seed + 3);
+    const before = tf.memory().numTensors;
+    const calls = fusedKernelCalls();
+    const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+      fusedLayerNorm(a, g, b, eps).mul(w).sum();
+    const y = fusedLayerNorm(x, gamma, beta, eps);
+    const [dx, dg, db] = tf.grads(f)([x, gamma, beta]);
+    expect(fusedKernelCalls()).toBeGreaterThanOrEqual(calls + 3); // forward twice, backward
+    const ref = layerNorm64(x.dataSync(), gamma.dataSync(), beta.dataSync(), w.dataSync(), eps);
+    expectClose(y.dataSync(), ref.y, 2e-6, 'y');
+    expectClose(dx.dataSync(), ref.dx, 1e-5, 'dx');
+    expectClose(dg.dataSync(), ref.dg, 1e-5, 'dgamma');
+    expectClose(db.dataSync(), ref.db, 1e-5, 'dbeta');
+    tf.dispose([y, dx, dg, db]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, gamma, beta, w]);
+  });
+
+  it("forward.ts's layerNorm uses it where it fits and the composition elsewhere", () => {
+    const fits = tf.zeros([2, 8]);
+    const odd = tf.zeros([2, 6]);
+    expect(fusedLayerNormFits(fits)).toBe(true);
+    expect(fusedLayerNormFits(odd)).toBe(false);
+    for (const [x, fused] of [
+      [fits, true],
+      [odd, false],
+    ] as const) {
+      const h = x.shape[1];
+      const xs = tf.randomNormal(x.shape, 0, 1, 'float32', h);
+      const g = tf.randomNormal([h], 1, 0.3, 'float32', h + 1);
+      const b = tf.randomNormal([h], 0, 0.3, 'float32', h + 2);
+      const calls = fusedKernelCalls();
+      const y = layerNorm(xs, g, b, 1e-12);
+      expect(fusedKernelCalls() > calls).toBe(fused);
+      useFusedKernels(false);
+      const z = layerNorm(xs, g, b, 1e-12);
+      useFusedKernels(true);
+      expectClose(y.dataSync(), z.dataSync(), 2e-6, `h ${h}`);
+      tf.dispose([xs, g, b, y, z]);
+    }
+    tf.dispose([fits, odd]);
+  });
+});
+
+describe('fused GELU on wasm', () => {
+  const gelu = (x: tf.Tensor) => x.mul(0.5).mul(tf.erf(x.mul(Math.SQRT1_2)).add(1));
+
+  it('is bit-identical to the composition it replaces, for every tail length', () => {
+    for (const len of [1, 2, 3, 4, 5, 7, 9, 1031]) {
+      const x = tf.randomNormal([len], 0, 3, 'float32', len);
+      const y = fusedGelu(x);
+      const z = gelu(x);
+      expect(sameBits(y, z), `length ${len}`).toBe(true);
+      tf.dispose([x, y, z]);
+    }
+  });
+
+  it('its gradient matches the float64 derivative, for every tail length', () => {
+    for (const len of [1, 3, 5, 8, 2001]) {
+      const xs = Float32Array.from({ length: len }, (_, i) => -7 + (14 * i) / Math.max(1, len - 1));
+      const x = tf.tensor1d(xs);
+      const w = tf.randomNormal([len], 0, 1, 'float32', len + 1);
+      const before = tf.memory().numTensors;
+      const dx = tf.grad((a: tf.Tensor) => fusedGelu(a).mul(w).sum())(x);
+      expect(tf.memory().numTensors).toBe(before + 1);
+      const wv = w.dataSync();
+      const want = Array.from(xs, (v, i) => {
+        const d =
+          0.5 * (1 + erf64(v / Math.SQRT2)) + (v / Math.sqrt(2 * Math.PI)) * Math.exp((-v * v) / 2);
+        return wv[i] * d;
+      });
+      const got = dx.dataSync();
+      // Per element: within 1e-6 of |w| (the derivative is at most ~1.13; float32 rounding of
+      // erf near +-1 and of the exp term).
+      want.forEach((v, i) =>
+        expect(Math.abs(got[i] - v), `x ${xs[i]}`).toBeLessThan(
+          1e-6 * Math.max(1, Math.abs(wv[i])),
+        ),
+      );
+      tf.dispose([x, w, dx]);
+    }
+  });
+});
+
+describe('fused AdamW on wasm', () => {
+  it('three updates are bit-identical to the tfjs composition, every tensor in one kernel', () => {
+    const shapes = [[5, 7], [16], [3], [64, 16], [1]];
+    const run = (fused: boolean) => {
+      useFusedKernels(fused);
+      const vars: Record<string, tf.Variable> = {};
+      shapes.forEach(
+        (s, i) =>
+          (vars[`t${i}`] = tf.tidy(() => tf.variable(tf.randomNormal(s, 0, 1, 'float32', i + 1)))),
+      );
+      const opt = new AdamW({ lr: 3e-3, weightDecay: 0.01 });
+      const calls = fusedKernelCalls();
+      for (let step = 0; step < 3; step++) {
+        const grads: Record<string, tf.Tensor> = {};
+        shapes.forEach(
+          (s, i) => (grads[`t${i}`] = tf.randomNormal(s, 0, 0.1, 'float32', 100 * step + i + 1)),
+        );
+        opt.step(vars, grads, step === 2 ? 1e-3 : undefined);
+        tf.dispose(Object.values(grads));
+      }
+      expect(fusedKernelCalls() - calls).toBe(fused ? 3 : 0);
+      opt.dispose();
+      useFusedKernels(true);
+      return vars;
+    };
+    const before = tf.memory().numTensors;
+    const a = run(true);
+    const b = run(false);
+    for (const k of Object.keys(a)) expect(sameBits(a[k], b[k]), k).toBe(true);
+    tf.dispose([...Object.values(a), ...Object.values(b)]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('rejects slots of mismatched shape or dtype, naming the slot', () => {
+    const p = tf.zeros([3]);
+    const bad = tf.zeros([4]);
+    const scalars = {
+      b1: 0.9,
+      c1: 0.1,
+      b2: 0.999,
+      c2: 0.001,
+      bc1: 0.1,
+      bc2: 0.001,
+      eps: 1e-8,
+      wd: 0,
+      lr: 1,
+    };
+    expect(() => fusedAdamW([{ p, m: p, v: p, g: bad }], scalars)).toThrow(/g of slot 0/);
+    tf.dispose([p, bad]);
+  });
+});
