@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layerNorm } from '../src/model/forward.js';
 import {
   fusedAdamW,
+  fusedDense,
   fusedGelu,
   fusedLayerNorm,
   fusedLayerNormFits,
@@ -208,6 +209,78 @@ describe('fused GELU on wasm', () => {
       );
       tf.dispose([x, w, dx]);
     }
+  });
+});
+
+/** float64 y = x W + b and, for the upstream gradient w, dx = w W^T, dW = x^T w, db = sum w. */
+function dense64(x: Float32Array, W: Float32Array, b: Float32Array, w: Float32Array, k: number) {
+  const n = b.length;
+  const rows = x.length / k;
+  const y = new Float64Array(rows * n);
+  const dx = new Float64Array(rows * k);
+  const dW = new Float64Array(k * n);
+  const db = new Float64Array(n);
+  for (let r = 0; r < rows; r++)
+    for (let j = 0; j < n; j++) {
+      let s = b[j];
+      for (let p = 0; p < k; p++) {
+        s += x[r * k + p] * W[p * n + j];
+        dx[r * k + p] += w[r * n + j] * W[p * n + j];
+        dW[p * n + j] += x[r * k + p] * w[r * n + j];
+      }
+      y[r * n + j] = s;
+      db[j] += w[r * n + j];
+    }
+  return { y, dx, dW, db };
+}
+
+describe('fused dense layer on wasm', () => {
+  it.each([
+    [[4, 33, 64], 16],
+    [[16, 128], 32],
+    [[3, 5, 7], 9], // odd sizes: every column stage and tail
+    [[1, 1, 4], 1],
+  ] as const)('x %j, %d outputs: forward and gradients match float64', (xs, n) => {
+    const k = xs[xs.length - 1];
+    const seed = xs.reduce((a, b) => a * 5 + b, n);
+    const x = tf.randomNormal([...xs], 0, 1, 'float32', seed);
+    const W = tf.randomNormal([k, n], 0, 0.3, 'float32', seed + 1);
+    const b = tf.randomNormal([n], 0, 1, 'float32', seed + 2);
+    const w = tf.randomNormal([...xs.slice(0, -1), n], 0, 1, 'float32', seed + 3);
+    const before = tf.memory().numTensors;
+    const y = fusedDense(x, W, b);
+    expect(y.shape).toEqual([...xs.slice(0, -1), n]);
+    const [dx, dW, db] = tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) =>
+      fusedDense(a, c, d).mul(w).sum(),
+    )([x, W, b]);
+    const ref = dense64(x.dataSync(), W.dataSync(), b.dataSync(), w.dataSync(), k);
+    expectClose(y.dataSync(), ref.y, 1e-5, 'y');
+    expectClose(dx.dataSync(), ref.dx, 1e-5, 'dx');
+    expectClose(dW.dataSync(), ref.dW, 1e-5, 'dW');
+    expectClose(db.dataSync(), ref.db, 1e-5, 'db');
+    expect(dx.shape).toEqual(x.shape);
+    tf.dispose([y, dx, dW, db]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, W, b, w]);
+  });
+
+  it('without a bias; computes only the gradients asked for (a frozen kernel has no dW)', async () => {
+    const x = tf.randomNormal([6, 8], 0, 1, 'float32', 3);
+    const W = tf.randomNormal([8, 4], 0, 1, 'float32', 4);
+    const ref = tf.matMul(x as tf.Tensor2D, W as tf.Tensor2D);
+    expectClose(fusedDense(x, W).dataSync(), ref.dataSync(), 1e-6, 'y');
+    let dx: tf.Tensor | undefined;
+    const prof = await tf.profile(() => {
+      dx = tf.grad((a: tf.Tensor) => fusedDense(a, W).sum())(x);
+    });
+    const names = prof.kernels.map((kk) => kk.name);
+    expect(names).toContain('FocusDenseGradX');
+    expect(names).not.toContain('FocusDenseGradW');
+    expect(names).not.toContain('FocusColSum');
+    const want = tf.matMul(tf.onesLike(ref) as tf.Tensor2D, W as tf.Tensor2D, false, true);
+    expectClose(dx!.dataSync(), want.dataSync(), 1e-6, 'dx');
+    expect(() => fusedDense(x, tf.zeros([7, 4]))).toThrow(/does not match kernel/);
+    tf.dispose([x, W, ref, dx!, want]);
   });
 });
 

@@ -2,7 +2,13 @@
 // `p(name)`, so that tf.grad / LNTK can substitute any named tensor (docs/interfaces.md).
 import * as tf from '@tensorflow/tfjs';
 import { numPatches, type ModelConfig } from './config.js';
-import { fusedGelu, fusedKernelsActive, fusedLayerNorm, fusedLayerNormFits } from './fused-ops.js';
+import {
+  fusedDense,
+  fusedGelu,
+  fusedKernelsActive,
+  fusedLayerNorm,
+  fusedLayerNormFits,
+} from './fused-ops.js';
 import { installMatMulGradient } from './matmul-grad.js';
 import { blockName, trainableLayerNames } from './params.js';
 import { installWasmKernels } from './wasm-kernels.js';
@@ -100,8 +106,17 @@ function layerNormOp(eps: number): LayerNormOp {
   return op;
 }
 
-/** x [n, L, in] @ kernel [in, out] + bias. */
+/**
+ * x [n, L, in] (or [n, in]) @ kernel [in, out] + bias; on wasm with SIMD one fused kernel each
+ * way (fused-ops.ts).
+ */
 function dense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  if (fusedKernelsActive() && x.dtype === 'float32' && kernel.dtype === 'float32')
+    return fusedDense(x, kernel, bias);
+  if (x.rank === 2) {
+    const y = tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D);
+    return bias ? y.add(bias) : y;
+  }
   const [n, L, d] = x.shape;
   let y = tf.matMul(x.reshape([n * L, d]), kernel as tf.Tensor2D);
   if (bias) y = y.add(bias);
@@ -278,13 +293,11 @@ export function pool(c: ModelConfig, p: ParamLookup, x: tf.Tensor3D): tf.Tensor2
   const [n, , H] = x.shape;
   const y = layerNorm(x, p('final_ln/gamma'), p('final_ln/beta'), c.layerNormEps);
   const first = y.slice([0, 0, 0], [n, 1, H]).reshape([n, H]);
-  return tf.tanh(
-    tf.matMul(first, p('pooler/kernel') as tf.Tensor2D).add(p('pooler/bias')),
-  ) as tf.Tensor2D;
+  return tf.tanh(dense(first, p('pooler/kernel'), p('pooler/bias'))) as tf.Tensor2D;
 }
 
 /** Pooled features -> answer logits. */
 export function classify(c: ModelConfig, p: ParamLookup, x: tf.Tensor3D): tf.Tensor2D {
   const pooled = pool(c, p, x);
-  return tf.matMul(pooled, p('head/kernel') as tf.Tensor2D).add(p('head/bias')) as tf.Tensor2D;
+  return dense(pooled, p('head/kernel'), p('head/bias')) as tf.Tensor2D;
 }

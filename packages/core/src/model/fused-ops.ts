@@ -60,6 +60,18 @@ export const fusedGelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]
   };
 }) as (x: tf.Tensor) => tf.Tensor;
 
+/**
+ * x [..., in] @ kernel [in, out] (+ bias [out]) as one kernel each way (wasm-kernels.ts's
+ * FocusDense); float32 only.
+ */
+export function fusedDense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  if (kernel.rank !== 2 || x.shape[x.rank - 1] !== kernel.shape[0])
+    throw new Error(`fusedDense: x [${x.shape}] does not match kernel [${kernel.shape}]`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== kernel.shape[1]))
+    throw new Error(`fusedDense: bias [${bias.shape}] does not match kernel [${kernel.shape}]`);
+  return run(FUSED.dense, bias ? { x, w: kernel, b: bias } : { x, w: kernel }) as tf.Tensor;
+}
+
 /** One AdamW update's tensors: parameter, moments and gradient (all of one shape). */
 export interface AdamWSlot {
   p: tf.Tensor;

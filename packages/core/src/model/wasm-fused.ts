@@ -20,10 +20,7 @@
 //       m' = m b1 + g (1 - b1),  v' = v b2 + g^2 (1 - b2),
 //       p' = p - lr ((m' / (1 - b1^t)) / (sqrt(v' / (1 - b2^t)) + eps) + wd p),
 //     the operations of train/adamw.ts's tfjs composition in its order.
-//   softmax(s, bias, y, rows, rowsPerBias, n, scale): per row of n scores,
-//     y = softmax(s scale + bias), bias row = row / rowsPerBias (attention's [batch, 1, 1, L]
-//     padding bias, broadcast over heads and query rows).
-//   softmaxGrad(y, dy, dx, rows, n, scale): dx = scale y (dy - sum(dy y)) per row.
+//   colSum(x, y, rows, n): y = the sum of the rows of x (a dense layer's bias gradient).
 import {
   erfOfStack,
   expOfStack,
@@ -498,6 +495,43 @@ function adamwBody(): number[] {
   );
 }
 
+function colSumBody(): number[] {
+  const [X, Y, ROWS, N] = [0, 1, 2, 3];
+  const [ROW, IDX, XR] = [4, 5, 6];
+  const [XV, YV] = [7, 8];
+  const code = [
+    // y = 0, then y += each row of x (rows in order).
+    ...mapLoop(IDX, N, [], [...op.zero, ...op.set(YV)], [[Y, YV]]),
+    ...forUp(ROW, op.get(ROWS), [
+      ...op.get(X),
+      ...op.get(ROW),
+      ...op.get(N),
+      ...op.mul,
+      ...op.i32(2),
+      ...op.shl,
+      ...op.add,
+      ...op.set(XR),
+      ...mapLoop(
+        IDX,
+        N,
+        [
+          [XR, XV],
+          [Y, YV],
+        ],
+        [...op.get(YV), ...op.get(XV), ...op.f32x4Add, ...op.set(YV)],
+        [[Y, YV]],
+      ),
+    ]),
+  ];
+  return body(
+    [
+      [3, I32],
+      [2, V128],
+    ],
+    code,
+  );
+}
+
 /**
  * The module's bytes: imports env.memory (shared: the threaded build's memory, see
  * wasm-simd.ts), exports the kernels above.
@@ -518,6 +552,7 @@ export function fusedModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
     ['gelu', 2, geluBody()],
     ['geluGrad', 3, geluGradBody()],
     ['adamw', 4, adamwBody()],
+    ['colSum', 3, colSumBody()],
   ];
   const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   return new Uint8Array([
@@ -561,6 +596,8 @@ export interface FusedKernels {
     h: number,
   ): void;
   gelu(x: number, y: number, count: number): void;
+  /** y[j] = sum over rows r of x[r, j] (x row-major [rows, n]). */
+  colSum(x: number, y: number, rows: number, n: number): void;
   geluGrad(x: number, dy: number, dx: number, count: number): void;
   adamw(
     table: number,

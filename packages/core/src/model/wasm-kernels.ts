@@ -53,6 +53,10 @@ export const FUSED = {
   gelu: 'FocusGelu',
   geluGrad: 'FocusGeluGrad',
   adamw: 'FocusAdamW',
+  dense: 'FocusDense',
+  denseGradX: 'FocusDenseGradX',
+  denseGradW: 'FocusDenseGradW',
+  colSum: 'FocusColSum',
 } as const;
 
 /** Fused kernels run so far (tests check that the fused path really ran). */
@@ -139,6 +143,7 @@ export function installWasmKernels(): void {
     });
   }
   registerFusedKernels();
+  registerDenseKernels();
 }
 
 const kernelsByMemory = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
@@ -251,6 +256,119 @@ function registerFusedKernels(): void {
     backend.disposeData(table.dataId);
     return outs;
   });
+}
+
+/**
+ * The dense layer y = x W (+ b) over the last axis of x, as one kernel each way:
+ *   FocusDense {x, w, b?}: the backend's _FusedMatMul (XNNPACK, the bias added in the
+ *     product) on x seen as [rows, in], without reshape kernels;
+ *   its gradient (registered, so tfjs asks only for the inputs on the path to the trained
+ *   tensors: a frozen kernel's dW is never computed):
+ *     dx = dy W^T (FocusDenseGradX: W transposed, then the untransposed XNNPACK product;
+ *       XNNPACK multiplies only untransposed operands at full speed, matmul-grad.ts),
+ *     dW = x^T dy (FocusDenseGradW: the SIMD product, reading x transposed in place),
+ *     db = the column sums of dy (FocusColSum).
+ */
+function registerDenseKernels(): void {
+  const fusedMatMul = tf.getKernel(tf._FusedMatMul, 'wasm');
+  const transpose = tf.getKernel(tf.Transpose, 'wasm');
+  if (!fusedMatMul || !transpose) return;
+  const register = (kernelName: string, kernelFunc: tf.KernelFunc) =>
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  const as = (x: tf.TensorInfo, shape: number[]): tf.TensorInfo => ({
+    dataId: x.dataId,
+    shape,
+    dtype: x.dtype,
+  });
+  /** a [rows, k] @ b [k, n] (+ bias [n]) by XNNPACK: a new [rows, n] buffer. */
+  const product = (
+    args: KernelArgs,
+    a: tf.TensorInfo,
+    b: tf.TensorInfo,
+    rows: number,
+    k: number,
+    n: number,
+    bias?: tf.TensorInfo,
+  ) =>
+    fusedMatMul.kernelFunc({
+      inputs: { a: as(a, [1, rows, k]), b: as(b, [1, k, n]), ...(bias ? { bias } : {}) },
+      backend: args.backend,
+      attrs: { transposeA: false, transposeB: false, activation: 'linear', leakyreluAlpha: 0 },
+    }) as tf.TensorInfo;
+  register(FUSED.dense, (args) => {
+    const { x, w, b } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    const [k, n] = w!.shape;
+    const rows = tf.util.sizeFromShape(x!.shape) / k;
+    fusedCalls++;
+    const y = product(args, x!, w!, rows, k, n, b);
+    return as(y, [...x!.shape.slice(0, -1), n]);
+  });
+  register(FUSED.denseGradX, (args) => {
+    const { dy, w } = args.inputs as Record<string, tf.TensorInfo>;
+    const [k, n] = w.shape;
+    const rows = tf.util.sizeFromShape(dy.shape) / n;
+    fusedCalls++;
+    const wt = transpose.kernelFunc({
+      inputs: { x: w },
+      backend: args.backend,
+      attrs: { perm: [1, 0] },
+    }) as tf.TensorInfo;
+    const dx = product(args, dy, wt, rows, n, k);
+    (args.backend as unknown as WasmBackendInternals).disposeData(wt.dataId);
+    return as(dx, [...dy.shape.slice(0, -1), k]);
+  });
+  register(FUSED.denseGradW, (args) => {
+    const { x, dy } = args.inputs as Record<string, tf.TensorInfo>;
+    const backend = args.backend as unknown as WasmBackendInternals;
+    const simd = simdFor(backend);
+    if (!simd) throw new Error('fused wasm kernels: this engine lacks WebAssembly SIMD');
+    const k = x.shape[x.shape.length - 1];
+    const n = dy.shape[dy.shape.length - 1];
+    const rows = tf.util.sizeFromShape(x.shape) / k;
+    fusedCalls++;
+    const dw = backend.makeOutput([k, n], 'float32');
+    const ptr = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+    if (rows === 0) return zeroFill(backend, dw, k * n);
+    // dW (k x n) = A (k x rows) @ dy (rows x n) with A = x^T: element (i, p) of A is x[p, i].
+    simd.bmm(ptr(x), ptr(dy), ptr(dw), 1, k, rows, n, 0, 0, 1, k);
+    return dw;
+  });
+  register(FUSED.colSum, (args) => {
+    const { x } = args.inputs as Record<string, tf.TensorInfo>;
+    const { k, ptr, out, backend } = fusedContext(args);
+    const n = x.shape[x.shape.length - 1];
+    const rows = tf.util.sizeFromShape(x.shape) / n;
+    const y = out([n]);
+    if (rows === 0) return zeroFill(backend, y, n);
+    k.colSum(ptr(x), ptr(y), rows, n);
+    return y;
+  });
+  tf.registerGradient({
+    kernelName: FUSED.dense,
+    inputsToSave: ['x', 'w'],
+    gradFunc: (dy, saved) => {
+      const [x, w] = saved;
+      const g = Array.isArray(dy) ? dy[0] : dy;
+      const run = (name: string, inputs: tf.NamedTensorMap) =>
+        tf.engine().runKernel(name, inputs, {}) as tf.Tensor;
+      return {
+        x: () => run(FUSED.denseGradX, { dy: g, w }),
+        w: () => run(FUSED.denseGradW, { x, dy: g }),
+        b: () => run(FUSED.colSum, { x: g }),
+      };
+    },
+  });
+}
+
+/** Zeroes a fresh output (makeOutput leaves its memory as it was). */
+function zeroFill(backend: WasmBackendInternals, t: tf.TensorInfo, size: number): tf.TensorInfo {
+  if (size > 0)
+    new Float32Array(
+      memoryOf(backend)!.buffer,
+      backend.dataIdMap.get(t.dataId)!.memoryOffset,
+      size,
+    ).fill(0);
+  return t;
 }
 
 /** The scalars of one AdamW update (wasm-fused.ts's adamw). */
