@@ -21,6 +21,7 @@
 //       p' = p - lr ((m' / (1 - b1^t)) / (sqrt(v' / (1 - b2^t)) + eps) + wd p),
 //     the operations of train/adamw.ts's tfjs composition in its order.
 //   colSum(x, y, rows, n): y = the sum of the rows of x (a dense layer's bias gradient).
+//   addRow(y, b, rows, n): y += b on every row, in place (a dense layer's bias).
 import {
   erfOfStack,
   expOfStack,
@@ -532,6 +533,39 @@ function colSumBody(): number[] {
   );
 }
 
+function addRowBody(): number[] {
+  const [Y, B, ROWS, N] = [0, 1, 2, 3];
+  const [ROW, IDX, YR] = [4, 5, 6];
+  const [YV, BV] = [7, 8];
+  const code = forUp(ROW, op.get(ROWS), [
+    ...op.get(Y),
+    ...op.get(ROW),
+    ...op.get(N),
+    ...op.mul,
+    ...op.i32(2),
+    ...op.shl,
+    ...op.add,
+    ...op.set(YR),
+    ...mapLoop(
+      IDX,
+      N,
+      [
+        [YR, YV],
+        [B, BV],
+      ],
+      [...op.get(YV), ...op.get(BV), ...op.f32x4Add, ...op.set(YV)],
+      [[YR, YV]],
+    ),
+  ]);
+  return body(
+    [
+      [3, I32],
+      [2, V128],
+    ],
+    code,
+  );
+}
+
 /**
  * The module's bytes: imports env.memory (shared: the threaded build's memory, see
  * wasm-simd.ts), exports the kernels above.
@@ -553,6 +587,7 @@ export function fusedModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
     ['geluGrad', 3, geluGradBody()],
     ['adamw', 4, adamwBody()],
     ['colSum', 3, colSumBody()],
+    ['addRow', 3, addRowBody()],
   ];
   const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   return new Uint8Array([
@@ -598,6 +633,8 @@ export interface FusedKernels {
   gelu(x: number, y: number, count: number): void;
   /** y[j] = sum over rows r of x[r, j] (x row-major [rows, n]). */
   colSum(x: number, y: number, rows: number, n: number): void;
+  /** y[r, j] += b[j], in place (y row-major [rows, n]). */
+  addRow(y: number, b: number, rows: number, n: number): void;
   geluGrad(x: number, dy: number, dx: number, count: number): void;
   adamw(
     table: number,
