@@ -11,6 +11,8 @@ import {
   fusedGelu,
   fusedLayerNorm,
   fusedLayerNormFits,
+  fusedScaledSoftmax,
+  fusedSoftmaxFits,
 } from '../src/model/fused-ops.js';
 import { fusedModuleBytes } from '../src/model/wasm-fused.js';
 import {
@@ -281,6 +283,83 @@ describe('fused dense layer on wasm', () => {
     expectClose(dx!.dataSync(), want.dataSync(), 1e-6, 'dx');
     expect(() => fusedDense(x, tf.zeros([7, 4]))).toThrow(/does not match kernel/);
     tf.dispose([x, W, ref, dx!, want]);
+  });
+});
+
+/** float64 softmax(s scale + bias) per row and, for upstream w, its gradient in s. */
+function softmax64(
+  s: Float32Array,
+  bias: Float32Array,
+  w: Float32Array,
+  rowsPerBias: number,
+  n: number,
+  scale: number,
+) {
+  const rows = s.length / n;
+  const y = new Float64Array(s.length);
+  const ds = new Float64Array(s.length);
+  for (let r = 0; r < rows; r++) {
+    const b = Math.floor(r / rowsPerBias) * n;
+    const z = Array.from({ length: n }, (_, j) => s[r * n + j] * scale + bias[b + j]);
+    const m = Math.max(...z);
+    const e = z.map((v) => Math.exp(v - m));
+    const sum = e.reduce((a, v) => a + v, 0);
+    let dot = 0;
+    for (let j = 0; j < n; j++) {
+      y[r * n + j] = e[j] / sum;
+      dot += w[r * n + j] * y[r * n + j];
+    }
+    for (let j = 0; j < n; j++) ds[r * n + j] = scale * y[r * n + j] * (w[r * n + j] - dot);
+  }
+  return { y, ds };
+}
+
+describe('fused attention softmax on wasm', () => {
+  it.each([
+    [2, 4, 33, 33],
+    [3, 2, 5, 7], // rows shorter than and not a multiple of 4
+    [1, 1, 3, 1],
+    [2, 3, 4, 8],
+  ])('scores [%d, %d, %d, %d]: softmax and gradient match float64', (b, h, q, n) => {
+    const seed = b * 1000 + h * 100 + q * 10 + n;
+    const s = tf.randomNormal([b, h, q, n], 0, 3, 'float32', seed);
+    // A padding bias as forward.ts builds it: 0 or -1e9 per key position and sample.
+    const mask = tf.tidy(() => tf.randomUniform([b, 1, 1, n], 0, 1, 'float32', seed + 1).less(0.3));
+    const bias = tf.tidy(() => mask.cast('float32').mul(-1e9));
+    const w = tf.randomNormal([b, h, q, n], 0, 1, 'float32', seed + 2);
+    const scale = 0.25;
+    expect(fusedSoftmaxFits(s, bias)).toBe(true);
+    const before = tf.memory().numTensors;
+    const y = fusedScaledSoftmax(s, bias, scale);
+    const ds = tf.grad((a: tf.Tensor) => fusedScaledSoftmax(a, bias, scale).mul(w).sum())(s);
+    const ref = softmax64(s.dataSync(), bias.dataSync(), w.dataSync(), h * q, n, scale);
+    expectClose(y.dataSync(), ref.y, 1e-6, 'y');
+    expectClose(ds.dataSync(), ref.ds, 1e-5, 'ds');
+    // The bias's gradient (never needed by training, given for completeness): the sum of
+    // d(s scale + bias) over heads and query rows.
+    const [ds2, db] = tf.grads((a: tf.Tensor, c: tf.Tensor) =>
+      fusedScaledSoftmax(a, c, scale).mul(w).sum(),
+    )([s, bias]);
+    const dbRef = new Float64Array(b * n);
+    ref.ds.forEach((v, i) => (dbRef[Math.floor(i / (h * q * n)) * n + (i % n)] += v / scale));
+    expect(db.shape).toEqual(bias.shape);
+    expectClose(db.dataSync(), dbRef, 1e-5, 'dbias');
+    expectClose(ds2.dataSync(), ref.ds, 1e-5, 'ds (both)');
+    tf.dispose([ds2, db]);
+    // The composition it replaces, on the same backend.
+    const z = tf.tidy(() => tf.softmax(s.mul(scale).add(bias), -1));
+    expectClose(y.dataSync(), z.dataSync(), 1e-6, 'vs tf.softmax');
+    tf.dispose([y, ds, z]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([s, mask, bias, w]);
+  });
+
+  it('rejects a bias that is not [b, 1, 1, n]', () => {
+    const s = tf.zeros([2, 2, 3, 3]);
+    const bias = tf.zeros([2, 1, 3, 3]);
+    expect(fusedSoftmaxFits(s, bias)).toBe(false);
+    expect(() => fusedScaledSoftmax(s, bias, 1)).toThrow(/must be \[b, h, q, n\]/);
+    tf.dispose([s, bias]);
   });
 });
 

@@ -8,6 +8,8 @@ import {
   fusedKernelsActive,
   fusedLayerNorm,
   fusedLayerNormFits,
+  fusedScaledSoftmax,
+  fusedSoftmaxFits,
 } from './fused-ops.js';
 import { installMatMulGradient } from './matmul-grad.js';
 import { blockName, trainableLayerNames } from './params.js';
@@ -217,11 +219,12 @@ function attention(
   const q = proj('q');
   const k = proj('k');
   const v = proj('v');
-  const scores = tf
-    .matMul(q, k, false, true)
-    .mul(1 / Math.sqrt(d))
-    .add(bias);
-  const ctx = tf.matMul(tf.softmax(scores, -1), v).transpose([0, 2, 1, 3]).reshape([n, L, H]);
+  const raw = tf.matMul(q, k, false, true);
+  const probs =
+    fusedKernelsActive() && fusedSoftmaxFits(raw, bias)
+      ? fusedScaledSoftmax(raw, bias, 1 / Math.sqrt(d))
+      : tf.softmax(raw.mul(1 / Math.sqrt(d)).add(bias), -1);
+  const ctx = tf.matMul(probs, v).transpose([0, 2, 1, 3]).reshape([n, L, H]);
   return denseOf(ctx, p, `${b}/o_kernel`, `${b}/o_bias`);
 }
 

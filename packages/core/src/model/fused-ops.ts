@@ -49,14 +49,19 @@ export function fusedLayerNorm(
   return op(x, gamma, beta);
 }
 
-/** Exact GELU, x / 2 (1 + erf(x / sqrt 2)), in one kernel each way. */
+/**
+ * Exact GELU, x / 2 (1 + erf(x / sqrt 2)), in one kernel each way; the forward kernel also
+ * returns (1 + erf) / 2, which the gradient reuses.
+ */
 export const fusedGelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const x = args[0] as tf.Tensor;
   const save = args[1] as tf.GradSaveFunc;
-  save([x]);
+  const [y, phi] = run(FUSED.gelu, { x }) as [tf.Tensor, tf.Tensor];
+  save([x, phi]);
   return {
-    value: run(FUSED.gelu, { x }) as tf.Tensor,
-    gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => run(FUSED.geluGrad, { x: xs, dy }) as tf.Tensor,
+    value: y,
+    gradFunc: (dy: tf.Tensor, [xs, ph]: tf.Tensor[]) =>
+      run(FUSED.geluGrad, { x: xs, phi: ph, dy }) as tf.Tensor,
   };
 }) as (x: tf.Tensor) => tf.Tensor;
 
@@ -70,6 +75,29 @@ export function fusedDense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): t
   if (bias && (bias.rank !== 1 || bias.shape[0] !== kernel.shape[1]))
     throw new Error(`fusedDense: bias [${bias.shape}] does not match kernel [${kernel.shape}]`);
   return run(FUSED.dense, bias ? { x, w: kernel, b: bias } : { x, w: kernel }) as tf.Tensor;
+}
+
+/** Whether fusedScaledSoftmax takes these: float32 scores [b, h, q, n], bias [b, 1, 1, n]. */
+export function fusedSoftmaxFits(s: tf.Tensor, bias: tf.Tensor): boolean {
+  return (
+    s.dtype === 'float32' &&
+    bias.dtype === 'float32' &&
+    s.rank === 4 &&
+    bias.rank === 4 &&
+    bias.shape[0] === s.shape[0] &&
+    bias.shape[1] === 1 &&
+    bias.shape[2] === 1 &&
+    bias.shape[3] === s.shape[3]
+  );
+}
+
+/** softmax(s scale + bias) over the last axis (attention), one kernel each way. */
+export function fusedScaledSoftmax(s: tf.Tensor, bias: tf.Tensor, scale: number): tf.Tensor {
+  if (!fusedSoftmaxFits(s, bias))
+    throw new Error(
+      `fusedScaledSoftmax: scores [${s.shape}] and bias [${bias.shape}] must be [b, h, q, n] and [b, 1, 1, n]`,
+    );
+  return run(FUSED.softmax, { s, bias }, { scale }) as tf.Tensor;
 }
 
 /** One AdamW update's tensors: parameter, moments and gradient (all of one shape). */

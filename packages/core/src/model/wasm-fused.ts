@@ -10,9 +10,10 @@
 //     writes y, xhat and r (one per row), the tensors LayerNorm's gradient needs.
 //   layerNormGrad(dy, xhat, rstd, gamma, dx, dgamma, dbeta, rows, h): with g = dy gamma,
 //     dx = r (g - mean(g) - xhat mean(g xhat)), dgamma = sum over rows of dy xhat, dbeta = sum dy.
-//   gelu(x, y, count): y = (x / 2) (1 + erf(x / sqrt 2)), the same float32 operations (and erf,
-//     wasm-asm.ts) as forward.ts's composition on this backend, so the same bits.
-//   geluGrad(x, dy, dx, count): dx = dy ((1 + erf(u)) / 2 + (x / 2) sqrt(2 / pi) exp(-u^2)),
+//   gelu(x, y, phi, count): y = (x / 2) (1 + erf(x / sqrt 2)), the same float32 operations (and
+//     erf, wasm-asm.ts) as forward.ts's composition on this backend, so the same bits; also
+//     phi = (1 + erf(x / sqrt 2)) / 2, kept for the gradient (no second erf).
+//   geluGrad(x, phi, dy, dx, count): dx = dy (phi + (x / 2) sqrt(2 / pi) exp(-u^2)),
 //     u = x / sqrt 2.
 //   adamw(table, count, b1, 1 - b1, b2, 1 - b2, 1 - b1^t, 1 - b2^t, eps, wd, lr): every
 //     trained tensor's AdamW update in one call (train/adamw.ts); the table holds, per tensor,
@@ -20,6 +21,12 @@
 //       m' = m b1 + g (1 - b1),  v' = v b2 + g^2 (1 - b2),
 //       p' = p - lr ((m' / (1 - b1^t)) / (sqrt(v' / (1 - b2^t)) + eps) + wd p),
 //     the operations of train/adamw.ts's tfjs composition in its order.
+//   softmax(s, bias, y, rows, rowsPerBias, n, scale): per row of n scores,
+//     y = softmax(s scale + bias) (max subtracted; exp as wasm-asm.ts), the bias row being
+//     row / rowsPerBias (attention's [batch, 1, 1, L] padding bias, broadcast over heads and
+//     query rows).
+//   softmaxGrad(y, dy, dx, rows, n, scale): dx = (dy y - sum(dy y) y) scale per row (tfjs's
+//     Softmax gradient, then the scale's).
 //   colSum(x, y, rows, n): y = the sum of the rows of x (a dense layer's bias gradient).
 //   addRow(y, b, rows, n): y += b on every row, in place (a dense layer's bias).
 import {
@@ -87,15 +94,17 @@ const hsum = (v: number) => [
 /**
  * Element-wise loop over `count` (a local) elements: the inputs' values are loaded into their
  * v128 locals, `compute` sets the outputs' locals, which are stored; four lanes at a time, then
- * the last count % 4 elements one by one (splat in, lane 0 out: the same arithmetic).
+ * the last count % 4 elements one by one (splat in, lane 0 out: the same arithmetic). A
+ * compute that reduces (a sum, a max) is given the width, to fold lane 0 only in the tail.
  */
 function mapLoop(
   idx: number,
   count: number,
   ins: [ptr: number, val: number][],
-  compute: number[],
+  compute: number[] | ((width: 4 | 1) => number[]),
   outs: [ptr: number, val: number][],
 ): number[] {
+  const computeAt = typeof compute === 'function' ? compute : () => compute;
   const at = (ptr: number) => [...op.get(ptr), ...op.get(idx), ...op.i32(2), ...op.shl, ...op.add];
   const loop = (width: 4 | 1) => [
     ...op.block,
@@ -111,7 +120,7 @@ function mapLoop(
         ? [...at(ptr), ...op.v128Load, ...op.set(val)]
         : [...at(ptr), ...op.f32Load, ...op.splat, ...op.set(val)],
     ),
-    ...compute,
+    ...computeAt(width),
     ...outs.flatMap(([ptr, val]) =>
       width === 4
         ? [...at(ptr), ...op.get(val), ...op.v128Store]
@@ -326,54 +335,58 @@ function layerNormGradBody(): number[] {
 const GELU_GRAD_C = Math.sqrt(2 / Math.PI);
 
 function geluBody(): number[] {
-  const [X, Y, COUNT] = [0, 1, 2];
-  const IDX = 3;
-  const [XV, YV, T0, T1] = [4, 5, 6, 7];
+  const [X, Y, PHI, COUNT] = [0, 1, 2, 3];
+  const IDX = 4;
+  const [XV, YV, T0, T1, E1, PV] = [5, 6, 7, 8, 9, 10];
   const compute = [
-    ...op.get(XV),
-    ...splatConst(0.5),
-    ...op.f32x4Mul,
+    // e1 = erf(x / sqrt 2) + 1;  y = (x / 2) e1;  phi = e1 / 2 (the gradient's first term)
     ...op.get(XV),
     ...splatConst(Math.SQRT1_2),
     ...op.f32x4Mul,
     ...erfOfStack(T0, T1),
     ...splatConst(1),
     ...op.f32x4Add,
+    ...op.set(E1),
+    ...op.get(XV),
+    ...splatConst(0.5),
+    ...op.f32x4Mul,
+    ...op.get(E1),
     ...op.f32x4Mul,
     ...op.set(YV),
+    ...op.get(E1),
+    ...splatConst(0.5),
+    ...op.f32x4Mul,
+    ...op.set(PV),
   ];
   return body(
     [
       [1, I32],
-      [4, V128],
+      [6, V128],
     ],
-    mapLoop(IDX, COUNT, [[X, XV]], compute, [[Y, YV]]),
+    mapLoop(IDX, COUNT, [[X, XV]], compute, [
+      [Y, YV],
+      [PHI, PV],
+    ]),
   );
 }
 
 function geluGradBody(): number[] {
-  const [X, DY, DX, COUNT] = [0, 1, 2, 3];
-  const IDX = 4;
-  const [XV, DV, OV, U, E, T0, T1, T2, T3] = [5, 6, 7, 8, 9, 10, 11, 12, 13];
+  const [X, PHI, DY, DX, COUNT] = [0, 1, 2, 3, 4];
+  const IDX = 5;
+  const [XV, PV, DV, OV, U, T0, T1, T2, T3] = [6, 7, 8, 9, 10, 11, 12, 13, 14];
   const compute = [
     ...op.get(XV),
     ...splatConst(Math.SQRT1_2),
     ...op.f32x4Mul,
     ...op.tee(U),
-    ...erfOfStack(T0, T1),
-    ...op.set(E),
-    ...op.get(U),
     ...op.get(U),
     ...op.f32x4Mul,
     ...op.f32x4Neg,
     ...expOfStack(T0, T1, T2, T3),
     ...op.set(U), // U now holds exp(-u^2)
+    // dy (phi + (x / 2) exp(-u^2) sqrt(2 / pi)), phi = (1 + erf(u)) / 2 from the forward pass
     ...op.get(DV),
-    ...op.get(E),
-    ...splatConst(1),
-    ...op.f32x4Add,
-    ...splatConst(0.5),
-    ...op.f32x4Mul,
+    ...op.get(PV),
     ...op.get(XV),
     ...splatConst(0.5),
     ...op.f32x4Mul,
@@ -395,6 +408,7 @@ function geluGradBody(): number[] {
       COUNT,
       [
         [X, XV],
+        [PHI, PV],
         [DY, DV],
       ],
       compute,
@@ -566,6 +580,200 @@ function addRowBody(): number[] {
   );
 }
 
+/** The f32 max of the lanes of a v128 local. */
+const hmax = (v: number) => [
+  ...op.get(v),
+  ...op.lane(0),
+  ...op.get(v),
+  ...op.lane(1),
+  ...op.f32Max,
+  ...op.get(v),
+  ...op.lane(2),
+  ...op.get(v),
+  ...op.lane(3),
+  ...op.f32Max,
+  ...op.f32Max,
+];
+
+/** Row pointer: base + row * n * 4 into `into`. */
+const rowPtr = (base: number, row: number[], n: number, into: number) => [
+  ...op.get(base),
+  ...row,
+  ...op.get(n),
+  ...op.mul,
+  ...op.i32(2),
+  ...op.shl,
+  ...op.add,
+  ...op.set(into),
+];
+
+/**
+ * Folds the v128 local `v` into a reduction: all lanes into `vacc` (width 4), or lane 0 into
+ * the f32 `sacc` (width 1, the tail's splat).
+ */
+const fold = (width: 4 | 1, v: number, vacc: number, sacc: number, vop: number[], sop: number[]) =>
+  width === 4
+    ? [...op.get(vacc), ...op.get(v), ...vop, ...op.set(vacc)]
+    : [...op.get(sacc), ...op.get(v), ...op.lane0, ...sop, ...op.set(sacc)];
+
+function softmaxBody(): number[] {
+  const [S, BIAS, Y, ROWS, RPB, N, SCALE] = [0, 1, 2, 3, 4, 5, 6];
+  const [ROW, IDX, SR, BR, YR] = [7, 8, 9, 10, 11];
+  const [SMAX, SSUM] = [12, 13];
+  const [SV, BV, Z, VMAX, VSUM, SC, T0, T1, T2, T3] = [14, 15, 16, 17, 18, 19, 20, 21, 22, 23];
+  const code = [
+    ...op.get(SCALE),
+    ...op.splat,
+    ...op.set(SC),
+    ...forUp(ROW, op.get(ROWS), [
+      ...rowPtr(S, op.get(ROW), N, SR),
+      ...rowPtr(Y, op.get(ROW), N, YR),
+      ...rowPtr(BIAS, [...op.get(ROW), ...op.get(RPB), ...op.divU], N, BR),
+      // z = s scale + bias (into y), and its max
+      ...splatConst(-Infinity),
+      ...op.set(VMAX),
+      ...op.f32Const(-Infinity),
+      ...op.set(SMAX),
+      ...mapLoop(
+        IDX,
+        N,
+        [
+          [SR, SV],
+          [BR, BV],
+        ],
+        (w) => [
+          ...op.get(SV),
+          ...op.get(SC),
+          ...op.f32x4Mul,
+          ...op.get(BV),
+          ...op.f32x4Add,
+          ...op.set(Z),
+          ...fold(w, Z, VMAX, SMAX, op.f32x4Max, op.f32Max),
+        ],
+        [[YR, Z]],
+      ),
+      ...hmax(VMAX),
+      ...op.get(SMAX),
+      ...op.f32Max,
+      ...op.splat,
+      ...op.set(VMAX),
+      // e = exp(z - max) (into y), and its sum
+      ...op.zero,
+      ...op.set(VSUM),
+      ...op.f32Const(0),
+      ...op.set(SSUM),
+      ...mapLoop(
+        IDX,
+        N,
+        [[YR, Z]],
+        (w) => [
+          ...op.get(Z),
+          ...op.get(VMAX),
+          ...op.f32x4Sub,
+          ...expOfStack(T0, T1, T2, T3),
+          ...op.set(Z),
+          ...fold(w, Z, VSUM, SSUM, op.f32x4Add, op.f32Add),
+        ],
+        [[YR, Z]],
+      ),
+      ...hsum(VSUM),
+      ...op.get(SSUM),
+      ...op.f32Add,
+      ...op.splat,
+      ...op.set(VSUM),
+      // y = e / sum
+      ...mapLoop(
+        IDX,
+        N,
+        [[YR, Z]],
+        [...op.get(Z), ...op.get(VSUM), ...op.f32x4Div, ...op.set(Z)],
+        [[YR, Z]],
+      ),
+    ]),
+  ];
+  return body(
+    [
+      [5, I32],
+      [2, F32],
+      [10, V128],
+    ],
+    code,
+  );
+}
+
+function softmaxGradBody(): number[] {
+  const [Y, DY, DX, ROWS, N, SCALE] = [0, 1, 2, 3, 4, 5];
+  const [ROW, IDX, YR, DR, XR] = [6, 7, 8, 9, 10];
+  const SSUM = 11;
+  const [YV, DV, T, VSUM, SC, XV] = [12, 13, 14, 15, 16, 17];
+  const code = [
+    ...op.get(SCALE),
+    ...op.splat,
+    ...op.set(SC),
+    ...forUp(ROW, op.get(ROWS), [
+      ...rowPtr(Y, op.get(ROW), N, YR),
+      ...rowPtr(DY, op.get(ROW), N, DR),
+      ...rowPtr(DX, op.get(ROW), N, XR),
+      // sum of dy y
+      ...op.zero,
+      ...op.set(VSUM),
+      ...op.f32Const(0),
+      ...op.set(SSUM),
+      ...mapLoop(
+        IDX,
+        N,
+        [
+          [YR, YV],
+          [DR, DV],
+        ],
+        (w) => [
+          ...op.get(DV),
+          ...op.get(YV),
+          ...op.f32x4Mul,
+          ...op.set(T),
+          ...fold(w, T, VSUM, SSUM, op.f32x4Add, op.f32Add),
+        ],
+        [],
+      ),
+      ...hsum(VSUM),
+      ...op.get(SSUM),
+      ...op.f32Add,
+      ...op.splat,
+      ...op.set(VSUM),
+      // dx = (dy y - sum y) scale
+      ...mapLoop(
+        IDX,
+        N,
+        [
+          [YR, YV],
+          [DR, DV],
+        ],
+        [
+          ...op.get(DV),
+          ...op.get(YV),
+          ...op.f32x4Mul,
+          ...op.get(VSUM),
+          ...op.get(YV),
+          ...op.f32x4Mul,
+          ...op.f32x4Sub,
+          ...op.get(SC),
+          ...op.f32x4Mul,
+          ...op.set(XV),
+        ],
+        [[XR, XV]],
+      ),
+    ]),
+  ];
+  return body(
+    [
+      [5, I32],
+      [1, F32],
+      [6, V128],
+    ],
+    code,
+  );
+}
+
 /**
  * The module's bytes: imports env.memory (shared: the threaded build's memory, see
  * wasm-simd.ts), exports the kernels above.
@@ -576,9 +784,11 @@ export function fusedModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
   const types = [
     fnType([...i32s(8), F32]), // 0 layerNorm
     fnType(i32s(9)), // 1 layerNormGrad
-    fnType(i32s(3)), // 2 gelu
-    fnType(i32s(4)), // 3 geluGrad
+    fnType(i32s(4)), // 2 gelu, colSum, addRow
+    fnType(i32s(5)), // 3 geluGrad
     fnType([...i32s(2), ...new Array<number>(9).fill(F32)]), // 4 adamw
+    fnType([...i32s(6), F32]), // 5 softmax
+    fnType([...i32s(5), F32]), // 6 softmaxGrad
   ];
   const fns: [string, number, number[]][] = [
     ['layerNorm', 0, layerNormBody()],
@@ -586,8 +796,10 @@ export function fusedModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
     ['gelu', 2, geluBody()],
     ['geluGrad', 3, geluGradBody()],
     ['adamw', 4, adamwBody()],
-    ['colSum', 3, colSumBody()],
-    ['addRow', 3, addRowBody()],
+    ['colSum', 2, colSumBody()],
+    ['addRow', 2, addRowBody()],
+    ['softmax', 5, softmaxBody()],
+    ['softmaxGrad', 6, softmaxGradBody()],
   ];
   const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   return new Uint8Array([
@@ -630,12 +842,22 @@ export interface FusedKernels {
     rows: number,
     h: number,
   ): void;
-  gelu(x: number, y: number, count: number): void;
+  gelu(x: number, y: number, phi: number, count: number): void;
   /** y[j] = sum over rows r of x[r, j] (x row-major [rows, n]). */
   colSum(x: number, y: number, rows: number, n: number): void;
+  softmax(
+    s: number,
+    bias: number,
+    y: number,
+    rows: number,
+    rowsPerBias: number,
+    n: number,
+    scale: number,
+  ): void;
+  softmaxGrad(y: number, dy: number, dx: number, rows: number, n: number, scale: number): void;
   /** y[r, j] += b[j], in place (y row-major [rows, n]). */
   addRow(y: number, b: number, rows: number, n: number): void;
-  geluGrad(x: number, dy: number, dx: number, count: number): void;
+  geluGrad(x: number, phi: number, dy: number, dx: number, count: number): void;
   adamw(
     table: number,
     count: number,

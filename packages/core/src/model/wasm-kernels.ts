@@ -57,6 +57,8 @@ export const FUSED = {
   denseGradX: 'FocusDenseGradX',
   denseGradW: 'FocusDenseGradW',
   colSum: 'FocusColSum',
+  softmax: 'FocusScaledSoftmax',
+  softmaxGrad: 'FocusScaledSoftmaxGrad',
 } as const;
 
 /** Fused kernels run so far (tests check that the fused path really ran). */
@@ -144,6 +146,55 @@ export function installWasmKernels(): void {
   }
   registerFusedKernels();
   registerDenseKernels();
+  registerSoftmaxKernels();
+}
+
+/**
+ * Attention's softmax(scores scale + bias) as one kernel each way: FocusScaledSoftmax
+ * {s [b, h, q, n], bias [b, 1, 1, n]} (attrs: scale) and its registered gradient
+ * FocusScaledSoftmaxGrad {y, dy} -> ds. The bias (the padding mask) is a constant of the
+ * batch; its gradient, never on a path to trained tensors, is given by tf ops for completeness.
+ */
+function registerSoftmaxKernels(): void {
+  const register = (kernelName: string, kernelFunc: tf.KernelFunc) =>
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  register(FUSED.softmax, (args) => {
+    const { s, bias } = args.inputs as Record<string, tf.TensorInfo>;
+    const { scale } = args.attrs as unknown as { scale: number };
+    const { k, ptr, out } = fusedContext(args);
+    const n = s.shape[s.shape.length - 1];
+    const rows = tf.util.sizeFromShape(s.shape) / n;
+    const rowsPerBias = rows / s.shape[0];
+    const y = out(s.shape);
+    if (rows * n > 0) k.softmax(ptr(s), ptr(bias), ptr(y), rows, rowsPerBias, n, scale);
+    return y;
+  });
+  register(FUSED.softmaxGrad, (args) => {
+    const { y, dy } = args.inputs as Record<string, tf.TensorInfo>;
+    const { scale } = args.attrs as unknown as { scale: number };
+    const { k, ptr, out } = fusedContext(args);
+    const n = y.shape[y.shape.length - 1];
+    const rows = tf.util.sizeFromShape(y.shape) / n;
+    const dx = out(y.shape);
+    if (rows * n > 0) k.softmaxGrad(ptr(y), ptr(dy), ptr(dx), rows, n, scale);
+    return dx;
+  });
+  tf.registerGradient({
+    kernelName: FUSED.softmax,
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [y] = saved;
+      const g = Array.isArray(dy) ? dy[0] : dy;
+      const { scale } = attrs as unknown as { scale: number };
+      const ds = () =>
+        tf.engine().runKernel(FUSED.softmaxGrad, { y, dy: g }, { scale }) as tf.Tensor;
+      return {
+        s: ds,
+        // d(bias) = the sum of d(s scale + bias) over heads and query rows.
+        bias: () => tf.tidy(() => tf.sum(tf.div(ds(), scale), [1, 2], true)),
+      };
+    },
+  });
 }
 
 const kernelsByMemory = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
@@ -221,16 +272,17 @@ function registerFusedKernels(): void {
     const { x } = args.inputs as Record<string, tf.TensorInfo>;
     const { k, ptr, out } = fusedContext(args);
     const y = out(x.shape);
+    const phi = out(x.shape);
     const size = tf.util.sizeFromShape(x.shape);
-    if (size > 0) k.gelu(ptr(x), ptr(y), size);
-    return y;
+    if (size > 0) k.gelu(ptr(x), ptr(y), ptr(phi), size);
+    return [y, phi];
   });
   register(FUSED.geluGrad, (args) => {
-    const { x, dy } = args.inputs as Record<string, tf.TensorInfo>;
+    const { x, phi, dy } = args.inputs as Record<string, tf.TensorInfo>;
     const { k, ptr, out } = fusedContext(args);
     const dx = out(x.shape);
     const size = tf.util.sizeFromShape(x.shape);
-    if (size > 0) k.geluGrad(ptr(x), ptr(dy), ptr(dx), size);
+    if (size > 0) k.geluGrad(ptr(x), ptr(phi), ptr(dy), ptr(dx), size);
     return dx;
   });
   // Inputs p0, m0, v0, g0, p1, ...; outputs p0', m0', v0', p1', ... (attrs: the scalars).
