@@ -4,7 +4,8 @@
 // - per layer selection: trainLayers step time (batch 16, frozen-prefix cache on), the step's
 //   FLOPs (model/flops.ts, derivation in packages/core/src/model/README.md) and the achieved
 //   GFLOP/s, as a share of the large-matmul ceiling; on wasm also with tfjs's own matMul
-//   gradient (transposed products, model/matmul-grad.ts) and with the cache off ("before");
+//   gradient (transposed products, model/matmul-grad.ts) and with the cache off ("before"),
+//   and without the fused kernels (LayerNorm, GELU, softmax, dense, AdamW: model/wasm-fused.ts);
 // - a per-kernel time profile of one all-adapters step (tf.profile);
 // - "before": tfjs's own wasm kernels (copying Identity, scalar batched BatchMatMul;
 //   model/wasm-kernels.ts) and matMul gradient, cache off;
@@ -24,6 +25,7 @@ import {
   loadModel,
   trainStepFlops,
   useExplicitMatMulGradient,
+  useFusedKernels,
   useWasmKernels,
   type VqaModel,
 } from '../packages/core/src/model/index.js';
@@ -102,16 +104,19 @@ export async function run(): Promise<BenchResult> {
       ['early 2 (block0,4)', [0, 4]],
       ['all 6', [0, 1, 2, 3, 4, 5]],
     ];
-    const variants: [string, boolean, boolean][] = wasm
+    // [label, our kernels and matMul gradient, frozen-prefix cache, fused kernels]
+    const variants: [string, boolean, boolean, boolean][] = wasm
       ? [
-          ['now', true, true],
-          ['before (tfjs kernels and matMul gradient, no cache)', false, false],
+          ['now', true, true, true],
+          ['without the fused kernels', true, true, false],
+          ['before (tfjs kernels and matMul gradient, no cache)', false, false, false],
         ]
-      : [['now', true, true]];
+      : [['now', true, true, true]];
     const steps = wasm ? 24 : 4;
-    for (const [variant, explicit, cache] of variants) {
+    for (const [variant, explicit, cache, fused] of variants) {
       useExplicitMatMulGradient(explicit);
       useWasmKernels(explicit);
+      useFusedKernels(fused);
       for (const [label, blocks] of selections) {
         const layers = blocks.map((i) => L[i]);
         const m = model(1);
@@ -152,9 +157,10 @@ export async function run(): Promise<BenchResult> {
     }
     useExplicitMatMulGradient(true);
     useWasmKernels(true);
+    useFusedKernels(true);
     const all = rows.filter((r) => r.backend === backend && String(r.what).includes('all 6'));
     notes.push(
-      `${backend}: all-6 step ${all.map((r) => `${r.gflops} GFLOP/s = ${r.ofCeiling} of the ${fmt(ceiling.gflops)} GFLOP/s matmul ceiling (${String(r.what).includes('before') ? 'before' : 'now'})`).join('; ')}.`,
+      `${backend}: all-6 step ${all.map((r) => `${r.gflops} GFLOP/s = ${r.ofCeiling} of the ${fmt(ceiling.gflops)} GFLOP/s matmul ceiling (${String(r.what).split(', ').slice(2).join(', ')})`).join('; ')}.`,
     );
 
     // Per-kernel profile of one all-adapters step (kernel times are wall ms inside the step;
@@ -202,9 +208,14 @@ export async function run(): Promise<BenchResult> {
 
     // LNTK (16 samples, batched path) against one all-adapters training step.
     if (wasm) {
-      for (const explicit of [true, false]) {
+      for (const [label, explicit, fused] of [
+        ['now', true, true],
+        ['without the fused kernels', true, false],
+        ['tfjs kernels and matMul gradient', false, false],
+      ] as const) {
         useExplicitMatMulGradient(explicit);
         useWasmKernels(explicit);
+        useFusedKernels(fused);
         const lm = model(1);
         // Alternating, medians: the shared cores make single timings noisy.
         const lntkMs: number[] = [];
@@ -225,7 +236,7 @@ export async function run(): Promise<BenchResult> {
         lm.dispose();
         rows.push({
           backend,
-          what: `LNTK (16 samples) vs all-6 step, ${explicit ? 'now' : 'tfjs kernels and matMul gradient'}`,
+          what: `LNTK (16 samples) vs all-6 step, ${label}`,
           cpuMs: fmt(lntk.cpu),
           stepCpuMs: fmt(st.cpu),
           ratio: fmt(lntk.cpu / st.cpu, 2),
@@ -233,6 +244,7 @@ export async function run(): Promise<BenchResult> {
       }
       useExplicitMatMulGradient(true);
       useWasmKernels(true);
+      useFusedKernels(true);
     }
   }
 
