@@ -141,6 +141,19 @@ function gelu(x: tf.Tensor): tf.Tensor {
   return x.mul(0.5).mul(tf.erf(x.mul(Math.SQRT1_2)).add(1));
 }
 
+/** The weights embed() reads (a cache of its outputs is valid while these are unchanged). */
+export const EMBED_PARAM_NAMES = [
+  'text_embed/word',
+  'text_embed/position',
+  'text_embed/ln_gamma',
+  'text_embed/ln_beta',
+  'type_embed/table',
+  'patch_embed/kernel',
+  'patch_embed/bias',
+  'image_embed/cls',
+  'image_embed/position',
+] as const;
+
 export function embed(
   c: ModelConfig,
   p: ParamLookup,

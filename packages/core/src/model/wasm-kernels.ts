@@ -66,6 +66,11 @@ export function fusedKernelCalls(): number {
   return fusedCalls;
 }
 
+/** Which of this module's kernels are switched on (results differ in float rounding). */
+export function wasmKernelVariant(): string {
+  return `${overridesOn ? 'ours' : 'tfjs'}/${fusedOn ? 'fused' : 'unfused'}`;
+}
+
 /**
  * Whether the fused kernels can run now: the active backend is wasm, the overrides are on
  * (useWasmKernels) and this engine has WebAssembly SIMD.
