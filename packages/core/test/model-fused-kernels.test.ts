@@ -102,6 +102,8 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rel: numbe
     expect(Math.abs(got[i] - want[i]), `${what}[${i}]`).toBeLessThanOrEqual(tol);
 }
 
+const f32 = (t: tf.Tensor) => t.dataSync() as Float32Array;
+
 const sameBits = (a: tf.Tensor, b: tf.Tensor) =>
   Buffer.from(a.dataSync().buffer).equals(Buffer.from(b.dataSync().buffer));
 
@@ -125,7 +127,7 @@ describe('fused LayerNorm on wasm', () => {
     [[1, 4], 1e-5],
     [[2, 5, 3, 16], 1e-12],
   ] as const)('shape %j, eps %d: forward and gradients match float64', (shape, eps) => {
-    const seed = shape.reduce((a, b) => a * 3 + b, 1);
+    const seed = (shape as readonly number[]).reduce((a, b) => a * 3 + b, 1);
     const h = shape[shape.length - 1];
     const x = tf.randomNormal([...shape], 0.3, 2, 'float32', seed);
     const gamma = tf.randomNormal([h], 1, 0.5, 'float32', seed + 1);
@@ -138,7 +140,7 @@ describe('fused LayerNorm on wasm', () => {
     const y = fusedLayerNorm(x, gamma, beta, eps);
     const [dx, dg, db] = tf.grads(f)([x, gamma, beta]);
     expect(fusedKernelCalls()).toBeGreaterThanOrEqual(calls + 3); // forward twice, backward
-    const ref = layerNorm64(x.dataSync(), gamma.dataSync(), beta.dataSync(), w.dataSync(), eps);
+    const ref = layerNorm64(f32(x), f32(gamma), f32(beta), f32(w), eps);
     expectClose(y.dataSync(), ref.y, 2e-6, 'y');
     expectClose(dx.dataSync(), ref.dx, 1e-5, 'dx');
     expectClose(dg.dataSync(), ref.dg, 1e-5, 'dgamma');
@@ -157,7 +159,7 @@ describe('fused LayerNorm on wasm', () => {
       [fits, true],
       [odd, false],
     ] as const) {
-      const h = x.shape[1];
+      const h = x.shape[1]!;
       const xs = tf.randomNormal(x.shape, 0, 1, 'float32', h);
       const g = tf.randomNormal([h], 1, 0.3, 'float32', h + 1);
       const b = tf.randomNormal([h], 0, 0.3, 'float32', h + 2);
@@ -244,7 +246,7 @@ describe('fused dense layer on wasm', () => {
     [[1, 1, 4], 1],
   ] as const)('x %j, %d outputs: forward and gradients match float64', (xs, n) => {
     const k = xs[xs.length - 1];
-    const seed = xs.reduce((a, b) => a * 5 + b, n);
+    const seed = (xs as readonly number[]).reduce((a, b) => a * 5 + b, n as number);
     const x = tf.randomNormal([...xs], 0, 1, 'float32', seed);
     const W = tf.randomNormal([k, n], 0, 0.3, 'float32', seed + 1);
     const b = tf.randomNormal([n], 0, 1, 'float32', seed + 2);
@@ -255,7 +257,7 @@ describe('fused dense layer on wasm', () => {
     const [dx, dW, db] = tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) =>
       fusedDense(a, c, d).mul(w).sum(),
     )([x, W, b]);
-    const ref = dense64(x.dataSync(), W.dataSync(), b.dataSync(), w.dataSync(), k);
+    const ref = dense64(f32(x), f32(W), f32(b), f32(w), k);
     expectClose(y.dataSync(), ref.y, 1e-5, 'y');
     expectClose(dx.dataSync(), ref.dx, 1e-5, 'dx');
     expectClose(dW.dataSync(), ref.dW, 1e-5, 'dW');
@@ -332,7 +334,7 @@ describe('fused attention softmax on wasm', () => {
     const before = tf.memory().numTensors;
     const y = fusedScaledSoftmax(s, bias, scale);
     const ds = tf.grad((a: tf.Tensor) => fusedScaledSoftmax(a, bias, scale).mul(w).sum())(s);
-    const ref = softmax64(s.dataSync(), bias.dataSync(), w.dataSync(), h * q, n, scale);
+    const ref = softmax64(f32(s), f32(bias), f32(w), h * q, n, scale);
     expectClose(y.dataSync(), ref.y, 1e-6, 'y');
     expectClose(ds.dataSync(), ref.ds, 1e-5, 'ds');
     // The bias's gradient (never needed by training, given for completeness): the sum of
