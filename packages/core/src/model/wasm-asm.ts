@@ -265,3 +265,55 @@ export function expOfStack(V: number, X2: number, R: number, KF: number): number
     ...op.v128Andnot,
   ];
 }
+
+/** ln(2^-126): below it exp(x) is not a normal float32. */
+export const EXP_NORMAL_LO = Math.log(2 ** -126);
+
+/**
+ * exp of a vector the caller knows to be <= 0 (softmax's z - max, GELU's -x^2 / 2): the
+ * polynomial of expOfStack, but 2^k built in one step (k in [-126, 0]) and no overflow test;
+ * results below the smallest normal float32 (x < ln 2^-126) are 0, an absolute error under
+ * 1.2e-38. NaN stays NaN. For x > 0 the result is wrong (it is never called so).
+ */
+export function expNonPositiveOfStack(V: number, X2: number, R: number, KF: number): number[] {
+  return [
+    ...op.set(V),
+    ...op.get(V),
+    ...splatConst(EXP_NORMAL_LO),
+    ...op.f32x4Max,
+    ...op.tee(R),
+    ...splatConst(Math.LOG2E),
+    ...op.f32x4Mul,
+    ...op.f32x4Nearest,
+    ...op.set(KF),
+    ...op.get(R),
+    ...op.get(KF),
+    ...splatConst(LN2_HI),
+    ...op.f32x4Mul,
+    ...op.f32x4Sub,
+    ...op.get(KF),
+    ...splatConst(LN2_LO),
+    ...op.f32x4Mul,
+    ...op.f32x4Sub,
+    ...op.tee(R),
+    ...op.get(R),
+    ...op.f32x4Mul,
+    ...op.set(X2),
+    ...horner(EXP_POLY, R),
+    ...op.get(X2),
+    ...op.f32x4Mul,
+    ...op.get(R),
+    ...op.f32x4Add,
+    ...splatConst(1),
+    ...op.f32x4Add,
+    ...op.get(KF),
+    ...op.i32x4TruncSat,
+    ...pow2OfInts,
+    ...op.f32x4Mul,
+    // x < ln 2^-126: 0 (NaN fails the test and stays NaN).
+    ...op.get(V),
+    ...splatConst(EXP_NORMAL_LO),
+    ...op.f32x4Lt,
+    ...op.v128Andnot,
+  ];
+}

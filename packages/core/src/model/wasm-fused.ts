@@ -22,7 +22,7 @@
 //       p' = p - lr ((m' / (1 - b1^t)) / (sqrt(v' / (1 - b2^t)) + eps) + wd p),
 //     the operations of train/adamw.ts's tfjs composition in its order.
 //   softmax(s, bias, y, rows, rowsPerBias, n, scale): per row of n scores,
-//     y = softmax(s scale + bias) (max subtracted; exp as wasm-asm.ts), the bias row being
+//     y = softmax(s scale + bias) (max subtracted; exp of z - max <= 0: wasm-asm.ts), the bias row being
 //     row / rowsPerBias (attention's [batch, 1, 1, L] padding bias, broadcast over heads and
 //     query rows).
 //   softmaxGrad(y, dy, dx, rows, n, scale): dx = (dy y - sum(dy y) y) scale per row (tfjs's
@@ -31,7 +31,7 @@
 //   addRow(y, b, rows, n): y += b on every row, in place (a dense layer's bias).
 import {
   erfOfStack,
-  expOfStack,
+  expNonPositiveOfStack,
   F32,
   forStep,
   forUp,
@@ -382,7 +382,7 @@ function geluGradBody(): number[] {
     ...op.get(U),
     ...op.f32x4Mul,
     ...op.f32x4Neg,
-    ...expOfStack(T0, T1, T2, T3),
+    ...expNonPositiveOfStack(T0, T1, T2, T3),
     ...op.set(U), // U now holds exp(-u^2)
     // dy (phi + (x / 2) exp(-u^2) sqrt(2 / pi)), phi = (1 + erf(u)) / 2 from the forward pass
     ...op.get(DV),
@@ -670,7 +670,7 @@ function softmaxBody(): number[] {
           ...op.get(Z),
           ...op.get(VMAX),
           ...op.f32x4Sub,
-          ...expOfStack(T0, T1, T2, T3),
+          ...expNonPositiveOfStack(T0, T1, T2, T3),
           ...op.set(Z),
           ...fold(w, Z, VSUM, SSUM, op.f32x4Add, op.f32Add),
         ],
