@@ -268,6 +268,31 @@ describe('fused dense layer on wasm', () => {
     tf.dispose([x, W, b, w]);
   });
 
+  it('adds residuals in order, with dy as their gradient', () => {
+    const x = tf.randomNormal([2, 5, 8], 0, 1, 'float32', 11);
+    const W = tf.randomNormal([8, 12], 0, 0.3, 'float32', 12);
+    const b = tf.randomNormal([12], 0, 1, 'float32', 13);
+    const r0 = tf.randomNormal([2, 5, 12], 0, 1, 'float32', 14);
+    const r1 = tf.randomNormal([2, 5, 12], 0, 1, 'float32', 15);
+    const w = tf.randomNormal([2, 5, 12], 0, 1, 'float32', 16);
+    const before = tf.memory().numTensors;
+    const y = fusedDense(x, W, b, [r0, r1]);
+    // The same bits as adding after (IEEE addition commutes; the order is kept).
+    const want = tf.tidy(() => fusedDense(x, W, b).add(r0).add(r1));
+    expect(sameBits(y, want)).toBe(true);
+    const [g0, g1, gx] = tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) =>
+      fusedDense(d, W, b, [a, c]).mul(w).sum(),
+    )([r0, r1, x]);
+    expect(sameBits(g0, w)).toBe(true);
+    expect(sameBits(g1, w)).toBe(true);
+    const gxWant = tf.tidy(() => tf.grad((d: tf.Tensor) => fusedDense(d, W, b).mul(w).sum())(x));
+    expect(sameBits(gx, gxWant)).toBe(true);
+    tf.dispose([y, want, g0, g1, gx, gxWant]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => fusedDense(x, W, b, [tf.zeros([2, 5, 11])])).toThrow(/residual 0/);
+    tf.dispose([x, W, b, r0, r1, w]);
+  });
+
   it('without a bias; computes only the gradients asked for (a frozen kernel has no dW)', async () => {
     const x = tf.randomNormal([6, 8], 0, 1, 'float32', 3);
     const W = tf.randomNormal([8, 4], 0, 1, 'float32', 4);

@@ -112,27 +112,53 @@ function layerNormOp(eps: number): LayerNormOp {
  * x [n, L, in] (or [n, in]) @ kernel [in, out] + bias; on wasm with SIMD one fused kernel each
  * way (fused-ops.ts).
  */
-function dense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
-  if (fusedKernelsActive() && x.dtype === 'float32' && kernel.dtype === 'float32')
-    return fusedDense(x, kernel, bias);
+function dense(
+  x: tf.Tensor,
+  kernel: tf.Tensor,
+  bias?: tf.Tensor,
+  residuals: readonly tf.Tensor[] = [],
+): tf.Tensor {
+  if (
+    fusedKernelsActive() &&
+    x.dtype === 'float32' &&
+    kernel.dtype === 'float32' &&
+    residuals.every((r) => r.dtype === 'float32')
+  )
+    return fusedDense(x, kernel, bias, residuals);
+  let y: tf.Tensor;
   if (x.rank === 2) {
-    const y = tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D);
-    return bias ? y.add(bias) : y;
+    y = tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D);
+    if (bias) y = y.add(bias);
+  } else {
+    const [n, L, d] = x.shape;
+    y = tf.matMul(x.reshape([n * L, d]), kernel as tf.Tensor2D);
+    if (bias) y = y.add(bias);
+    y = y.reshape([n, L, kernel.shape[1] as number]);
   }
-  const [n, L, d] = x.shape;
-  let y = tf.matMul(x.reshape([n * L, d]), kernel as tf.Tensor2D);
-  if (bias) y = y.add(bias);
-  return y.reshape([n, L, kernel.shape[1] as number]);
+  for (const r of residuals) y = y.add(r);
+  return y;
 }
 
-/** dense() with the kernel by name, through the lookup's fused product when it has one. */
-function denseOf(x: tf.Tensor, p: ParamLookup, kernel: string, bias: string): tf.Tensor {
+/**
+ * dense() with the kernel by name (plus a residual, when given), through the lookup's fused
+ * product when it has one.
+ */
+function denseOf(
+  x: tf.Tensor,
+  p: ParamLookup,
+  kernel: string,
+  bias: string,
+  residual?: tf.Tensor,
+): tf.Tensor {
   if (p.matMul) {
     const [n, L, d] = x.shape;
     const y = p.matMul(x.reshape([n * L, d]) as tf.Tensor2D, kernel);
-    if (y) return y.add(p(bias)).reshape([n, L, y.shape[1]]);
+    if (y) {
+      const out = y.add(p(bias)).reshape([n, L, y.shape[1]]);
+      return residual ? out.add(residual) : out;
+    }
   }
-  return dense(x, p(kernel), p(bias));
+  return dense(x, p(kernel), p(bias), residual ? [residual] : []);
 }
 
 /** Exact GELU (erf), as in BERT/ViLT; on wasm with SIMD one fused kernel each way. */
@@ -210,6 +236,7 @@ export function embed(
   return { x, bias };
 }
 
+/** Multi-head self-attention of h, its output projection plus `residual`. */
 function attention(
   c: ModelConfig,
   p: ParamLookup,
@@ -217,6 +244,7 @@ function attention(
   lora: string | null,
   h: tf.Tensor,
   bias: tf.Tensor,
+  residual: tf.Tensor,
 ): tf.Tensor {
   const [n, L, H] = h.shape;
   const nh = c.numHeads;
@@ -238,7 +266,7 @@ function attention(
       ? fusedScaledSoftmax(raw, bias, 1 / Math.sqrt(d))
       : tf.softmax(raw.mul(1 / Math.sqrt(d)).add(bias), -1);
   const ctx = tf.matMul(probs, v).transpose([0, 2, 1, 3]).reshape([n, L, H]);
-  return denseOf(ctx, p, `${b}/o_kernel`, `${b}/o_bias`);
+  return denseOf(ctx, p, `${b}/o_kernel`, `${b}/o_bias`, residual);
 }
 
 /**
@@ -264,8 +292,16 @@ export function block(
   const unit = trainableLayerNames(c)[i];
   const lora = c.peft === 'lora' ? unit : null;
   const eps = c.layerNormEps;
-  const h = s.x.add(
-    attention(c, p, b, lora, layerNorm(s.x, p(`${b}/ln1_gamma`), p(`${b}/ln1_beta`), eps), s.bias),
+  // Residual adds ride in the dense kernels: x + Attn(LN(x)) is the output projection plus x
+  // (IEEE addition commutes, so the same bits as adding after).
+  const h = attention(
+    c,
+    p,
+    b,
+    lora,
+    layerNorm(s.x, p(`${b}/ln1_gamma`), p(`${b}/ln1_beta`), eps),
+    s.bias,
+    s.x,
   );
   const inner = gelu(
     denseOf(
@@ -285,6 +321,12 @@ export function block(
       return tap ? tap(names, x, y) : y;
     };
     const a = tf.relu(tapped(m, 'down'));
+    // h + (m + up(a)), as up(a)'s dense kernel plus m then h (the same bits); a tap (LNTK)
+    // needs up(a) alone.
+    if (!tap) {
+      const up = { kernel: `${unit}/up_kernel`, bias: `${unit}/up_bias` };
+      return { x: dense(a, p(up.kernel), p(up.bias), [m, h]) as tf.Tensor3D, bias: s.bias };
+    }
     m = m.add(tapped(a, 'up'));
   }
   return { x: h.add(m) as tf.Tensor3D, bias: s.bias };

@@ -66,15 +66,30 @@ export const fusedGelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]
 }) as (x: tf.Tensor) => tf.Tensor;
 
 /**
- * x [..., in] @ kernel [in, out] (+ bias [out]) as one kernel each way (wasm-kernels.ts's
- * FocusDense); float32 only.
+ * x [..., in] @ kernel [in, out] (+ bias [out]) (+ each residual, of the output's shape, in
+ * order; at most two) as one kernel each way (wasm-kernels.ts's FocusDense); float32 only.
  */
-export function fusedDense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+export function fusedDense(
+  x: tf.Tensor,
+  kernel: tf.Tensor,
+  bias?: tf.Tensor,
+  residuals: readonly tf.Tensor[] = [],
+): tf.Tensor {
   if (kernel.rank !== 2 || x.shape[x.rank - 1] !== kernel.shape[0])
     throw new Error(`fusedDense: x [${x.shape}] does not match kernel [${kernel.shape}]`);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== kernel.shape[1]))
     throw new Error(`fusedDense: bias [${bias.shape}] does not match kernel [${kernel.shape}]`);
-  return run(FUSED.dense, bias ? { x, w: kernel, b: bias } : { x, w: kernel }) as tf.Tensor;
+  const outShape = [...x.shape.slice(0, -1), kernel.shape[1] as number];
+  if (residuals.length > 2)
+    throw new Error(`fusedDense: at most 2 residuals, got ${residuals.length}`);
+  residuals.forEach((r, i) => {
+    if (r.dtype !== 'float32' || !tf.util.arraysEqual(r.shape, outShape))
+      throw new Error(`fusedDense: residual ${i} [${r.shape}] must be float32 [${outShape}]`);
+  });
+  const inputs: tf.NamedTensorMap = { x, w: kernel };
+  if (bias) inputs.b = bias;
+  residuals.forEach((r, i) => (inputs[`r${i}`] = r));
+  return run(FUSED.dense, inputs) as tf.Tensor;
 }
 
 /** Whether fusedScaledSoftmax takes these: float32 scores [b, h, q, n], bias [b, 1, 1, n]. */

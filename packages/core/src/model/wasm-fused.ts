@@ -29,6 +29,7 @@
 //     Softmax gradient, then the scale's).
 //   colSum(x, y, rows, n): y = the sum of the rows of x (a dense layer's bias gradient).
 //   addRow(y, b, rows, n): y += b on every row, in place (a dense layer's bias).
+//   addInPlace(y, r, count): y += r, in place (a residual added to a dense layer's output).
 import {
   erfOfStack,
   expNonPositiveOfStack,
@@ -774,6 +775,28 @@ function softmaxGradBody(): number[] {
   );
 }
 
+function addInPlaceBody(): number[] {
+  const [Y, R, COUNT] = [0, 1, 2];
+  const IDX = 3;
+  const [YV, RV] = [4, 5];
+  return body(
+    [
+      [1, I32],
+      [2, V128],
+    ],
+    mapLoop(
+      IDX,
+      COUNT,
+      [
+        [Y, YV],
+        [R, RV],
+      ],
+      [...op.get(YV), ...op.get(RV), ...op.f32x4Add, ...op.set(YV)],
+      [[Y, YV]],
+    ),
+  );
+}
+
 /**
  * The module's bytes: imports env.memory (shared: the threaded build's memory, see
  * wasm-simd.ts), exports the kernels above.
@@ -789,6 +812,7 @@ export function fusedModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
     fnType([...i32s(2), ...new Array<number>(9).fill(F32)]), // 4 adamw
     fnType([...i32s(6), F32]), // 5 softmax
     fnType([...i32s(5), F32]), // 6 softmaxGrad
+    fnType(i32s(3)), // 7 addInPlace
   ];
   const fns: [string, number, number[]][] = [
     ['layerNorm', 0, layerNormBody()],
@@ -800,6 +824,7 @@ export function fusedModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
     ['addRow', 2, addRowBody()],
     ['softmax', 5, softmaxBody()],
     ['softmaxGrad', 6, softmaxGradBody()],
+    ['addInPlace', 7, addInPlaceBody()],
   ];
   const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   return new Uint8Array([
@@ -855,6 +880,8 @@ export interface FusedKernels {
     scale: number,
   ): void;
   softmaxGrad(y: number, dy: number, dx: number, rows: number, n: number, scale: number): void;
+  /** y += r element-wise, in place. */
+  addInPlace(y: number, r: number, count: number): void;
   /** y[r, j] += b[j], in place (y row-major [rows, n]). */
   addRow(y: number, b: number, rows: number, n: number): void;
   geluGrad(x: number, phi: number, dy: number, dx: number, count: number): void;

@@ -319,8 +319,9 @@ function registerFusedKernels(): void {
  * The dense layer y = x W (+ b) over the last axis of x, as one kernel each way, all by the
  * SIMD product (wasm-simd.ts; faster than the backend's XNNPACK path at the model's shapes,
  * e.g. 528 x 16 @ 16 x 64: 24 against 9 GFLOP/s, and the same float32 sums in the same order):
- *   FocusDense {x, w, b?}: x seen as [rows, in] (no reshape kernels), then b added to every
- *     row: the bits of tf.matMul(...).add(b) on this backend;
+ *   FocusDense {x, w, b?, r0?, r1?}: x seen as [rows, in] (no reshape kernels), then b added
+ *     to every row, then the residuals r0 and r1 (tensors of the output's shape) in that
+ *     order: the bits of tf.matMul(...).add(b).add(r0).add(r1) on this backend;
  *   its gradient (registered, so tfjs asks only for the inputs on the path to the trained
  *   tensors: a frozen kernel's dW is never computed):
  *     dx = dy W^T (FocusDenseGradX: W transposed by the backend's kernel, a small copy; the
@@ -363,12 +364,16 @@ function registerDenseKernels(): void {
     dtype: x.dtype,
   });
   register(FUSED.dense, (args) => {
-    const { x, w, b } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    const { x, w, b, r0, r1 } = args.inputs as Record<string, tf.TensorInfo | undefined>;
     const { fused, ptr, product } = kernels(args);
     const [k, n] = w!.shape;
     const rows = tf.util.sizeFromShape(x!.shape) / k;
     const y = product(x!, w!, rows, k, n);
-    if (b && rows * n > 0) fused.addRow(ptr(y), ptr(b), rows, n);
+    if (rows * n > 0) {
+      if (b) fused.addRow(ptr(y), ptr(b), rows, n);
+      // Residuals, in order: ((x W + b) + r0) + r1.
+      for (const r of [r0, r1]) if (r) fused.addInPlace(ptr(y), ptr(r), rows * n);
+    }
     return as(y, [...x!.shape.slice(0, -1), n]);
   });
   register(FUSED.denseGradX, (args) => {
@@ -416,6 +421,9 @@ function registerDenseKernels(): void {
         x: () => run(FUSED.denseGradX, { dy: g, w }),
         w: () => run(FUSED.denseGradW, { x, dy: g }),
         b: () => run(FUSED.colSum, { x: g }),
+        // A residual's gradient is dy itself (a new tensor on the same buffer).
+        r0: () => tf.reshape(g, g.shape),
+        r1: () => tf.reshape(g, g.shape),
       };
     },
   });
