@@ -21,10 +21,9 @@
 //       m' = m b1 + g (1 - b1),  v' = v b2 + g^2 (1 - b2),
 //       p' = p - lr ((m' / (1 - b1^t)) / (sqrt(v' / (1 - b2^t)) + eps) + wd p),
 //     the operations of train/adamw.ts's tfjs composition in its order.
-//   softmax(s, bias, y, rows, rowsPerBias, n, scale): per row of n scores,
-//     y = softmax(s scale + bias) (max subtracted; exp of z - max <= 0: wasm-asm.ts), the bias row being
-//     row / rowsPerBias (attention's [batch, 1, 1, L] padding bias, broadcast over heads and
-//     query rows).
+//   scaleBias(s, bias, z, rows, rowsPerBias, n, scale): per row of n scores, z = s scale + bias,
+//     the bias row being row / rowsPerBias (attention's [batch, 1, 1, L] padding bias,
+//     broadcast over heads and query rows); the backend's own (XNNPACK) softmax follows.
 //   softmaxGrad(y, dy, dx, rows, n, scale): dx = (dy y - sum(dy y) y) scale per row (tfjs's
 //     Softmax gradient, then the scale's).
 //   colSum(x, y, rows, n): y = the sum of the rows of x (a dense layer's bias gradient).
@@ -581,21 +580,6 @@ function addRowBody(): number[] {
   );
 }
 
-/** The f32 max of the lanes of a v128 local. */
-const hmax = (v: number) => [
-  ...op.get(v),
-  ...op.lane(0),
-  ...op.get(v),
-  ...op.lane(1),
-  ...op.f32Max,
-  ...op.get(v),
-  ...op.lane(2),
-  ...op.get(v),
-  ...op.lane(3),
-  ...op.f32Max,
-  ...op.f32Max,
-];
-
 /** Row pointer: base + row * n * 4 into `into`. */
 const rowPtr = (base: number, row: number[], n: number, into: number) => [
   ...op.get(base),
@@ -617,24 +601,18 @@ const fold = (width: 4 | 1, v: number, vacc: number, sacc: number, vop: number[]
     ? [...op.get(vacc), ...op.get(v), ...vop, ...op.set(vacc)]
     : [...op.get(sacc), ...op.get(v), ...op.lane0, ...sop, ...op.set(sacc)];
 
-function softmaxBody(): number[] {
-  const [S, BIAS, Y, ROWS, RPB, N, SCALE] = [0, 1, 2, 3, 4, 5, 6];
-  const [ROW, IDX, SR, BR, YR] = [7, 8, 9, 10, 11];
-  const [SMAX, SSUM] = [12, 13];
-  const [SV, BV, Z, VMAX, VSUM, SC, T0, T1, T2, T3] = [14, 15, 16, 17, 18, 19, 20, 21, 22, 23];
+function scaleBiasBody(): number[] {
+  const [S, BIAS, Z, ROWS, RPB, N, SCALE] = [0, 1, 2, 3, 4, 5, 6];
+  const [ROW, IDX, SR, BR, ZR] = [7, 8, 9, 10, 11];
+  const [SV, BV, ZV, SC] = [12, 13, 14, 15];
   const code = [
     ...op.get(SCALE),
     ...op.splat,
     ...op.set(SC),
     ...forUp(ROW, op.get(ROWS), [
       ...rowPtr(S, op.get(ROW), N, SR),
-      ...rowPtr(Y, op.get(ROW), N, YR),
+      ...rowPtr(Z, op.get(ROW), N, ZR),
       ...rowPtr(BIAS, [...op.get(ROW), ...op.get(RPB), ...op.divU], N, BR),
-      // z = s scale + bias (into y), and its max
-      ...splatConst(-Infinity),
-      ...op.set(VMAX),
-      ...op.f32Const(-Infinity),
-      ...op.set(SMAX),
       ...mapLoop(
         IDX,
         N,
@@ -642,61 +620,22 @@ function softmaxBody(): number[] {
           [SR, SV],
           [BR, BV],
         ],
-        (w) => [
+        [
           ...op.get(SV),
           ...op.get(SC),
           ...op.f32x4Mul,
           ...op.get(BV),
           ...op.f32x4Add,
-          ...op.set(Z),
-          ...fold(w, Z, VMAX, SMAX, op.f32x4Max, op.f32Max),
+          ...op.set(ZV),
         ],
-        [[YR, Z]],
-      ),
-      ...hmax(VMAX),
-      ...op.get(SMAX),
-      ...op.f32Max,
-      ...op.splat,
-      ...op.set(VMAX),
-      // e = exp(z - max) (into y), and its sum
-      ...op.zero,
-      ...op.set(VSUM),
-      ...op.f32Const(0),
-      ...op.set(SSUM),
-      ...mapLoop(
-        IDX,
-        N,
-        [[YR, Z]],
-        (w) => [
-          ...op.get(Z),
-          ...op.get(VMAX),
-          ...op.f32x4Sub,
-          ...expNonPositiveOfStack(T0, T1, T2, T3),
-          ...op.set(Z),
-          ...fold(w, Z, VSUM, SSUM, op.f32x4Add, op.f32Add),
-        ],
-        [[YR, Z]],
-      ),
-      ...hsum(VSUM),
-      ...op.get(SSUM),
-      ...op.f32Add,
-      ...op.splat,
-      ...op.set(VSUM),
-      // y = e / sum
-      ...mapLoop(
-        IDX,
-        N,
-        [[YR, Z]],
-        [...op.get(Z), ...op.get(VSUM), ...op.f32x4Div, ...op.set(Z)],
-        [[YR, Z]],
+        [[ZR, ZV]],
       ),
     ]),
   ];
   return body(
     [
       [5, I32],
-      [2, F32],
-      [10, V128],
+      [4, V128],
     ],
     code,
   );
@@ -810,7 +749,7 @@ export function fusedModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
     fnType(i32s(4)), // 2 gelu, colSum, addRow
     fnType(i32s(5)), // 3 geluGrad
     fnType([...i32s(2), ...new Array<number>(9).fill(F32)]), // 4 adamw
-    fnType([...i32s(6), F32]), // 5 softmax
+    fnType([...i32s(6), F32]), // 5 scaleBias
     fnType([...i32s(5), F32]), // 6 softmaxGrad
     fnType(i32s(3)), // 7 addInPlace
   ];
@@ -822,7 +761,7 @@ export function fusedModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
     ['adamw', 4, adamwBody()],
     ['colSum', 2, colSumBody()],
     ['addRow', 2, addRowBody()],
-    ['softmax', 5, softmaxBody()],
+    ['scaleBias', 5, scaleBiasBody()],
     ['softmaxGrad', 6, softmaxGradBody()],
     ['addInPlace', 7, addInPlaceBody()],
   ];
@@ -870,10 +809,10 @@ export interface FusedKernels {
   gelu(x: number, y: number, phi: number, count: number): void;
   /** y[j] = sum over rows r of x[r, j] (x row-major [rows, n]). */
   colSum(x: number, y: number, rows: number, n: number): void;
-  softmax(
+  scaleBias(
     s: number,
     bias: number,
-    y: number,
+    z: number,
     rows: number,
     rowsPerBias: number,
     n: number,
