@@ -14,6 +14,7 @@
 // shared with other work, which inflates wall time but not CPU time); wall ms are shown beside.
 // Fine-tuning quality (head only vs adapters on synthetic clients) follows, as before.
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import {
   answerVocabulary,
   syntheticClient,
@@ -71,6 +72,10 @@ const fmt = (x: number, d = 1) => Number(x.toFixed(d));
 export async function run(): Promise<BenchResult> {
   const rows: Record<string, unknown>[] = [];
   const notes: string[] = [
+    'command: nice -n 10 pnpm bench train',
+    `load average at the start: ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
     'GFLOP/s and "of ceiling" use CPU time of this single-threaded process; wallMs includes contention from other processes on the 2 shared cores.',
   ];
   const data = syntheticClient('chest_xray', { seed: 1 });
