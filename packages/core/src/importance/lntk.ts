@@ -400,29 +400,41 @@ function chunkRows(
 }
 
 /**
- * G[a][b] += <rows[a], rows[b]> for b >= a, in float64. Four partial sums (k mod 4) break the
- * dependency chain of one running sum (~2x faster in V8; a different rounding only at float64
- * resolution, and the same for every run).
+ * G[a][b] += <rows[a], rows[b]> for b >= a, in float64. Four columns b at a time: each element
+ * of rows[a] is loaded once for four running sums (four independent dependency chains, ~1.5x
+ * faster in V8 than one pair at a time); the last m % 4 columns one by one.
  */
 function accumulateGram(G: Float64Array, rows: Float32Array[], m: number): void {
   for (let a = 0; a < m; a++) {
     const ra = rows[a];
     const len = ra.length;
-    const end4 = len - (len % 4);
-    for (let b = a; b < m; b++) {
-      const rb = rows[b];
+    let b = a;
+    for (; b + 3 < m; b += 4) {
+      const r0 = rows[b];
+      const r1 = rows[b + 1];
+      const r2 = rows[b + 2];
+      const r3 = rows[b + 3];
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
-      for (let k = 0; k < end4; k += 4) {
-        s0 += ra[k] * rb[k];
-        s1 += ra[k + 1] * rb[k + 1];
-        s2 += ra[k + 2] * rb[k + 2];
-        s3 += ra[k + 3] * rb[k + 3];
+      for (let k = 0; k < len; k++) {
+        const x = ra[k];
+        s0 += x * r0[k];
+        s1 += x * r1[k];
+        s2 += x * r2[k];
+        s3 += x * r3[k];
       }
-      for (let k = end4; k < len; k++) s0 += ra[k] * rb[k];
-      G[a * m + b] += s0 + s1 + (s2 + s3);
+      G[a * m + b] += s0;
+      G[a * m + b + 1] += s1;
+      G[a * m + b + 2] += s2;
+      G[a * m + b + 3] += s3;
+    }
+    for (; b < m; b++) {
+      const rb = rows[b];
+      let s = 0;
+      for (let k = 0; k < len; k++) s += ra[k] * rb[k];
+      G[a * m + b] += s;
     }
   }
 }
