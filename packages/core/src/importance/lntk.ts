@@ -376,10 +376,12 @@ function chunkRows(
     });
     if (!ok || names.some((nm) => !seen.has(nm)) || ops.some((o) => !o.d)) return false;
     for (const o of ops) {
-      // Per-sample kernel gradients [n, in, out] and bias gradients [n, out].
+      // Per-sample kernel gradients [n, in, out] and bias gradients [n, out]; the bias rows as
+      // a product with ones (on wasm ~5x faster than tf.sum over the middle axis, which
+      // transposes first; the same sums in another order).
       const [gk, gb] = tf.tidy(() => [
         tf.matMul(o.x, o.d!, true, false).reshape([n, -1]),
-        tf.sum(o.d!, 1),
+        tf.matMul(tf.ones([n, 1, o.d!.shape[1] as number]), o.d!).reshape([n, -1]),
       ]);
       for (const [nm, t] of [
         [o.kernel, gk],
