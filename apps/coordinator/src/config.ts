@@ -12,6 +12,7 @@ import {
   HEAD_AGGREGATIONS,
   LOCAL_OPTIMIZERS,
   SERVER_OPTIMIZERS,
+  SITE_PERSONALIZATIONS,
 } from '@focus-fl/core/federated';
 import { ALGORITHMS } from '@focus-fl/solvers';
 
@@ -62,6 +63,12 @@ export const FederationConfigSchema = Type.Object(
      * it) or 'answer' (each answer over the sites that trained it; docs/federated-recipe.md).
      */
     headAggregation: Enum(HEAD_AGGREGATIONS),
+    /**
+     * The model each site uses and evaluates (core federated/personalization.ts): 'none' (the
+     * global model) or 'finetune' (its own model of its last local training; nothing changes
+     * on the wire). Absent = 'none'.
+     */
+    personalization: Type.Optional(Enum(SITE_PERSONALIZATIONS)),
     codec: Enum(CODECS),
     /** Budget for sites registered without one (layers per round). */
     defaultBudget: Type.Integer({ minimum: 1 }),

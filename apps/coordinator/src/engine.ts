@@ -341,6 +341,9 @@ export class RoundEngine extends EventEmitter {
       momentum: this.cfg.momentum,
       proxMu: this.cfg.proxMu,
       answerMask: this.cfg.answerMask,
+      // Sent only when on, so that a 'none' federation's round config is what it was.
+      ...(this.cfg.personalization !== undefined &&
+        this.cfg.personalization !== 'none' && { personalization: this.cfg.personalization }),
       codec: this.cfg.codec,
       budget: s.budget,
       seed: deriveSeed(this.cfg.seed, round, s.site),

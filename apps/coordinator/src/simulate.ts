@@ -3,7 +3,8 @@
  *                [--parallel N]`
  *   [--local-optimizer sgdm|adamw --momentum M --prox-mu MU --answer-mask question-type|none
  *    --server-optimizer fedavg|fedavgm|fedadam|fedyogi|fedadagrad --server-lr X
- *    --server-beta1 X --server-beta2 X --server-tau X --head-aggregation layer|answer]
+ *    --server-beta1 X --server-beta2 X --server-tau X --head-aggregation layer|answer
+ *    --personalization none|finetune]
  *   (the federated recipe,
  *    docs/federated-recipe.md; defaults from DEFAULT_CONFIG)
  *
@@ -392,6 +393,7 @@ async function main(): Promise<void> {
       'server-beta2': { type: 'string' },
       'server-tau': { type: 'string' },
       'head-aggregation': { type: 'string' },
+      personalization: { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
       parallel: { type: 'string' },
       'data-dir': { type: 'string' },
@@ -426,6 +428,7 @@ async function main(): Promise<void> {
     answerMask: values['answer-mask'] as FederationConfig['answerMask'] | undefined,
     serverOptimizer: serverOptimizerFlags(values, num),
     headAggregation: values['head-aggregation'] as FederationConfig['headAggregation'] | undefined,
+    personalization: values.personalization as FederationConfig['personalization'] | undefined,
   });
   const common = {
     clients,

@@ -23,6 +23,7 @@ import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpa
 import { SCORER_METHODS } from '../importance/methods.js';
 import { CODECS, type Codec } from './codecs.js';
 import { ANSWER_MASKS, LOCAL_OPTIMIZERS } from '../train/recipe-names.js';
+import { SITE_PERSONALIZATIONS } from './personalization.js';
 
 export type { Codec };
 
@@ -105,6 +106,11 @@ export const RoundConfig = Type.Object(
     proxMu: Type.Optional(Type.Number({ minimum: 0 })),
     /** Prediction rule of training and of the evaluate phase alike. */
     answerMask: Type.Optional(Lit(ANSWER_MASKS)),
+    /**
+     * The model the site uses and evaluates (federated/personalization.ts); absent = 'none'
+     * (the global one). It changes nothing in what the site sends.
+     */
+    personalization: Type.Optional(Lit(SITE_PERSONALIZATIONS)),
   },
   closed,
 );

@@ -23,6 +23,7 @@ import type {
 } from '../federated/site-client.js';
 import type { RoundConfig } from '../federated/protocol.js';
 import { localEvalOptions, localTrainOptions } from '../federated/local-options.js';
+import { SitePersonalState, type SitePersonalization } from '../federated/personalization.js';
 import type { LayerScores } from '../importance/methods.js';
 import { siteScores } from '../importance/vqa.js';
 import type { VqaModel } from '../model/vqa-model.js';
@@ -46,7 +47,9 @@ export type LocalTrainConfig = Pick<
   RoundConfig,
   'steps' | 'batchSize' | 'lr' | 'weightDecay' | 'seed'
 > &
-  Partial<Pick<RoundConfig, 'localOptimizer' | 'momentum' | 'proxMu' | 'answerMask'>> & {
+  Partial<
+    Pick<RoundConfig, 'localOptimizer' | 'momentum' | 'proxMu' | 'answerMask' | 'personalization'>
+  > & {
     round: number;
   };
 
@@ -130,6 +133,7 @@ export class ModelCompute implements LocalCompute {
             }
           : undefined,
       });
+      this.keepPersonal(config.personalization);
       // Local metrics on a slice of the training data after the update.
       const evOpts = localEvalOptions(config, () => this.siteAnswers);
       const ev = isSampleSource(this.trainSet)
@@ -161,14 +165,48 @@ export class ModelCompute implements LocalCompute {
     }
   }
 
-  /** `config`: the round's; its answer rule is the prediction rule (federated/local-options.ts). */
-  async evaluate(config?: Pick<RoundConfig, 'answerMask'>): Promise<EvalResult> {
+  /**
+   * `config`: the round's; its answer rule is the prediction rule (federated/local-options.ts),
+   * its `personalization` which model is evaluated: the site's own model when it has one
+   * (federated/personalization.ts), else the global one. The global weights are back in the
+   * model afterwards.
+   */
+  async evaluate(
+    config?: Pick<RoundConfig, 'answerMask' | 'personalization'>,
+  ): Promise<EvalResult> {
     if (config?.answerMask === 'site') await this.loadSiteAnswers();
     const evOpts = localEvalOptions(config, () => this.siteAnswers);
-    const ev = isSampleSource(this.testSet)
-      ? await evaluateSource(this.model, this.testSet, evOpts)
-      : await evaluate(this.model, this.testSet, evOpts);
-    return { accuracy: ev.accuracy, loss: ev.loss, numSamples: ev.n, perType: ev.perType };
+    const own = this.personalFor(config?.personalization)?.forEvaluation() ?? {};
+    const global = this.model.getParams(Object.keys(own));
+    this.model.setParams(own);
+    try {
+      const ev = isSampleSource(this.testSet)
+        ? await evaluateSource(this.model, this.testSet, evOpts)
+        : await evaluate(this.model, this.testSet, evOpts);
+      return { accuracy: ev.accuracy, loss: ev.loss, numSamples: ev.n, perType: ev.perType };
+    } finally {
+      this.model.setParams(global);
+    }
+  }
+
+  /**
+   * The site's personal state (in memory: it lives as long as this compute, one session of a
+   * tab or a simulated site, and never leaves the site). A change of mode starts afresh.
+   */
+  private personal: SitePersonalState | null = null;
+
+  private personalFor(mode: SitePersonalization | undefined): SitePersonalState | null {
+    if (mode === undefined || mode === 'none') return null;
+    if (this.personal?.mode !== mode) this.personal = new SitePersonalState(mode);
+    return this.personal;
+  }
+
+  /** Right after local training: records the trained model as the site's own (when on). */
+  private keepPersonal(mode: SitePersonalization | undefined): void {
+    const state = this.personalFor(mode);
+    if (!state) return;
+    const m = this.model;
+    state.afterTraining(m.getParams(m.trainableParamNames(m.layerNames())));
   }
 
   /** The answers of the training split: the site's answer set (rule 'site'); stays local. */
