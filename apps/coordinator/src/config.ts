@@ -12,7 +12,7 @@ import {
   HEAD_AGGREGATIONS,
   LOCAL_OPTIMIZERS,
   SERVER_OPTIMIZERS,
-  SITE_PERSONALIZATIONS,
+  PERSONALIZATIONS,
 } from '@focus-fl/core/federated';
 import { ALGORITHMS } from '@focus-fl/solvers';
 
@@ -65,10 +65,11 @@ export const FederationConfigSchema = Type.Object(
     headAggregation: Enum(HEAD_AGGREGATIONS),
     /**
      * The model each site uses and evaluates (core federated/personalization.ts): 'none' (the
-     * global model) or 'finetune' (its own model of its last local training; nothing changes
-     * on the wire). Absent = 'none'.
+     * global model), 'finetune' (its own model of its last local training; nothing changes on
+     * the wire) or 'adapters' (its own adapters kept across rounds, the head shared: updates
+     * carry the head only). Absent = 'none'.
      */
-    personalization: Type.Optional(Enum(SITE_PERSONALIZATIONS)),
+    personalization: Type.Optional(Enum(PERSONALIZATIONS)),
     codec: Enum(CODECS),
     /** Budget for sites registered without one (layers per round). */
     defaultBudget: Type.Integer({ minimum: 1 }),

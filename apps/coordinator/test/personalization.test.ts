@@ -1,23 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { validateMessage } from '@focus-fl/core/federated';
+import { validateMessage, type Personalization } from '@focus-fl/core/federated';
+import { loadModel } from '@focus-fl/core/model';
+import { initNodeBackend } from '@focus-fl/core/node';
+import { modelSourceFromConfig } from '../src/model-source.js';
 import { DEFAULT_CONFIG, resolveConfig } from '../src/config.js';
 import { simulate } from '../src/simulate.js';
 
 describe('personalization in the coordinator config and the round config', () => {
-  it("accepts 'none' and 'finetune'; refuses the lab-only 'adapters' by field name", () => {
-    expect(resolveConfig({ personalization: 'finetune' }).personalization).toBe('finetune');
-    expect(resolveConfig({ personalization: 'none' }).personalization).toBe('none');
+  it('accepts none, finetune and adapters; refuses anything else by field name', () => {
+    for (const p of ['none', 'finetune', 'adapters'] as const)
+      expect(resolveConfig({ personalization: p }).personalization).toBe(p);
     expect(resolveConfig({}).personalization).toBe(DEFAULT_CONFIG.personalization);
-    expect(() => resolveConfig({ personalization: 'adapters' as never })).toThrow(
-      /personalization/,
-    );
+    expect(() => resolveConfig({ personalization: 'ditto' as never })).toThrow(/personalization/);
   });
 });
 
 // The engine end to end (real coordinator, ws protocol, Node sites): under 'finetune' the
 // evaluate phase scores each site's own model; before any training it is the global model.
 describe("simulate with personalization 'finetune'", () => {
-  const run = (personalization: 'none' | 'finetune') =>
+  const run = (personalization: Personalization) =>
     simulate({
       clients: 2,
       seed: 5,
@@ -61,7 +62,22 @@ describe("simulate with personalization 'finetune'", () => {
     expect(differs).toBe(true);
   }, 240_000);
 
-  it("the wire accepts 'finetune' in a round config and refuses 'adapters'", () => {
+  it("'adapters': the rounds complete with updates that carry the head only", async () => {
+    const plain = await run('none');
+    const pers = await run('adapters');
+    expect(pers.rounds.map((r) => r.round)).toEqual([1, 2]);
+    expect(pers.final.baseAccuracy).toBe(plain.final.baseAccuracy);
+    // Up, each of the 2 sites per round leaves out every adapter: at least their fp16 bytes.
+    await initNodeBackend('wasm');
+    const model = loadModel(modelSourceFromConfig({ preset: 'tiny', modelSeed: 5 }).baseBytes!);
+    const adapters = model.getParams(model.layerNames().flatMap((l) => model.paramNames(l)));
+    const adapterValues = Object.values(adapters).reduce((a, t) => a + t.data.length, 0);
+    model.dispose();
+    for (const [i, r] of pers.rounds.entries())
+      expect(plain.rounds[i].bytesUp - r.bytesUp).toBeGreaterThanOrEqual(2 * 2 * adapterValues);
+  }, 240_000);
+
+  it("the wire accepts 'finetune' in a round config and refuses an unknown mode", () => {
     const msg = (personalization: string) => ({
       type: 'round-start',
       round: 1,
@@ -82,6 +98,6 @@ describe("simulate with personalization 'finetune'", () => {
     expect(validateMessage(msg('finetune'))).toMatchObject({
       config: { personalization: 'finetune' },
     });
-    expect(() => validateMessage(msg('adapters'))).toThrow(/personalization/);
+    expect(() => validateMessage(msg('ditto'))).toThrow(/personalization/);
   });
 });

@@ -178,3 +178,72 @@ describe("ModelCompute with personalization 'finetune'", () => {
     b.model.dispose();
   });
 });
+
+// Under 'adapters' the site's adapters are its own: the update carries the head only, the next
+// round's training starts from the site's adapters, and the model holds the global weights
+// again after training and after evaluation.
+describe("ModelCompute with personalization 'adapters'", () => {
+  const data = syntheticClient('oct', { seed: 4, scale: 0, floor: 150 });
+  const cfg = {
+    round: 1,
+    steps: 3,
+    batchSize: 8,
+    lr: 0.01,
+    weightDecay: 0.01,
+    seed: 3,
+    answerMask: 'site' as const,
+    personalization: 'adapters' as const,
+  };
+  it('sends the head only, starts round 2 from its own adapters, restores the global weights', async () => {
+    const model = createModel(resolveConfig('tiny', { numLayers: 2 }), {
+      seed: 2,
+      answers: answerVocabulary(),
+    });
+    const c = new ModelCompute({ model, train: data.train, test: data.test });
+    const names = model.trainableParamNames(model.layerNames());
+    const global = model.getParams(names);
+    const r1 = await c.train(['block0.adapter', 'block1.adapter'], cfg);
+    expect(Object.keys(r1.deltas).every((n) => n.startsWith('head/'))).toBe(true);
+    expect(Object.keys(r1.deltas).length).toBe(model.paramNames('head').length);
+    const same = (a: NamedArrays) =>
+      names.every((k) => a[k].data.every((x, i) => x === global[k].data[i]));
+    expect(same(model.getParams(names))).toBe(true);
+    await c.evaluate({ answerMask: 'site', personalization: 'adapters' });
+    expect(same(model.getParams(names))).toBe(true);
+
+    // Round 2 from the site's adapters: another site that starts from the global adapters
+    // (a fresh compute given round 1's adapters by hand) computes the same head update.
+    const r2 = await c.train(['block1.adapter'], { ...cfg, round: 2 });
+    const own = new ModelCompute({
+      model: createModel(resolveConfig('tiny', { numLayers: 2 }), {
+        seed: 2,
+        answers: answerVocabulary(),
+      }),
+      train: data.train,
+      test: data.test,
+    });
+    const ref1 = await own.train(['block0.adapter', 'block1.adapter'], {
+      ...cfg,
+      personalization: 'none',
+    });
+    const start: NamedArrays = {};
+    for (const [k, d] of Object.entries(ref1.deltas)) {
+      if (k.startsWith('head/')) continue;
+      start[k] = { shape: d.shape, data: global[k].data.map((x, i) => x + d.data[i]) };
+    }
+    own.model.setParams(start);
+    const ref2 = await own.train(['block1.adapter'], { ...cfg, round: 2, personalization: 'none' });
+    // Equal up to float32 rounding (the site kept its trained adapters; here global + delta).
+    for (const k of Object.keys(r2.deltas)) {
+      const d = ref2.deltas[k].data;
+      const diff = r2.deltas[k].data.reduce((m, x, i) => Math.max(m, Math.abs(x - d[i])), 0);
+      expect(diff, k).toBeLessThan(1e-6);
+    }
+    // Training round 2 from the global adapters instead gives another head update.
+    own.model.setParams(global);
+    const g2 = await own.train(['block1.adapter'], { ...cfg, round: 2, personalization: 'none' });
+    expect(g2.deltas['head/kernel'].data).not.toEqual(r2.deltas['head/kernel'].data);
+    model.dispose();
+    own.model.dispose();
+  });
+});

@@ -13,8 +13,9 @@
  * - `adapters` (personal layers, as LG-FedAvg: local representation, global head; Liang et al.,
  *   2020): a site keeps its own adapters across rounds (every round's training starts from its
  *   adapters and the global head) and shares only the head; a site uses its adapters with the
- *   head as its last local training left it. Its update carries only the head. Measured in the
- *   lab (bench/lib/fedlab.ts) only: the coordinator expects an update for every assigned layer.
+ *   head as its last local training left it. Its update carries only the head (the coordinator
+ *   then expects the head only; the strategy's assignment says which of its own adapters a site
+ *   trains that round).
  *
  * No tfjs here: the state is named Float32 arrays, laid over the model by the caller.
  */
@@ -22,12 +23,6 @@ import { HEAD_LAYER, layerOf, type NamedArrays } from '../tensors/named.js';
 
 export const PERSONALIZATIONS = ['none', 'finetune', 'adapters'] as const;
 export type Personalization = (typeof PERSONALIZATIONS)[number];
-/**
- * The modes a site of the round engine runs (the round config's `personalization`): their
- * update carries every assigned layer, as the coordinator requires.
- */
-export const SITE_PERSONALIZATIONS = ['none', 'finetune'] as const;
-export type SitePersonalization = (typeof SITE_PERSONALIZATIONS)[number];
 
 /** Throws a clear error for a value that is not a personalisation mode. */
 export function checkPersonalization(mode: unknown): Personalization {

@@ -23,7 +23,7 @@ import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpa
 import { SCORER_METHODS } from '../importance/methods.js';
 import { CODECS, type Codec } from './codecs.js';
 import { ANSWER_MASKS, LOCAL_OPTIMIZERS } from '../train/recipe-names.js';
-import { SITE_PERSONALIZATIONS } from './personalization.js';
+import { PERSONALIZATIONS } from './personalization.js';
 
 export type { Codec };
 
@@ -110,7 +110,7 @@ export const RoundConfig = Type.Object(
      * The model the site uses and evaluates (federated/personalization.ts); absent = 'none'
      * (the global one). It changes nothing in what the site sends.
      */
-    personalization: Type.Optional(Lit(SITE_PERSONALIZATIONS)),
+    personalization: Type.Optional(Lit(PERSONALIZATIONS)),
   },
   closed,
 );

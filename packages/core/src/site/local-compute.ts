@@ -23,7 +23,7 @@ import type {
 } from '../federated/site-client.js';
 import type { RoundConfig } from '../federated/protocol.js';
 import { localEvalOptions, localTrainOptions } from '../federated/local-options.js';
-import { SitePersonalState, type SitePersonalization } from '../federated/personalization.js';
+import { SitePersonalState, type Personalization } from '../federated/personalization.js';
 import type { LayerScores } from '../importance/methods.js';
 import { siteScores } from '../importance/vqa.js';
 import type { VqaModel } from '../model/vqa-model.js';
@@ -110,11 +110,18 @@ export class ModelCompute implements LocalCompute {
     onProgress?: LocalProgress,
   ): Promise<TrainResult> {
     const m = this.model;
-    const before = m.getParams(m.trainableParamNames(layers));
+    // Personalisation 'adapters': training starts from the site's own adapters (over the
+    // global ones), so those are restored afterwards too.
+    const personal = this.personalFor(config.personalization);
+    const start = personal?.beforeTraining() ?? {};
+    const before = m.getParams([
+      ...new Set([...m.trainableParamNames(layers), ...Object.keys(start)]),
+    ]);
     const t0 = performance.now();
     if (config.answerMask !== undefined && config.answerMask !== 'none')
       await this.loadSiteAnswers();
     try {
+      m.setParams(start);
       const res = await trainLayers(m, this.trainSet, {
         layers,
         steps: config.steps,
@@ -141,7 +148,7 @@ export class ModelCompute implements LocalCompute {
         : await evaluate(m, this.trainSet.slice(0, this.metricSamples), evOpts);
       // Under an answer rule the head update carries only the answers this site can train
       // (train/answer-mask.ts restrictHeadDeltas; the aggregation's per-answer unit).
-      const deltas =
+      const restricted =
         config.answerMask !== undefined && config.answerMask !== 'none'
           ? restrictHeadDeltas(
               res.deltas,
@@ -150,6 +157,8 @@ export class ModelCompute implements LocalCompute {
               }).reachable(this.siteKinds),
             )
           : res.deltas;
+      // The site's personal params never travel (federated/personalization.ts).
+      const deltas = personal ? personal.outgoing(restricted) : restricted;
       return {
         deltas,
         metrics: {
@@ -195,14 +204,14 @@ export class ModelCompute implements LocalCompute {
    */
   private personal: SitePersonalState | null = null;
 
-  private personalFor(mode: SitePersonalization | undefined): SitePersonalState | null {
+  private personalFor(mode: Personalization | undefined): SitePersonalState | null {
     if (mode === undefined || mode === 'none') return null;
     if (this.personal?.mode !== mode) this.personal = new SitePersonalState(mode);
     return this.personal;
   }
 
   /** Right after local training: records the trained model as the site's own (when on). */
-  private keepPersonal(mode: SitePersonalization | undefined): void {
+  private keepPersonal(mode: Personalization | undefined): void {
     const state = this.personalFor(mode);
     if (!state) return;
     const m = this.model;
