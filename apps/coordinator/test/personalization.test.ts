@@ -56,6 +56,12 @@ describe("simulate with personalization 'finetune'", () => {
     );
     expect(pers.rounds.map((r) => r.selection)).toEqual(plain.rounds.map((r) => r.selection));
     // Each site's own model is not the global one: some site's accuracy differs.
+    // The global model's accuracy comes beside: exactly the unpersonalised run's (same
+    // updates, same global model, same held-out splits).
+    expect(plain.rounds.every((r) => r.sharedAccuracy === undefined)).toBe(true);
+    expect(pers.rounds.map((r) => r.sharedPerClient)).toEqual(plain.rounds.map((r) => r.perClient));
+    expect(pers.rounds.map((r) => r.sharedAccuracy)).toEqual(plain.rounds.map((r) => r.accuracy));
+    expect(pers.final.sharedAccuracy).toBe(plain.final.accuracy);
     const differs = pers.rounds.some((r, i) =>
       Object.entries(r.perClient).some(([s, a]) => a !== plain.rounds[i].perClient[s]),
     );

@@ -85,6 +85,11 @@ const EvalMetrics = Type.Object(
     loss: Finite,
     numSamples: Count,
     perType: Type.Record(Type.String(), TypeMetric),
+    /**
+     * Under a personalization (federated/personalization.ts) the fields above are the site's
+     * own model; these are the global model's on the same held-out split, reported beside.
+     */
+    shared: Type.Optional(Type.Object({ accuracy: Finite, loss: Finite }, closed)),
   },
   closed,
 );

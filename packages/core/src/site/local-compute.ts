@@ -177,22 +177,37 @@ export class ModelCompute implements LocalCompute {
   /**
    * `config`: the round's; its answer rule is the prediction rule (federated/local-options.ts),
    * its `personalization` which model is evaluated: the site's own model when it has one
-   * (federated/personalization.ts), else the global one. The global weights are back in the
-   * model afterwards.
+   * (federated/personalization.ts), else the global one; with its own model it reports the
+   * global one's accuracy and loss beside (`shared`). The global weights are back in the model
+   * afterwards.
    */
   async evaluate(
     config?: Pick<RoundConfig, 'answerMask' | 'personalization'>,
   ): Promise<EvalResult> {
     if (config?.answerMask === 'site') await this.loadSiteAnswers();
     const evOpts = localEvalOptions(config, () => this.siteAnswers);
+    const score = () =>
+      isSampleSource(this.testSet)
+        ? evaluateSource(this.model, this.testSet, evOpts)
+        : evaluate(this.model, this.testSet, evOpts);
     const own = this.personalFor(config?.personalization)?.forEvaluation() ?? {};
+    if (Object.keys(own).length === 0) {
+      const ev = await score();
+      return { accuracy: ev.accuracy, loss: ev.loss, numSamples: ev.n, perType: ev.perType };
+    }
+    // The site's own model, and the global one beside it (reported, never hidden).
+    const shared = await score();
     const global = this.model.getParams(Object.keys(own));
     this.model.setParams(own);
     try {
-      const ev = isSampleSource(this.testSet)
-        ? await evaluateSource(this.model, this.testSet, evOpts)
-        : await evaluate(this.model, this.testSet, evOpts);
-      return { accuracy: ev.accuracy, loss: ev.loss, numSamples: ev.n, perType: ev.perType };
+      const ev = await score();
+      return {
+        accuracy: ev.accuracy,
+        loss: ev.loss,
+        numSamples: ev.n,
+        perType: ev.perType,
+        shared: { accuracy: shared.accuracy, loss: shared.loss },
+      };
     } finally {
       this.model.setParams(global);
     }
