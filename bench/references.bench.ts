@@ -84,6 +84,18 @@ const ROW_DEFS: RowDef[] = [
     }),
   },
   {
+    id: 'alone-rule-restarts',
+    what: `each site alone under the '${RULE}' rule, ${R} x ${K} steps x ${B} with AdamW restarted every ${K} steps (as the federation's rounds restart it): the reference that separates the optimiser restarts from federation`,
+    spec: () => ({
+      kind: 'alone',
+      steps: R * K,
+      restarts: R,
+      batchSize: B,
+      lr: 3e-3,
+      local: { optimizer: 'adamw', answerMask: RULE },
+    }),
+  },
+  {
     id: 'pooled-same',
     what: `pooled, ${R * K} steps x ${B}*sites (same samples and sequential steps), AdamW 3e-3`,
     spec: (k) => ({ kind: 'pooled', steps: R * K, batchSize: B * k, ...OLD }),
@@ -316,6 +328,7 @@ export async function run(): Promise<BenchResult> {
     const majority = of('majority');
     const alone = of('alone');
     const aloneRule = of('alone-rule');
+    const aloneRestarts = of('alone-rule-restarts');
     for (const def of ROW_DEFS) {
       const outs = of(def.id);
       if (outs.length === 0) continue;
@@ -373,6 +386,18 @@ export async function run(): Promise<BenchResult> {
             3,
           );
       }
+      if ((fedRow || def.id === 'alone-rule-restarts') && pairs(aloneRule).length)
+        row['site mean - alone-rule, seed by seed (pts)'] = pairs(aloneRule)
+          .map(([o, m]) => (100 * (o.siteMean - m.siteMean)).toFixed(2))
+          .join(' / ');
+      if (fedRow && pairs(aloneRestarts).length)
+        row['site mean - alone-rule-restarts (pts)'] = pm(
+          summarize(pairs(aloneRestarts).map(([o, m]) => o.siteMean - m.siteMean)),
+        );
+      if (def.id === 'alone-rule-restarts' && pairs(aloneRule).length)
+        row['site mean - alone-rule (pts)'] = pm(
+          summarize(pairs(aloneRule).map(([o, m]) => o.siteMean - m.siteMean)),
+        );
       if (fedRow && pairs(alone).length)
         row['site mean - alone (pts)'] = pm(
           summarize(pairs(alone).map(([o, m]) => o.siteMean - m.siteMean)),

@@ -152,8 +152,8 @@ export async function runSpec(
 /** The fields each kind of run reads: a misspelt one would otherwise be ignored silently. */
 const FIELDS: Record<Spec['kind'], readonly string[]> = {
   majority: [],
-  pooled: ['steps', 'batchSize', 'lr', 'local'],
-  alone: ['steps', 'batchSize', 'lr', 'local'],
+  pooled: ['steps', 'batchSize', 'lr', 'local', 'restarts'],
+  alone: ['steps', 'batchSize', 'lr', 'local', 'restarts'],
   fed: [
     'rounds',
     'steps',

@@ -119,6 +119,11 @@ export interface CentralRun {
   batchSize: number;
   lr: number;
   local?: LocalRecipe;
+  /**
+   * Split the steps into this many equal runs, each with a fresh optimiser (as a federation's
+   * rounds restart it; default 1: one run).
+   */
+  restarts?: number;
 }
 
 /** Trains all adapters + head on `train` (pooled or one site's) and evaluates on `sites`. */
@@ -131,14 +136,19 @@ export async function runCentral(
 ): Promise<LabEval> {
   const model = loadModel(baseBytes);
   try {
-    await trainLayers(model, train, {
-      layers: model.layerNames(),
-      steps: run.steps,
-      batchSize: run.batchSize,
-      lr: run.lr,
-      seed: deriveSeed(seed, 0, 'central'),
-      ...run.local,
-    });
+    const restarts = run.restarts ?? 1;
+    if (!Number.isInteger(restarts) || restarts < 1 || run.steps % restarts !== 0)
+      throw new Error(`restarts must be a whole divisor of steps (${run.steps}), got ${restarts}`);
+    for (let r = 0; r < restarts; r++) {
+      await trainLayers(model, train, {
+        layers: model.layerNames(),
+        steps: run.steps / restarts,
+        batchSize: run.batchSize,
+        lr: run.lr,
+        seed: deriveSeed(seed, r, 'central'),
+        ...run.local,
+      });
+    }
     return await evaluateSites(model, sites, run.local?.answerMask);
   } finally {
     model.dispose();

@@ -138,6 +138,12 @@ export const DEFAULT_CONFIG: FederationConfig = {
   // answer over the sites that trained it (docs/federated-recipe.md) gained on every seed: +2.1
   // points at 9 sites (66.3 -> 68.4 %), +1.7 at 4 (68.6 -> 70.3 %), 3 seeds, paired.
   headAggregation: 'answer',
+  // Every site uses the shared global model. Personalisation (docs/federated-recipe.md,
+  // "Personalisation") brings a site to within a point of training alone under the same rule
+  // ('adapters') but does not beat it, 3 seeds at 4 and 9 sites; 'finetune' adds +1.5 points
+  // to the global model at no cost. Neither is the default: the federation's product is the
+  // shared model (F3OCUS selects layers for it), and 'adapters' leaves it at base adapters.
+  personalization: 'none',
   codec: 'fp16',
   defaultBudget: 2,
   budgets: {},
