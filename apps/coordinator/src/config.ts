@@ -140,9 +140,10 @@ export const DEFAULT_CONFIG: FederationConfig = {
   headAggregation: 'answer',
   // Every site uses the shared global model. Personalisation (docs/federated-recipe.md,
   // "Personalisation") brings a site to within a point of training alone under the same rule
-  // ('adapters') but does not beat it, 3 seeds at 4 and 9 sites; 'finetune' adds +1.5 points
-  // to the global model at no cost. Neither is the default: the federation's product is the
-  // shared model (F3OCUS selects layers for it), and 'adapters' leaves it at base adapters.
+  // but not past it ('adapters': -0.4 +- 1.8 / -0.6 +- 2.0 points at 4 / 9 sites, 3 seeds,
+  // paired); 'finetune' adds +1.5 / +2.7 points to the global model at no cost. Neither is
+  // the default: the federation's product is the shared model (F3OCUS selects layers for it),
+  // which 'adapters' leaves at the base adapters.
   personalization: 'none',
   codec: 'fp16',
   defaultBudget: 2,

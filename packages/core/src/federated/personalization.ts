@@ -2,8 +2,8 @@
  * Personalisation: the model a site uses is not always the shared global one
  * (docs/federated-recipe.md, "Personalisation"). A site's personal parameters live on the site
  * only (in memory, for as long as its compute lives: one session of a tab or a simulated site)
- * and never travel; what the site sends for the shared layers is exactly what it sends without
- * personalisation.
+ * and never travel; what the site sends for the shared layers has the form it has without
+ * personalisation (under `finetune` it is the same update, bit for bit).
  *
  * - `none`: every site uses the global model.
  * - `finetune` (FedAvg + local fine-tuning): a site uses the model of its last local training,
