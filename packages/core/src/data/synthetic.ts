@@ -147,7 +147,7 @@ export function syntheticSubsetArrays(
     };
     canvas.data.fill(0);
     style.render(canvas, p, rand, { view: info.view });
-    images.set(canvas.toBytes(rand, 0.02 + 0.18 * noise), i * pixels);
+    canvas.toBytes(rand, 0.02 + 0.18 * noise, images.subarray(i * pixels, (i + 1) * pixels));
   }
   return { images, labels, count: opts.count, size, channels: info.channels, labelWidth: width };
 }

@@ -50,11 +50,15 @@ export class Canvas {
     if (this.channels === 1) {
       const v = typeof c === 'number' ? c : 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
       this.data[k] += (v - this.data[k]) * a;
+    } else if (typeof c === 'number') {
+      // A grey: no [c, c, c] array per pixel (the same arithmetic).
+      this.data[k] += (c - this.data[k]) * a;
+      this.data[k + 1] += (c - this.data[k + 1]) * a;
+      this.data[k + 2] += (c - this.data[k + 2]) * a;
     } else {
-      const [r, g, b] = this.rgb(c);
-      this.data[k] += (r - this.data[k]) * a;
-      this.data[k + 1] += (g - this.data[k + 1]) * a;
-      this.data[k + 2] += (b - this.data[k + 2]) * a;
+      this.data[k] += (c[0] - this.data[k]) * a;
+      this.data[k + 1] += (c[1] - this.data[k + 1]) * a;
+      this.data[k + 2] += (c[2] - this.data[k + 2]) * a;
     }
   }
 
@@ -82,6 +86,9 @@ export class Canvas {
     const ary = Math.max(1e-4, ry * sc);
     let maxWobble = 1;
     for (const [a] of opts.wobble ?? []) maxWobble += Math.abs(a);
+    // The harmonics as flat (a, f, phase) triples, read by index in the pixel loop.
+    const wob = opts.wobble ? Float64Array.from(opts.wobble.flat()) : null;
+    const hole = opts.hole;
     const reach = Math.max(arx, ary) * maxWobble + 2 / this.size;
     const S = this.size;
     const x0 = Math.max(0, Math.floor((mx - reach) * S));
@@ -100,12 +107,13 @@ export class Canvas {
         const v = (-sin * X + cos * Y) / ary;
         const d = Math.hypot(u, v);
         let r = 1;
-        if (opts.wobble) {
+        if (wob) {
           const th = Math.atan2(v, u);
-          for (const [a, f, ph] of opts.wobble) r += a * Math.sin(f * th + ph);
+          for (let w = 0; w < wob.length; w += 3)
+            r += wob[w] * Math.sin(wob[w + 1] * th + wob[w + 2]);
         }
         let cov = clamp01((r - d) / soft + 0.5);
-        if (opts.hole !== undefined) cov *= clamp01((d - opts.hole * r) / soft + 0.5);
+        if (hole !== undefined) cov *= clamp01((d - hole * r) / soft + 0.5);
         this.blend(px, py, c, cov * alpha);
       }
     }
@@ -188,11 +196,14 @@ export class Canvas {
     }
   }
 
-  /** Quantises to uint8 after additive Gaussian noise of std `noise` (in [0,1] units). */
-  toBytes(rand: () => number, noise: number): Uint8Array {
-    const out = new Uint8Array(this.data.length);
+  /** Quantises to uint8 after additive Gaussian noise of std `noise` (in [0,1] units), into
+   * `out` when given (a sample's slot of the split's image array: no copy). */
+  toBytes(rand: () => number, noise: number, out = new Uint8Array(this.data.length)): Uint8Array {
+    if (out.length !== this.data.length)
+      throw new Error(`toBytes: out has ${out.length} bytes, the canvas ${this.data.length}`);
+    const data = this.data;
     for (let i = 0; i < out.length; i++) {
-      const v = this.data[i] + (noise > 0 ? noise * gaussian(rand) : 0);
+      const v = data[i] + (noise > 0 ? noise * gaussian(rand) : 0);
       out[i] = Math.round(clamp01(v) * 255);
     }
     return out;
