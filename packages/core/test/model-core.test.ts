@@ -146,6 +146,25 @@ describe('tiny model', () => {
     disposeBatch(b);
   });
 
+  it('encodeBatch maps same-size pixels to v / 127.5 - 1 (grey replicated, RGB in order)', () => {
+    const m = createModel('tiny', { seed: 1, answers: TOY_ANSWERS });
+    const grey = toySamples(1, 3)[0];
+    const rgb = { ...grey, channels: 3 as const, image: new Uint8Array(28 * 28 * 3) };
+    for (let i = 0; i < rgb.image.length; i++) rgb.image[i] = (i * 37 + (i >> 5)) & 255;
+    const b = encodeBatch([grey, rgb], m);
+    const px = b.images.dataSync();
+    const want = new Float32Array(2 * 28 * 28 * 3);
+    for (let y = 0; y < 28; y++)
+      for (let x = 0; x < 28; x++)
+        for (let c = 0; c < 3; c++) {
+          const o = (y * 28 + x) * 3 + c;
+          want[o] = grey.image[y * 28 + x] / 127.5 - 1;
+          want[28 * 28 * 3 + o] = rgb.image[o] / 127.5 - 1;
+        }
+    expect(px).toEqual(want);
+    disposeBatch(b);
+  });
+
   it('config validation names the field', () => {
     expect(() => resolveConfig('tiny', { patchSize: 5 })).toThrow(
       /imageSize 28 is not a multiple of patchSize 5/,
