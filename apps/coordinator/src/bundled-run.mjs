@@ -32,6 +32,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setInterval } from 'node:timers';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -197,9 +198,18 @@ async function bundle(entry) {
   const dir = cached ?? (await build(entries, indexFile));
   if (process.env.FOCUS_FL_BUNDLE_DEBUG)
     console.error(`bundled-run: ${cached ? 'cached' : 'built'} ${dir}`);
-  // The folder's time is its last use (pruneBundles keeps recently used ones).
-  const now = new Date();
-  utimesSync(join(cacheRoot, dir), now, now);
+  // The folder's time is its last use (pruneBundles keeps recently used ones), refreshed
+  // while this run lasts: it may still load a chunk or start a worker from it much later.
+  const touch = () => {
+    const now = new Date();
+    try {
+      utimesSync(join(cacheRoot, dir), now, now);
+    } catch {
+      // Gone (removed by hand): nothing to keep fresh.
+    }
+  };
+  touch();
+  setInterval(touch, KEEP_MS / 4).unref();
   const bundled = (e) => join(cacheRoot, dir, relative(root, e)).replace(/\.(ts|mts)$/, '.js');
   return Object.fromEntries(
     entries.map((e) => [pathToFileURL(e).href, pathToFileURL(bundled(e)).href]),
