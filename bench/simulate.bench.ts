@@ -69,6 +69,9 @@ export async function run(): Promise<BenchResult> {
   const runs: Record<string, Timed[]> = { base: [], now: [], 'now --parallel 1': [] };
   // The part that does not depend on local training: the same federation with 1 step a round.
   const floor: Record<string, Timed[]> = { base: [], now: [] };
+  // `pnpm simulate` builds its bundle once per source tree (bundled-run.mjs caches it under
+  // node_modules/.cache): built here, untimed, as it is after the tree's first run.
+  spawnSync('pnpm', ['-s', 'simulate', '--clients', '0'], { cwd: root, encoding: 'utf8' });
   const load0 = loadavg()[0];
   const threads0 = defaultParallel(Number(FEDERATION.clients), load0);
   for (let i = 0; i < reps; i++) {
@@ -94,6 +97,12 @@ export async function run(): Promise<BenchResult> {
   }));
   const now = rows[1];
   const seq = rows[2];
+  const verdict = (r: { speedupWall: number; speedupCpu: number }) =>
+    r.speedupWall >= 5 && r.speedupCpu >= 5
+      ? 'MET (wall and CPU)'
+      : r.speedupWall >= 5 || r.speedupCpu >= 5
+        ? `met by ${r.speedupWall >= 5 ? 'wall' : 'CPU'} time only`
+        : 'MISSED';
   for (const [what, ts] of Object.entries(floor)) {
     rows.push({
       what: `${what === 'base' ? `baseline ${BASE_COMMIT}` : 'now --parallel 1'}, --steps 1 (fixed costs)`,
@@ -113,9 +122,9 @@ export async function run(): Promise<BenchResult> {
     rows,
     notes: [
       `federation: pnpm simulate ${args({}).join(' ')}; ${reps} run(s) each, alternating; ${availableParallelism()} cores; load average ${load0.toFixed(1)} -> ${load1.toFixed(1)} (other work shares the cores: wall times stretch, CPU times much less).`,
-      `speed-up vs ${BASE_COMMIT}: default threads ${now.speedupWall}x wall, ${now.speedupCpu}x CPU; --parallel 1 ${seq.speedupWall}x wall, ${seq.speedupCpu}x CPU -> target >= 5x ${Math.max(now.speedupWall, seq.speedupWall) >= 5 ? 'MET' : 'MISSED'}.`,
+      `speed-up vs ${BASE_COMMIT}: default threads ${now.speedupWall}x wall, ${now.speedupCpu}x CPU; --parallel 1 ${seq.speedupWall}x wall, ${seq.speedupCpu}x CPU -> target >= 5x: default run ${verdict(now)}; --parallel 1 ${verdict(seq)}.`,
       `fixed costs (--steps 1: start-up, solver, LNTK, evaluations): ${fixedBase.toFixed(1)} CPU-s baseline, ${fixedNow.toFixed(1)} now; the rest (local training, 30 steps): ${trainingPart(base, fixedBase).toFixed(1)} -> ${trainingPart(runs['now --parallel 1'], fixedNow).toFixed(1)} CPU-s (${(trainingPart(base, fixedBase) / trainingPart(runs['now --parallel 1'], fixedNow)).toFixed(2)}x).`,
-      'now: `pnpm simulate` starts from an esbuild bundle (apps/coordinator/src/bundled-run.mjs, tsx as fallback); the baseline runs through tsx.',
+      'now: `pnpm simulate` starts from an esbuild bundle (apps/coordinator/src/bundled-run.mjs, tsx as fallback; built once before the timed runs, then reused from node_modules/.cache while the sources are unchanged); the baseline runs through tsx.',
       'command: nice -n 10 pnpm bench simulate (SIMULATE_REPS=n for more runs).',
       `The baseline's f3ocus solver searches for its whole time budget (solverMaxMs 2,000 ms per round) and spawns a worker per round; now it stops on a seeded evaluation budget with an early stop (tens of ms on 4 x 6, in-thread), so its selection no longer depends on the machine's speed: default (${threads0} site thread(s) at the start load) and --parallel 1 give ${now.sameResultsAsSequential ? 'identical' : 'DIFFERENT'} results. The baseline differs from now in its selections (time-budgeted search) and in float rounding (new kernels), so sameResultsAsBaseline is not expected.`,
     ],
