@@ -4,14 +4,13 @@
 // written here by dcmjs-codecs) with a labels CSV keyed by SOPInstanceUID and file name, a
 // partial chest_xray site, a 64 px MedMNIST+ file stored at the model's 28 px, and a
 // cancelled import that resumes. No coordinator needed.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { launch, siteContext, watch } from '@focus-fl/testkit/browser';
+import { siteContext, watch } from '@focus-fl/testkit/browser';
 import { dicom16, grayPng, medmnistNpz } from '@focus-fl/testkit/fixtures';
 import { syntheticSubsetArrays, writeMedMnistNpz } from '@focus-fl/core/data';
 import { mulberry32 } from '@focus-fl/core/random';
-import { tinyCheckpoint } from '@focus-fl/testkit/model';
-import { serveClient, type StaticServer } from '@focus-fl/testkit/static';
+import { usePageSuite } from './page-suite.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLIENT_DIST } from '@focus-fl/testkit/paths';
@@ -71,22 +70,12 @@ async function importAndWait(page: Page, files: { name: string; buffer: Buffer }
 }
 
 describe('site page import', () => {
-  let server: StaticServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await serveClient(tinyCheckpoint());
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = usePageSuite();
 
   it('imports good files, names the bad ones, persists, and forgets', async () => {
-    const page = await (await siteContext(browser)).newPage();
+    const page = await (await siteContext(suite.browser)).newPage();
     watch(page, 'import');
-    await page.goto(`${server.origin}/client/?backend=cpu`);
+    await page.goto(`${suite.origin}/client/?backend=cpu`);
     await page.waitForSelector('body[data-ready="1"]');
 
     const per = 10; // per split: 20 train+val, 10 test
@@ -151,7 +140,7 @@ describe('site page import', () => {
   });
 
   it('imports JPEG lossless and JPEG 2000 DICOM with a labels CSV keyed by UID and file name', async () => {
-    const page = await freshPage(browser, server.origin);
+    const page = await freshPage(suite.browser, suite.origin);
     const rows = 24;
     const cols = 24;
     const values = Uint16Array.from(
@@ -188,7 +177,7 @@ describe('site page import', () => {
   });
 
   it('every codec the worker bundles decodes in the page: JPEG-LS, JPEG baseline, RLE', async () => {
-    const page = await freshPage(browser, server.origin);
+    const page = await freshPage(suite.browser, suite.origin);
     const rows = 16;
     const cols = 16;
     const p8 = Uint8Array.from({ length: rows * cols }, (_, i) => 40 + (i % cols) * 10);
@@ -218,7 +207,7 @@ describe('site page import', () => {
   });
 
   it('a partial chest_xray site and a 64 px MedMNIST+ file import; the page names the subsets', async () => {
-    const page = await freshPage(browser, server.origin);
+    const page = await freshPage(suite.browser, suite.origin);
     const per = 6;
     const pneumonia = Buffer.from(medmnistNpz('pneumoniamnist', per));
     const oct64 = Buffer.from(
@@ -242,7 +231,7 @@ describe('site page import', () => {
   });
 
   it('a cancelled import keeps what it wrote and resumes without duplicates', async () => {
-    const page = await freshPage(browser, server.origin);
+    const page = await freshPage(suite.browser, suite.origin);
     const per = 3000; // 9,000 images: 36 batches of 256
     const split = (seed: number) => {
       const rand = mulberry32(seed);
@@ -280,13 +269,13 @@ describe('site page import', () => {
   });
 
   it('storage running out mid-import keeps what was written and says so', async () => {
-    const page = await freshPage(browser, server.origin);
+    const page = await freshPage(suite.browser, suite.origin);
     // Chromium's test hook: a 20 MiB quota for this origin. navigator.storage.estimate() does
     // not see the override (it still reports the real quota), so the up-front check passes and
     // the write path meets the quota: the fallback the up-front check cannot rule out.
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Storage.overrideQuotaForOrigin', {
-      origin: server.origin,
+      origin: suite.origin,
       quotaSize: 20 * 2 ** 20,
     });
     const big = (seed: number) => {
@@ -317,7 +306,7 @@ describe('site page import', () => {
   });
 
   it('the worker scores, trains and evaluates from IndexedDB after an import', async () => {
-    const page = await freshPage(browser, server.origin, 'wasm');
+    const page = await freshPage(suite.browser, suite.origin, 'wasm');
     const per = 20;
     await importAndWait(page, [
       { name: 'pneumoniamnist.npz', buffer: Buffer.from(medmnistNpz('pneumoniamnist', per)) },
@@ -340,7 +329,7 @@ describe('site page import', () => {
         loss: t.metrics.loss,
         n: ev.numSamples,
       };
-    }, server.origin);
+    }, suite.origin);
     expect(r.scores.every((x) => Number.isFinite(x) && x >= 0)).toBe(true);
     expect(r.deltas).toBeGreaterThan(0);
     expect(Number.isFinite(r.loss)).toBe(true);

@@ -6,13 +6,12 @@
 //   fused kernel is the one that ran;
 // - model level: the tiny base (int8 in memory, Linear kernels on the device) evaluated on
 //   webgpu through the fused kernel matches the cpu tab (plain ops) within LOSS_TOL.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { WorkerApi } from '../apps/browser-client/src/api.js';
 import type { Int8MatMulCase } from '@focus-fl/core/model';
-import { launch, siteContext, watch } from '@focus-fl/testkit/browser';
-import { tinyCheckpoint } from '@focus-fl/testkit/model';
-import { serveClient, type StaticServer } from '@focus-fl/testkit/static';
+import { siteContext, watch } from '@focus-fl/testkit/browser';
+import { usePageSuite } from './page-suite.js';
 
 /** Held-out loss, webgpu (fused) vs cpu: float32 sums reordered through 6 blocks. */
 const LOSS_TOL = 1e-4;
@@ -38,20 +37,10 @@ async function open(browser: Browser, origin: string, backend: string): Promise<
 }
 
 describe('fused int8 matmul on WebGPU (SwiftShader)', () => {
-  let server: StaticServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await serveClient(tinyCheckpoint());
-    browser = await launch({ webgpu: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = usePageSuite({ webgpu: true });
 
   it('kernel: within the documented bound of the exact product and gradient', async () => {
-    const page = await open(browser, server.origin, 'webgpu');
+    const page = await open(suite.browser, suite.origin, 'webgpu');
     expect(await page.textContent('[data-testid=backend]')).toMatch(/^webgpu\b/);
     const res = await page.evaluate(
       (cases) => (window as unknown as Api).focusSite.worker.checkInt8MatMul(cases),
@@ -71,7 +60,7 @@ describe('fused int8 matmul on WebGPU (SwiftShader)', () => {
   it('model: the tiny base evaluated through the fused kernel matches cpu', async () => {
     const out: { loss: number; accuracy: number; fused: number; deviceInt8: number }[] = [];
     for (const backend of ['webgpu', 'cpu']) {
-      const page = await open(browser, server.origin, backend);
+      const page = await open(suite.browser, suite.origin, backend);
       out.push(
         await page.evaluate(async (origin) => {
           const w = (window as unknown as Api).focusSite.worker;
@@ -85,7 +74,7 @@ describe('fused int8 matmul on WebGPU (SwiftShader)', () => {
             fused: after - before,
             deviceInt8: info.deviceInt8,
           };
-        }, server.origin),
+        }, suite.origin),
       );
       await page.close();
     }

@@ -3,31 +3,18 @@
 // and exp: packages/core/src/model/wasm-kernels.ts) then run on that shared memory. LNTK
 // scores and a few training steps on wasm must match the cpu backend, as webgpu's do
 // (webgpu.e2e.ts).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launch } from '@focus-fl/testkit/browser';
-import { tinyCheckpoint } from '@focus-fl/testkit/model';
-import { serveClient, type StaticServer } from '@focus-fl/testkit/static';
+import { describe, expect, it } from 'vitest';
+import { usePageSuite } from './page-suite.js';
 import { expectSameAsCpu, openBackendPages, trainAndScore } from './backend-parity.js';
 
 describe('wasm worker (threaded SIMD build)', () => {
-  let server: StaticServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await serveClient(tinyCheckpoint());
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = usePageSuite();
 
   it('matches cpu on LNTK and training steps', async () => {
-    const pages = await openBackendPages(browser, server.origin, ['wasm', 'cpu']);
+    const pages = await openBackendPages(suite.browser, suite.origin, ['wasm', 'cpu']);
     // Every layer trained: the backward pass runs through all of attention and GELU.
-    const wasm = await trainAndScore(pages[0], server.origin, null);
-    const cpu = await trainAndScore(pages[1], server.origin, null);
+    const wasm = await trainAndScore(pages[0], suite.origin, null);
+    const cpu = await trainAndScore(pages[1], suite.origin, null);
     expect(wasm.backend).toBe('wasm');
     expect(cpu.backend).toBe('cpu');
     expect(wasm.isolated).toBe(true); // the threaded build's shared memory

@@ -5,30 +5,18 @@
 // The base is int8 in memory in both tabs (on webgpu its Linear kernels go through the fused
 // int8 dequantize-matmul kernel, e2e/int8-matmul.e2e.ts), so this also checks the int8 path on
 // WebGPU against cpu.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launch, siteContext, watch } from '@focus-fl/testkit/browser';
-import { tinyCheckpoint } from '@focus-fl/testkit/model';
-import { serveClient, type StaticServer } from '@focus-fl/testkit/static';
+import { describe, expect, it } from 'vitest';
+import { siteContext, watch } from '@focus-fl/testkit/browser';
+import { usePageSuite } from './page-suite.js';
 import { expectSameAsCpu, openBackendPages, trainAndScore } from './backend-parity.js';
 
 describe('WebGPU worker', () => {
-  let server: StaticServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await serveClient(tinyCheckpoint());
-    browser = await launch({ webgpu: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = usePageSuite({ webgpu: true });
 
   it('auto probes webgpu among the backends and keeps the fastest one measured', async () => {
-    const page = await (await siteContext(browser)).newPage();
+    const page = await (await siteContext(suite.browser)).newPage();
     watch(page, 'auto');
-    await page.goto(`${server.origin}/client/?synthetic=oct&seed=3&scale=0&floor=40`);
+    await page.goto(`${suite.origin}/client/?synthetic=oct&seed=3&scale=0&floor=40`);
     await page.waitForSelector('body[data-ready="1"]', { timeout: 90_000 });
     const shown = (await page.textContent('[data-testid=backend]')) ?? '';
     const probes = ((await page.getAttribute('[data-testid=backend]', 'title')) ?? '').split('\n');
@@ -48,14 +36,14 @@ describe('WebGPU worker', () => {
 
   // SwiftShader's WebGPU is slower than wasm here, so `auto` would not keep it: ask for it.
   it('runs on webgpu and matches cpu on LNTK and training steps', async () => {
-    const pages = await openBackendPages(browser, server.origin, ['webgpu', 'cpu']);
+    const pages = await openBackendPages(suite.browser, suite.origin, ['webgpu', 'cpu']);
     expect(await pages[0].textContent('[data-testid=backend]')).toMatch(/^webgpu\b/);
     expect(await pages[1].textContent('[data-testid=backend]')).toMatch(/^cpu\b/);
     // One after the other: both at once starve SwiftShader's GPU thread on 2 cores.
     const t0 = Date.now();
-    const gpu = await trainAndScore(pages[0], server.origin, 2);
+    const gpu = await trainAndScore(pages[0], suite.origin, 2);
     const t1 = Date.now();
-    const cpu = await trainAndScore(pages[1], server.origin, 2);
+    const cpu = await trainAndScore(pages[1], suite.origin, 2);
     console.log(`[webgpu] webgpu run ${t1 - t0} ms, cpu run ${Date.now() - t1} ms`);
     expect(gpu.backend).toBe('webgpu');
     // Both tabs train with the base int8 in memory (core model/README.md): <= 40 % of fp32;

@@ -31,7 +31,21 @@ async function raw(url: string) {
     for (let i = 0; i < 1000 && !f(); i++) await new Promise((r) => setTimeout(r, 5));
     expect(f()).toBe(true);
   };
-  return { ws, got, closed: () => closed, until };
+  const send = (m: Message) => ws.send(encodeFrame(m));
+  /** The first received message of this type (after `until` has seen one). */
+  const first = (type: Message['type']) => got.find((m) => m.type === type);
+  /** Says hello with the site's token and waits for the welcome. */
+  const join = async (token: string) => {
+    send(hello(token));
+    await until(() => first('welcome') !== undefined);
+  };
+  /** Sends a scores message for `round` and waits for the coordinator's error reply. */
+  const scoresExpectingError = async (round: number, scores: number[], numSamples: number) => {
+    send({ type: 'scores', round, scores: { layers: LAYERS, scores }, numSamples, ms: 0 });
+    await until(() => first('error') !== undefined);
+    return first('error') as { code: string; message: string; round?: number };
+  };
+  return { ws, got, closed: () => closed, until, send, join, scoresExpectingError };
 }
 
 const hello = (token: string): Message => ({
@@ -53,7 +67,7 @@ describe('bad input', () => {
 
     // wrong token -> auth error + close 4001
     const a = await raw(c.url);
-    a.ws.send(encodeFrame(hello('not-a-token')));
+    a.send(hello('not-a-token'));
     await a.until(() => a.closed() !== null);
     expect(a.got[0]).toMatchObject({ type: 'error', code: 'auth' });
     expect(a.closed()).toBe(4001);
@@ -96,19 +110,11 @@ describe('bad input', () => {
 
     // a joined site sending a stale round
     const s = await raw(c.url);
-    s.ws.send(encodeFrame(hello(evilToken)));
-    await s.until(() => s.got.some((m) => m.type === 'welcome'));
-    s.ws.send(
-      encodeFrame({
-        type: 'scores',
-        round: 99,
-        scores: { layers: LAYERS, scores: [0.25, 0.25, 0.25, 0.25] },
-        numSamples: 1,
-        ms: 0,
-      }),
-    );
-    await s.until(() => s.got.some((m) => m.type === 'error'));
-    expect(s.got.find((m) => m.type === 'error')).toMatchObject({ code: 'stale-round', round: 99 });
+    await s.join(evilToken);
+    expect(await s.scoresExpectingError(99, [0.25, 0.25, 0.25, 0.25], 1)).toMatchObject({
+      code: 'stale-round',
+      round: 99,
+    });
     s.ws.close();
 
     // the good sites still federate to the end
@@ -131,30 +137,20 @@ describe('bad input', () => {
     const zeroToken = c.app.store.addSite('zero', 2);
     const tokens = [0, 1].map((i) => c.app.store.addSite(`good${i}`, 2));
     const z = await raw(c.url);
-    z.ws.send(encodeFrame(hello(zeroToken)));
-    await z.until(() => z.got.some((m) => m.type === 'welcome'));
+    await z.join(zeroToken);
     const runs = tokens.map((t, i) => runSite(c.url, t, fakeSite(i)));
     // round 0 is evaluate-only: answer it, then score round 1 with an all-zero row
     await z.until(() => z.got.some((m) => m.type === 'round-start' && m.phase === 'evaluate'));
-    z.ws.send(
-      encodeFrame({
-        type: 'evaluation',
-        round: 0,
-        metrics: { accuracy: 0, loss: 1, numSamples: 1, perType: {} },
-      }),
-    );
+    z.send({
+      type: 'evaluation',
+      round: 0,
+      metrics: { accuracy: 0, loss: 1, numSamples: 1, perType: {} },
+    });
     await z.until(() => z.got.some((m) => m.type === 'round-start' && m.phase === 'scores'));
-    z.ws.send(
-      encodeFrame({
-        type: 'scores',
-        round: 1,
-        scores: { layers: LAYERS, scores: [0, 0, 0, 0] },
-        numSamples: 1,
-        ms: 0,
-      }),
-    );
-    await z.until(() => z.got.some((m) => m.type === 'error'));
-    expect(z.got.find((m) => m.type === 'error')).toMatchObject({ code: 'bad-scores', round: 1 });
+    expect(await z.scoresExpectingError(1, [0, 0, 0, 0], 1)).toMatchObject({
+      code: 'bad-scores',
+      round: 1,
+    });
     expect(await Promise.all(runs.map((r) => r.done))).toEqual(['done', 'done']);
     z.ws.close();
     expect(Object.keys(c.app.store.selections(1)).sort()).toEqual(['good0', 'good1']);
@@ -392,19 +388,8 @@ describe('round engine rules', () => {
     );
     // a raw late joiner that answers round 1 anyway is refused
     const r = await raw(c.url);
-    r.ws.send(encodeFrame(hello(lateToken)));
-    await r.until(() => r.got.some((m) => m.type === 'welcome'));
-    r.ws.send(
-      encodeFrame({
-        type: 'scores',
-        round: 1,
-        scores: { layers: LAYERS, scores: [1, 0, 0, 0] },
-        numSamples: 5,
-        ms: 0,
-      }),
-    );
-    await r.until(() => r.got.some((m) => m.type === 'error'));
-    const err = r.got.find((m) => m.type === 'error') as { code: string; message: string };
+    await r.join(lateToken);
+    const err = await r.scoresExpectingError(1, [1, 0, 0, 0], 5);
     expect(err.code).toBe('stale-round');
     expect(err.message).toMatch(/late joiners wait/);
     r.ws.close();
@@ -528,12 +513,10 @@ describe('round engine rules', () => {
     apps.push(c.app);
     const token = c.app.store.addSite('twice', 2);
     const a = await raw(c.url);
-    a.ws.send(encodeFrame(hello(token)));
-    await a.until(() => a.got.some((m) => m.type === 'welcome'));
+    await a.join(token);
     const first = c.app.engine.sessions.get('twice');
     const b = await raw(c.url);
-    b.ws.send(encodeFrame(hello(token)));
-    await b.until(() => b.got.some((m) => m.type === 'welcome'));
+    await b.join(token);
     await a.until(() => a.closed() !== null);
     expect(a.got.at(-1)).toMatchObject({ type: 'error', code: 'duplicate' });
     expect(a.closed()).toBe(4000);
