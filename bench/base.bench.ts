@@ -14,7 +14,9 @@
 // "types,probe,transfer,lntk"), FOCUS_FL_BASE_PRESETS (comma list of committed bases, default
 // all), FOCUS_FL_BASE_NAME (result file name, default "base"; to run presets in parallel),
 // FOCUS_FL_BASE_CANDIDATES (comma list of name=checkpoint: uncommitted bases measured in every
-// section, as the committed ones are), FOCUS_FL_BASE_LNTK_BASE (section 4's base, default small).
+// section, as the committed ones are), FOCUS_FL_BASE_LNTK_BASE (section 4's base, default small),
+// FOCUS_FL_BASE_TYPES_N (section 1's held-out questions, default 800; ~100 a type leave a few
+// points of sampling error, 6000 about one).
 import { existsSync, readFileSync } from 'node:fs';
 import {
   answerVocabulary,
@@ -44,6 +46,9 @@ const FT_LR = 3e-3;
 const CLIENTS = (env('CLIENTS')?.split(',') ?? [...CLIENT_NAMES]) as ClientName[];
 const SECTIONS = new Set((env('SECTIONS') ?? 'types,probe,transfer,lntk').split(','));
 const pct = (x: number) => Math.round(x * 1000) / 10;
+const TYPES_N = Number(env('TYPES_N') ?? 800);
+if (!Number.isInteger(TYPES_N) || TYPES_N < 8)
+  throw new Error(`FOCUS_FL_BASE_TYPES_N must be an integer >= 8, got ${env('TYPES_N')}`);
 
 interface Base {
   name: string;
@@ -86,7 +91,7 @@ async function typeRows(b: Base): Promise<Record<string, unknown>[]> {
       })
     : null;
   const seed = report?.seed ?? SEED;
-  const test = shapesTask(800, seed + 77);
+  const test = shapesTask(TYPES_N, seed + 77);
   const m = load(b);
   // An earlier base answers an earlier version of the task: types it has no answers for
   // are scored as wrong, which is what they are.
