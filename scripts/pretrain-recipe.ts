@@ -22,8 +22,8 @@ interface Phase {
 // same objectives for 3,000 steps: measured, yes/no rises from 60 % to 85 % only after some
 // 1,500 steps of it (400-step phases stay near 65 %, with or without the stepping-stone
 // questions or the grounding objective). `small` stacks phase 6's tiny to 12 blocks
-// (train/grow.ts) and trains all 12. The committed bases are not these phases' outputs (other
-// measurements of this revision were made on them), so the default --out is
+// (train/grow.ts) and trains all 12: the committed small base. The committed tiny is phase 4's
+// output (other measurements of this revision were made on it), so the default --out is
 // <work>/<preset>-candidate.safetensors (<work>: --work, default $TMPDIR/focus-fl-pretrain-
 // <preset>); --out packages/core/assets/<preset>-base.safetensors writes over a committed base.
 const DEEP = '--deep-supervision 1 --describe-fraction 0.25';
