@@ -39,6 +39,9 @@ const PRIORITY = [
   'majority',
   'recipe-full',
   'alone-rule',
+  'personal-finetune',
+  'personal-adapters',
+  'personal-finetune-f3ocus',
   'alone',
   'pooled-same',
   'recipe-f3ocus',
@@ -75,6 +78,18 @@ const ROW_DEFS: RowDef[] = [
     spec: () => ({
       kind: 'alone',
       steps: R * K,
+      batchSize: B,
+      lr: 3e-3,
+      local: { optimizer: 'adamw', answerMask: RULE },
+    }),
+  },
+  {
+    id: 'alone-rule-restarts',
+    what: `each site alone under the '${RULE}' rule, ${R} x ${K} steps x ${B} with AdamW restarted every ${K} steps (as the federation's rounds restart it): the reference that separates the optimiser restarts from federation`,
+    spec: () => ({
+      kind: 'alone',
+      steps: R * K,
+      restarts: R,
       batchSize: B,
       lr: 3e-3,
       local: { optimizer: 'adamw', answerMask: RULE },
@@ -136,6 +151,40 @@ const ROW_DEFS: RowDef[] = [
     }),
   },
   {
+    id: 'personal-finetune',
+    what: "federation, DEFAULT_CONFIG recipe, all adapters, personalization 'finetune': each site evaluated on its own model of its last local training (the round-4 global model + its 30 round-5 steps; 150 local steps in all, as alone-rule); shared = the global model of the same run",
+    spec: () => ({
+      kind: 'fed',
+      ...recipe,
+      strategy: 'full',
+      personalization: 'finetune',
+      evalRounds: [2, 3, 4, 5],
+    }),
+  },
+  {
+    id: 'personal-finetune-f3ocus',
+    what: "federation, DEFAULT_CONFIG recipe, F3OCUS at budget 2 of 6, personalization 'finetune'",
+    spec: () => ({
+      kind: 'fed',
+      ...recipe,
+      strategy: 'f3ocus',
+      budget: 2,
+      personalization: 'finetune',
+      evalRounds: [2, 3, 4, 5],
+    }),
+  },
+  {
+    id: 'personal-adapters',
+    what: "federation, DEFAULT_CONFIG recipe, all adapters, personalization 'adapters' (LG-FedAvg-style: each site's adapters kept on the site across rounds and never sent, the head shared); each site evaluated on its adapters + the head of its last local training; shared = the global model (base adapters + the shared head)",
+    spec: () => ({
+      kind: 'fed',
+      ...recipe,
+      strategy: 'full',
+      personalization: 'adapters',
+      evalRounds: [2, 3, 4, 5],
+    }),
+  },
+  {
     id: 'recipe-f3ocus',
     what: 'federation, DEFAULT_CONFIG recipe, F3OCUS at budget 2 of 6',
     spec: () => ({
@@ -154,7 +203,15 @@ interface SeedResult {
   siteMean: number;
   perSite: Record<string, number>;
   modality: Record<string, number>;
-  byRound?: { round: number; accuracy: number; modality: Record<string, number> }[];
+  byRound?: {
+    round: number;
+    accuracy: number;
+    modality: Record<string, number>;
+    shared?: { accuracy: number };
+  }[];
+  /** Personalised rows: the shared global model of the same run (the fields above: each
+   * site's own model). */
+  shared?: { accuracy: number; siteMean: number; perSite: Record<string, number> };
   seconds: number;
 }
 
@@ -271,6 +328,7 @@ export async function run(): Promise<BenchResult> {
     const majority = of('majority');
     const alone = of('alone');
     const aloneRule = of('alone-rule');
+    const aloneRestarts = of('alone-rule-restarts');
     for (const def of ROW_DEFS) {
       const outs = of(def.id);
       if (outs.length === 0) continue;
@@ -294,7 +352,11 @@ export async function run(): Promise<BenchResult> {
       const ratio = (other: SeedResult[]) =>
         pm(summarize(pairs(other).map(([o, m]) => o.accuracy / m.accuracy)), 1, 3);
       if (def.id !== 'pooled-same' && pairs(ref).length) row['/ pooled-same'] = ratio(ref);
-      if (def.id !== 'pooled-same-rule' && def.id.startsWith('recipe') && pairs(refRule).length)
+      if (
+        def.id !== 'pooled-same-rule' &&
+        (def.id.startsWith('recipe') || def.id.startsWith('personal')) &&
+        pairs(refRule).length
+      )
         row['/ pooled-same-rule'] = ratio(refRule);
       if (def.id !== 'majority' && pairs(majority).length)
         row['min site - majority (pts)'] = pct(
@@ -302,11 +364,45 @@ export async function run(): Promise<BenchResult> {
             ...pairs(majority).flatMap(([o, m]) => names.map((n) => o.perSite[n] - m.perSite[n])),
           ),
         );
-      if (def.id.startsWith('recipe') && pairs(alone).length)
+      const fedRow = def.id.startsWith('recipe') || def.id.startsWith('personal');
+      if (def.id.startsWith('personal') && outs.every((o) => o.shared)) {
+        const sh = outs.map((o) => o.shared!);
+        row['shared acc % (mean ± ci95)'] = pm(summarize(sh.map((x) => x.accuracy)));
+        row['shared per site %'] = names
+          .map((n) => (100 * summarize(sh.map((x) => x.perSite[n])).mean).toFixed(0))
+          .join(' / ');
+        // Paired within the run: each site's own model minus the global model, site mean.
+        row['site mean - shared (pts)'] = pm(
+          summarize(outs.map((o) => o.siteMean - o.shared!.siteMean)),
+        );
+        if (pairs(aloneRule).length)
+          row['shared site mean - alone-rule (pts)'] = pm(
+            summarize(pairs(aloneRule).map(([o, m]) => o.shared!.siteMean - m.siteMean)),
+          );
+        if (pairs(refRule).length)
+          row['shared / pooled-same-rule'] = pm(
+            summarize(pairs(refRule).map(([o, m]) => o.shared!.accuracy / m.accuracy)),
+            1,
+            3,
+          );
+      }
+      if ((fedRow || def.id === 'alone-rule-restarts') && pairs(aloneRule).length)
+        row['site mean - alone-rule, seed by seed (pts)'] = pairs(aloneRule)
+          .map(([o, m]) => (100 * (o.siteMean - m.siteMean)).toFixed(2))
+          .join(' / ');
+      if (fedRow && pairs(aloneRestarts).length)
+        row['site mean - alone-rule-restarts (pts)'] = pm(
+          summarize(pairs(aloneRestarts).map(([o, m]) => o.siteMean - m.siteMean)),
+        );
+      if (def.id === 'alone-rule-restarts' && pairs(aloneRule).length)
+        row['site mean - alone-rule (pts)'] = pm(
+          summarize(pairs(aloneRule).map(([o, m]) => o.siteMean - m.siteMean)),
+        );
+      if (fedRow && pairs(alone).length)
         row['site mean - alone (pts)'] = pm(
           summarize(pairs(alone).map(([o, m]) => o.siteMean - m.siteMean)),
         );
-      if (def.id.startsWith('recipe') && pairs(aloneRule).length) {
+      if (fedRow && pairs(aloneRule).length) {
         row['site mean - alone-rule (pts)'] = pm(
           summarize(pairs(aloneRule).map(([o, m]) => o.siteMean - m.siteMean)),
         );

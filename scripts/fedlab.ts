@@ -3,7 +3,9 @@
 // One learning experiment on the in-process federation lab (bench/lib/fedlab.ts), for every
 // seed: `{"kind":"fed", rounds, steps, batchSize, lr, strategy?, budget?, server?, local?}`,
 // `{"kind":"pooled", steps, batchSize, lr, local?}`, `{"kind":"alone", ...}` (each site on its
-// own data) or `{"kind":"majority"}`. Prints one JSON line per seed and a summary line; with
+// own data) or `{"kind":"majority"}`. A personalised federation (`personalization`, core
+// federated/personalization.ts) reports every site's own model, and the global model under
+// `shared`. Prints one JSON line per seed and a summary line; with
 // --out also writes them to FILE.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -40,7 +42,12 @@ export interface SeedResult {
     accuracy: number;
     perSite: Record<string, number>;
     modality: Record<string, number>;
+    /** The shared global model's, when the run is personalised. */
+    shared?: { accuracy: number; siteMean: number; perSite: Record<string, number> };
   }[];
+  /** The shared global model after the last round, when the run is personalised (the fields
+   * above are then every site's own model). */
+  shared?: { accuracy: number; siteMean: number; perSite: Record<string, number> };
   seconds: number;
 }
 
@@ -78,6 +85,11 @@ export async function runSpec(
   const base = modelSourceFromConfig({ preset: 'tiny', modelSeed: seed }).baseBytes!;
   let ev: LabEval;
   let byRound: SeedResult['byRound'];
+  let shared: SeedResult['shared'];
+  const brief = (e: LabEval) => {
+    const f = flat(e);
+    return { accuracy: f.accuracy, siteMean: f.siteMean, perSite: f.perSite };
+  };
   if (spec.kind === 'majority') {
     const perSite = Object.fromEntries(sites.map((s) => [s.name, r4(majorityOf(s))]));
     const n = sites.reduce((a, s) => a + s.test.length, 0);
@@ -118,17 +130,30 @@ export async function runSpec(
     ev = trace.final;
     byRound = trace.rounds.map((r) => {
       const f = flat(r.eval);
-      return { round: r.round, accuracy: f.accuracy, perSite: f.perSite, modality: f.modality };
+      return {
+        round: r.round,
+        accuracy: f.accuracy,
+        perSite: f.perSite,
+        modality: f.modality,
+        ...(r.shared && { shared: brief(r.shared) }),
+      };
     });
+    if (trace.finalShared) shared = brief(trace.finalShared);
   }
-  return { seed, ...flat(ev), byRound, seconds: +((performance.now() - t0) / 1000).toFixed(1) };
+  return {
+    seed,
+    ...flat(ev),
+    byRound,
+    ...(shared && { shared }),
+    seconds: +((performance.now() - t0) / 1000).toFixed(1),
+  };
 }
 
 /** The fields each kind of run reads: a misspelt one would otherwise be ignored silently. */
 const FIELDS: Record<Spec['kind'], readonly string[]> = {
   majority: [],
-  pooled: ['steps', 'batchSize', 'lr', 'local'],
-  alone: ['steps', 'batchSize', 'lr', 'local'],
+  pooled: ['steps', 'batchSize', 'lr', 'local', 'restarts'],
+  alone: ['steps', 'batchSize', 'lr', 'local', 'restarts'],
   fed: [
     'rounds',
     'steps',
@@ -141,6 +166,7 @@ const FIELDS: Record<Spec['kind'], readonly string[]> = {
     'local',
     'headAggregation',
     'evalRounds',
+    'personalization',
   ],
 };
 const LOCAL_FIELDS = [

@@ -13,7 +13,9 @@ import {
   aggregateMaskedDetailed,
   createServerOptimizer,
   createStrategy,
+  SitePersonalState,
   type HeadAggregation,
+  type Personalization,
   type ServerOptimizerConfig,
 } from '../../packages/core/src/federated/index.js';
 import { computeLntk } from '../../packages/core/src/importance/index.js';
@@ -117,6 +119,11 @@ export interface CentralRun {
   batchSize: number;
   lr: number;
   local?: LocalRecipe;
+  /**
+   * Split the steps into this many equal runs, each with a fresh optimiser (as a federation's
+   * rounds restart it; default 1: one run).
+   */
+  restarts?: number;
 }
 
 /** Trains all adapters + head on `train` (pooled or one site's) and evaluates on `sites`. */
@@ -129,14 +136,19 @@ export async function runCentral(
 ): Promise<LabEval> {
   const model = loadModel(baseBytes);
   try {
-    await trainLayers(model, train, {
-      layers: model.layerNames(),
-      steps: run.steps,
-      batchSize: run.batchSize,
-      lr: run.lr,
-      seed: deriveSeed(seed, 0, 'central'),
-      ...run.local,
-    });
+    const restarts = run.restarts ?? 1;
+    if (!Number.isInteger(restarts) || restarts < 1 || run.steps % restarts !== 0)
+      throw new Error(`restarts must be a whole divisor of steps (${run.steps}), got ${restarts}`);
+    for (let r = 0; r < restarts; r++) {
+      await trainLayers(model, train, {
+        layers: model.layerNames(),
+        steps: run.steps / restarts,
+        batchSize: run.batchSize,
+        lr: run.lr,
+        seed: deriveSeed(seed, r, 'central'),
+        ...run.local,
+      });
+    }
     return await evaluateSites(model, sites, run.local?.answerMask);
   } finally {
     model.dispose();
@@ -160,11 +172,36 @@ export interface FederationRun {
   headAggregation?: HeadAggregation;
   /** Rounds after which to evaluate (default: every round). */
   evalRounds?: number[];
+  /**
+   * Which model each site uses (core federated/personalization.ts); default 'none' (the global
+   * model). When on, `eval` is every site's own model on its held-out split and `shared` the
+   * global model's, from the same run.
+   */
+  personalization?: Personalization;
 }
 
 export interface FederationTrace {
-  rounds: { round: number; eval: LabEval; selection: Record<string, string[]> }[];
+  rounds: {
+    round: number;
+    /** The model each site uses (personalised when the option is on). */
+    eval: LabEval;
+    /** The shared global model (only when personalised). */
+    shared?: LabEval;
+    selection: Record<string, string[]>;
+  }[];
   final: LabEval;
+  finalShared?: LabEval;
+}
+
+/** Sample-weighted and site-mean accuracy of per-site evaluations (as evaluateSites). */
+function combine(perSite: Record<string, SiteEval>): LabEval {
+  const all = Object.values(perSite);
+  const n = all.reduce((a, e) => a + e.n, 0);
+  return {
+    accuracy: all.reduce((a, e) => a + Math.round(e.accuracy * e.n), 0) / n,
+    siteMean: all.reduce((a, e) => a + e.accuracy, 0) / all.length,
+    perSite,
+  };
 }
 
 /** A federation in one process: every round, every site trains from the global weights. */
@@ -185,6 +222,9 @@ export async function runFederation(
   const server = createServerOptimizer(run.server ?? { name: 'fedavg' });
   const evalAt = new Set(run.evalRounds ?? Array.from({ length: run.rounds }, (_, i) => i + 1));
   const trace: FederationTrace = { rounds: [], final: undefined as unknown as LabEval };
+  const personalization = run.personalization ?? 'none';
+  // Each site's personal state, as ModelCompute keeps it on a real site.
+  const personal = new Map(sites.map((s) => [s.name, new SitePersonalState(personalization)]));
   try {
     for (let round = 1; round <= run.rounds; round++) {
       model.setParams(global);
@@ -208,6 +248,8 @@ export async function runFederation(
       const results = [];
       for (const s of sites) {
         model.setParams(global);
+        const own = personal.get(s.name)!;
+        model.setParams(own.beforeTraining());
         const assigned = plan.assignments[s.name] ?? [];
         const res = await trainLayers(model, s.train, {
           layers: assigned,
@@ -222,7 +264,8 @@ export async function runFederation(
         const mask = new AnswerMask(model.answers, run.local?.answerMask ?? 'none', {
           siteAnswers: s.train.map((x) => x.answer),
         });
-        const deltas = restrictHeadDeltas(res.deltas, mask.reachable(s.train));
+        const deltas = own.outgoing(restrictHeadDeltas(res.deltas, mask.reachable(s.train)));
+        own.afterTraining(model.getParams(globalNames));
         results.push({ client: s.name, numSamples: s.train.length, deltas });
       }
       const agg = aggregateMaskedDetailed(global, results, {
@@ -231,9 +274,29 @@ export async function runFederation(
       global = server.step(global, agg);
       if (evalAt.has(round) || round === run.rounds) {
         model.setParams(global);
-        const ev = await evaluateSites(model, sites, run.local?.answerMask);
-        trace.rounds.push({ round, eval: ev, selection: plan.assignments });
-        if (round === run.rounds) trace.final = ev;
+        const shared = await evaluateSites(model, sites, run.local?.answerMask);
+        let ev = shared;
+        if (personalization !== 'none') {
+          // Every site on the model it would use: the global one with its personal state on top.
+          const perSite: Record<string, SiteEval> = {};
+          for (const s of sites) {
+            model.setParams(global);
+            model.setParams(personal.get(s.name)!.forEvaluation());
+            const e = await evaluateSites(model, [s], run.local?.answerMask);
+            perSite[s.name] = e.perSite[s.name];
+          }
+          ev = combine(perSite);
+        }
+        trace.rounds.push({
+          round,
+          eval: ev,
+          shared: personalization !== 'none' ? shared : undefined,
+          selection: plan.assignments,
+        });
+        if (round === run.rounds) {
+          trace.final = ev;
+          if (personalization !== 'none') trace.finalShared = shared;
+        }
       }
     }
     return trace;
@@ -301,7 +364,8 @@ export function federationRunOf(
     | 'answerMask'
     | 'serverOptimizer'
     | 'headAggregation'
-  >,
+  > &
+    Partial<Pick<FederationConfig, 'personalization'>>,
 ): FederationRun {
   return {
     rounds: config.rounds,
@@ -313,6 +377,7 @@ export function federationRunOf(
     budget: config.defaultBudget,
     server: config.serverOptimizer,
     headAggregation: config.headAggregation,
+    ...(config.personalization !== undefined && { personalization: config.personalization }),
     local: {
       optimizer: config.localOptimizer,
       momentum: config.momentum,

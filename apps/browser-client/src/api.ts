@@ -113,8 +113,12 @@ export interface WorkerApi {
   checkInt8MatMul(cases: Int8MatMulCase[]): Promise<Int8MatMulCheck[]>;
   computeScores(request: ScoreRequest, onProgress?: Progress): Promise<LayerScores>;
   train(layers: string[], config: LocalTrainConfig, onProgress?: Progress): Promise<TrainResult>;
-  /** `config.answerMask`: the round's prediction rule (core federated/local-options.ts). */
-  evaluate(config?: Pick<RoundConfig, 'answerMask'>): Promise<EvalResult>;
+  /**
+   * `config.answerMask`: the round's prediction rule (core federated/local-options.ts);
+   * `config.personalization`: which model (core federated/personalization.ts; the site's own
+   * model is kept in the worker's memory for the session).
+   */
+  evaluate(config?: Pick<RoundConfig, 'answerMask' | 'personalization'>): Promise<EvalResult>;
   setGlobal(params: NamedArrays): Promise<void>;
   /** Current values of the named params (tests compare backends with it). */
   getParams(names: string[]): Promise<NamedArrays>;

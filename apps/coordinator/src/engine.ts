@@ -243,7 +243,7 @@ export class RoundEngine extends EventEmitter {
       case 'update': {
         const u = checkUpdate(msg, {
           global: this.global,
-          assigned: this.assignments[s.site] ?? [],
+          assigned: this.sharedAssigned(s.site),
         });
         const { stepMs, memoryBytes } = msg.metrics;
         this.siteCosts.set(s.site, { stepMs: stepMs ?? null, memoryBytes: memoryBytes ?? null });
@@ -252,6 +252,16 @@ export class RoundEngine extends EventEmitter {
       case 'evaluation':
         return checkEvaluation(msg);
     }
+  }
+
+  /**
+   * The assigned layers a site's update carries: all of them, but none under personalization
+   * 'adapters' (the site trains them as its own and sends the head only; core
+   * federated/personalization.ts).
+   */
+  private sharedAssigned(site: string): string[] {
+    if (this.cfg.personalization === 'adapters') return [];
+    return this.assignments[site] ?? [];
   }
 
   // --- the loop ---------------------------------------------------------------------------
@@ -341,6 +351,9 @@ export class RoundEngine extends EventEmitter {
       momentum: this.cfg.momentum,
       proxMu: this.cfg.proxMu,
       answerMask: this.cfg.answerMask,
+      // Sent only when on, so that a 'none' federation's round config is what it was.
+      ...(this.cfg.personalization !== undefined &&
+        this.cfg.personalization !== 'none' && { personalization: this.cfg.personalization }),
       codec: this.cfg.codec,
       budget: s.budget,
       seed: deriveSeed(this.cfg.seed, round, s.site),

@@ -3,7 +3,8 @@
  *                [--parallel N]`
  *   [--local-optimizer sgdm|adamw --momentum M --prox-mu MU --answer-mask question-type|none
  *    --server-optimizer fedavg|fedavgm|fedadam|fedyogi|fedadagrad --server-lr X
- *    --server-beta1 X --server-beta2 X --server-tau X --head-aggregation layer|answer]
+ *    --server-beta1 X --server-beta2 X --server-tau X --head-aggregation layer|answer
+ *    --personalization none|finetune]
  *   (the federated recipe,
  *    docs/federated-recipe.md; defaults from DEFAULT_CONFIG)
  *
@@ -16,7 +17,9 @@
  *   {"rounds":[{"round","accuracy","perClient","bytesUp","bytesDown","selection"}],
  *    "final":{"baseAccuracy","accuracy","perClient"},"bytesUp","bytesDown"}
  * accuracy = global held-out accuracy after the round (sample-weighted mean of the sites'
- * test-split accuracies); baseAccuracy = before round 1.
+ * test-split accuracies); baseAccuracy = before round 1. With --personalization finetune|adapters
+ * accuracy and perClient are the sites' own models (core federated/personalization.ts) and
+ * rounds[] and final also carry "sharedAccuracy" and "sharedPerClient", the global model's.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,6 +79,9 @@ export interface SimulateRound {
   bytesUp: number;
   bytesDown: number;
   selection: Record<string, string[]>;
+  /** Personalised federations only (--personalization): the global model's, beside. */
+  sharedAccuracy?: number;
+  sharedPerClient?: Record<string, number>;
 }
 
 export interface SimulateResult {
@@ -84,6 +90,9 @@ export interface SimulateResult {
     baseAccuracy: number | null;
     accuracy: number | null;
     perClient: Record<string, number>;
+    /** Personalised federations only: the global model's, beside. */
+    sharedAccuracy?: number;
+    sharedPerClient?: Record<string, number>;
   };
   bytesUp: number;
   bytesDown: number;
@@ -162,6 +171,10 @@ export function summarise(allRows: RoundRow[]): SimulateResult {
       bytesUp: r.bytesUp,
       bytesDown: r.bytesDown,
       selection: r.selection,
+      ...(r.sharedAccuracy !== undefined && {
+        sharedAccuracy: r.sharedAccuracy,
+        sharedPerClient: r.sharedPerClient,
+      }),
     }));
   const last = rounds[rounds.length - 1];
   return {
@@ -170,6 +183,10 @@ export function summarise(allRows: RoundRow[]): SimulateResult {
       baseAccuracy: base?.accuracy ?? null,
       accuracy: last?.accuracy ?? null,
       perClient: last?.perClient ?? {},
+      ...(last?.sharedAccuracy !== undefined && {
+        sharedAccuracy: last.sharedAccuracy,
+        sharedPerClient: last.sharedPerClient,
+      }),
     },
     bytesUp: rows.reduce((a, r) => a + r.bytesUp, 0),
     bytesDown: rows.reduce((a, r) => a + r.bytesDown, 0),
@@ -338,6 +355,11 @@ function table(res: SimulateResult, names: string[]): string {
     lines.push(
       `${String(r.round).padStart(5)}  ${pct(r.accuracy)} ${names.map((n) => pct(r.perClient[n]).padStart(8)).join(' ')} ${(r.bytesUp / 1024).toFixed(0).padStart(8)} ${(r.bytesDown / 1024).toFixed(0).padStart(9)}`,
     );
+    // Personalised: the rows above are the sites' own models; the global model's beside.
+    if (r.sharedAccuracy !== undefined)
+      lines.push(
+        ` (shared ${pct(r.sharedAccuracy)} ${names.map((n) => pct(r.sharedPerClient?.[n]).padStart(8)).join(' ')})`,
+      );
   }
   lines.push(`base accuracy ${pct(res.final.baseAccuracy)}  final ${pct(res.final.accuracy)}`);
   lines.push(`bytes up ${res.bytesUp}  down ${res.bytesDown}`);
@@ -392,6 +414,7 @@ async function main(): Promise<void> {
       'server-beta2': { type: 'string' },
       'server-tau': { type: 'string' },
       'head-aggregation': { type: 'string' },
+      personalization: { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
       parallel: { type: 'string' },
       'data-dir': { type: 'string' },
@@ -426,6 +449,7 @@ async function main(): Promise<void> {
     answerMask: values['answer-mask'] as FederationConfig['answerMask'] | undefined,
     serverOptimizer: serverOptimizerFlags(values, num),
     headAggregation: values['head-aggregation'] as FederationConfig['headAggregation'] | undefined,
+    personalization: values.personalization as FederationConfig['personalization'] | undefined,
   });
   const common = {
     clients,

@@ -34,6 +34,12 @@ export interface RoundRow {
   front: { importance: number; variance: number }[];
   selected: number | null;
   perClient: Record<string, number>;
+  /**
+   * Personalised federations only (core federated/personalization.ts; perClient and accuracy
+   * are then the sites' own models): the global model's accuracy per site and sample-weighted.
+   */
+  sharedPerClient?: Record<string, number>;
+  sharedAccuracy?: number;
   selection: Record<string, string[]>;
   /** Why the last aborted attempt of this round failed (null: never aborted). */
   reason: string | null;
@@ -331,10 +337,12 @@ export class Store {
     return rows.map((r) => {
       const round = r.round as number;
       const perClient: Record<string, number> = {};
-      for (const [site, m] of Object.entries(this.clientMetrics(round, 'eval'))) {
+      const evals = this.clientMetrics(round, 'eval');
+      for (const [site, m] of Object.entries(evals)) {
         if (typeof m.accuracy === 'number') perClient[site] = m.accuracy;
       }
       return {
+        ...sharedOf(evals),
         round,
         status: r.status as 'completed' | 'aborted',
         accuracy: (r.accuracy as number | null) ?? null,
@@ -350,6 +358,23 @@ export class Store {
       };
     });
   }
+}
+
+/** The global model's accuracy beside a personalised evaluation (absent when none reported). */
+function sharedOf(
+  evals: Record<string, Record<string, unknown>>,
+): Pick<RoundRow, 'sharedPerClient' | 'sharedAccuracy'> {
+  const perSite: Record<string, number> = {};
+  let correct = 0;
+  let n = 0;
+  for (const [site, m] of Object.entries(evals)) {
+    const shared = m.shared as { accuracy?: unknown } | undefined;
+    if (typeof shared?.accuracy !== 'number' || typeof m.numSamples !== 'number') continue;
+    perSite[site] = shared.accuracy;
+    correct += shared.accuracy * m.numSamples;
+    n += m.numSamples;
+  }
+  return n > 0 ? { sharedPerClient: perSite, sharedAccuracy: correct / n } : {};
 }
 
 function toSite(r: Record<string, unknown>): SiteRow {

@@ -7,3 +7,4 @@ export * from './strategy.js';
 export * from './strategies/index.js';
 export * from './server-optimizer.js';
 export * from './local-options.js';
+export * from './personalization.js';

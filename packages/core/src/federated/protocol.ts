@@ -23,6 +23,7 @@ import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpa
 import { SCORER_METHODS } from '../importance/methods.js';
 import { CODECS, type Codec } from './codecs.js';
 import { ANSWER_MASKS, LOCAL_OPTIMIZERS } from '../train/recipe-names.js';
+import { PERSONALIZATIONS } from './personalization.js';
 
 export type { Codec };
 
@@ -84,6 +85,11 @@ const EvalMetrics = Type.Object(
     loss: Finite,
     numSamples: Count,
     perType: Type.Record(Type.String(), TypeMetric),
+    /**
+     * Under a personalization (federated/personalization.ts) the fields above are the site's
+     * own model; these are the global model's on the same held-out split, reported beside.
+     */
+    shared: Type.Optional(Type.Object({ accuracy: Finite, loss: Finite }, closed)),
   },
   closed,
 );
@@ -105,6 +111,11 @@ export const RoundConfig = Type.Object(
     proxMu: Type.Optional(Type.Number({ minimum: 0 })),
     /** Prediction rule of training and of the evaluate phase alike. */
     answerMask: Type.Optional(Lit(ANSWER_MASKS)),
+    /**
+     * The model the site uses and evaluates (federated/personalization.ts); absent = 'none'
+     * (the global one). It changes nothing in what the site sends.
+     */
+    personalization: Type.Optional(Lit(PERSONALIZATIONS)),
   },
   closed,
 );

@@ -44,6 +44,8 @@ export interface EvalResult {
   loss: number;
   numSamples: number;
   perType: Record<string, PerTypeMetric>;
+  /** Personalised evaluation only: the global model's accuracy and loss beside the site's own. */
+  shared?: { accuracy: number; loss: number };
 }
 
 export interface TrainResult {

@@ -23,6 +23,7 @@ import type {
 } from '../federated/site-client.js';
 import type { RoundConfig } from '../federated/protocol.js';
 import { localEvalOptions, localTrainOptions } from '../federated/local-options.js';
+import { SitePersonalState, type Personalization } from '../federated/personalization.js';
 import type { LayerScores } from '../importance/methods.js';
 import { siteScores } from '../importance/vqa.js';
 import type { VqaModel } from '../model/vqa-model.js';
@@ -46,7 +47,9 @@ export type LocalTrainConfig = Pick<
   RoundConfig,
   'steps' | 'batchSize' | 'lr' | 'weightDecay' | 'seed'
 > &
-  Partial<Pick<RoundConfig, 'localOptimizer' | 'momentum' | 'proxMu' | 'answerMask'>> & {
+  Partial<
+    Pick<RoundConfig, 'localOptimizer' | 'momentum' | 'proxMu' | 'answerMask' | 'personalization'>
+  > & {
     round: number;
   };
 
@@ -107,11 +110,18 @@ export class ModelCompute implements LocalCompute {
     onProgress?: LocalProgress,
   ): Promise<TrainResult> {
     const m = this.model;
-    const before = m.getParams(m.trainableParamNames(layers));
+    // Personalisation 'adapters': training starts from the site's own adapters (over the
+    // global ones), so those are restored afterwards too.
+    const personal = this.personalFor(config.personalization);
+    const start = personal?.beforeTraining() ?? {};
+    const before = m.getParams([
+      ...new Set([...m.trainableParamNames(layers), ...Object.keys(start)]),
+    ]);
     const t0 = performance.now();
     if (config.answerMask !== undefined && config.answerMask !== 'none')
       await this.loadSiteAnswers();
     try {
+      m.setParams(start);
       const res = await trainLayers(m, this.trainSet, {
         layers,
         steps: config.steps,
@@ -130,6 +140,7 @@ export class ModelCompute implements LocalCompute {
             }
           : undefined,
       });
+      this.keepPersonal(config.personalization);
       // Local metrics on a slice of the training data after the update.
       const evOpts = localEvalOptions(config, () => this.siteAnswers);
       const ev = isSampleSource(this.trainSet)
@@ -137,7 +148,7 @@ export class ModelCompute implements LocalCompute {
         : await evaluate(m, this.trainSet.slice(0, this.metricSamples), evOpts);
       // Under an answer rule the head update carries only the answers this site can train
       // (train/answer-mask.ts restrictHeadDeltas; the aggregation's per-answer unit).
-      const deltas =
+      const restricted =
         config.answerMask !== undefined && config.answerMask !== 'none'
           ? restrictHeadDeltas(
               res.deltas,
@@ -146,6 +157,8 @@ export class ModelCompute implements LocalCompute {
               }).reachable(this.siteKinds),
             )
           : res.deltas;
+      // The site's personal params never travel (federated/personalization.ts).
+      const deltas = personal ? personal.outgoing(restricted) : restricted;
       return {
         deltas,
         metrics: {
@@ -161,14 +174,63 @@ export class ModelCompute implements LocalCompute {
     }
   }
 
-  /** `config`: the round's; its answer rule is the prediction rule (federated/local-options.ts). */
-  async evaluate(config?: Pick<RoundConfig, 'answerMask'>): Promise<EvalResult> {
+  /**
+   * `config`: the round's; its answer rule is the prediction rule (federated/local-options.ts),
+   * its `personalization` which model is evaluated: the site's own model when it has one
+   * (federated/personalization.ts), else the global one; with its own model it reports the
+   * global one's accuracy and loss beside (`shared`). The global weights are back in the model
+   * afterwards.
+   */
+  async evaluate(
+    config?: Pick<RoundConfig, 'answerMask' | 'personalization'>,
+  ): Promise<EvalResult> {
     if (config?.answerMask === 'site') await this.loadSiteAnswers();
     const evOpts = localEvalOptions(config, () => this.siteAnswers);
-    const ev = isSampleSource(this.testSet)
-      ? await evaluateSource(this.model, this.testSet, evOpts)
-      : await evaluate(this.model, this.testSet, evOpts);
-    return { accuracy: ev.accuracy, loss: ev.loss, numSamples: ev.n, perType: ev.perType };
+    const score = () =>
+      isSampleSource(this.testSet)
+        ? evaluateSource(this.model, this.testSet, evOpts)
+        : evaluate(this.model, this.testSet, evOpts);
+    const own = this.personalFor(config?.personalization)?.forEvaluation() ?? {};
+    if (Object.keys(own).length === 0) {
+      const ev = await score();
+      return { accuracy: ev.accuracy, loss: ev.loss, numSamples: ev.n, perType: ev.perType };
+    }
+    // The site's own model, and the global one beside it (reported, never hidden).
+    const shared = await score();
+    const global = this.model.getParams(Object.keys(own));
+    this.model.setParams(own);
+    try {
+      const ev = await score();
+      return {
+        accuracy: ev.accuracy,
+        loss: ev.loss,
+        numSamples: ev.n,
+        perType: ev.perType,
+        shared: { accuracy: shared.accuracy, loss: shared.loss },
+      };
+    } finally {
+      this.model.setParams(global);
+    }
+  }
+
+  /**
+   * The site's personal state (in memory: it lives as long as this compute, one session of a
+   * tab or a simulated site, and never leaves the site). A change of mode starts afresh.
+   */
+  private personal: SitePersonalState | null = null;
+
+  private personalFor(mode: Personalization | undefined): SitePersonalState | null {
+    if (mode === undefined || mode === 'none') return null;
+    if (this.personal?.mode !== mode) this.personal = new SitePersonalState(mode);
+    return this.personal;
+  }
+
+  /** Right after local training: records the trained model as the site's own (when on). */
+  private keepPersonal(mode: Personalization | undefined): void {
+    const state = this.personalFor(mode);
+    if (!state) return;
+    const m = this.model;
+    state.afterTraining(m.getParams(m.trainableParamNames(m.layerNames())));
   }
 
   /** The answers of the training split: the site's answer set (rule 'site'); stays local. */
