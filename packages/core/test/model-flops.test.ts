@@ -1,6 +1,7 @@
 // trainStepFlops (model/flops.ts) against an independent count: the matrix products tfjs
 // really runs in one training step, read from tf.profile (2 * size(A) * columns of the output
-// for every BatchMatMul kernel, forward and backward).
+// for every BatchMatMul kernel, forward and backward, and for the fused dense kernels of the
+// wasm backend, whose first input is the left operand: x W, dy W^T, x^T dy).
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -28,8 +29,9 @@ async function profiledFlops(c: ModelConfig, layers: string[], cache: boolean, n
   });
   m.dispose();
   let flops = 0;
+  const products = new Set(['BatchMatMul', 'FocusDense', 'FocusDenseGradX', 'FocusDenseGradW']);
   for (const k of prof.kernels) {
-    if (k.name !== 'BatchMatMul') continue;
+    if (!products.has(k.name)) continue;
     const out = k.outputShapes[0] as number[];
     flops += 2 * size(k.inputShapes[0] as number[]) * out[out.length - 1];
   }

@@ -1,14 +1,18 @@
 // forward.ts layerNorm (hand-written gradient) against tfjs's own differentiation of the
 // op-by-op definition (tf.moments, normalise, scale, shift): same forward bits, same gradients
-// for the input, gamma and beta up to float32 rounding.
+// for the input, gamma and beta up to float32 rounding. The fused wasm kernel that replaces it
+// where it fits is switched off here (test/model-fused-kernels.test.ts checks that one).
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layerNorm } from '../src/model/forward.js';
+import { useFusedKernels } from '../src/model/wasm-kernels.js';
 import { initNodeBackend } from '../src/node/index.js';
 
 beforeAll(async () => {
   await initNodeBackend('wasm');
+  useFusedKernels(false);
 });
+afterAll(() => useFusedKernels(true));
 
 function reference(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
   const { mean, variance } = tf.moments(x, -1, true);

@@ -193,19 +193,34 @@ export function lntkOf(model: Differentiable, opts: LntkOptions = {}): LntkResul
   try {
     const base: Record<string, tf.Tensor> = {};
     for (const n of names) base[n] = probe[n] ?? model.params[n];
-    const numClasses = tf.tidy(() => model.output(base, [0]).shape[1]);
-    const shared =
-      kernel === 'true-logit'
-        ? undefined
-        : kernelVectors(kernel, numClasses, { projections: opts.projections, seed });
-    const vectors = range(model.numSamples).map(
-      (i) => shared ?? kernelVectors(kernel, numClasses, { label: model.labels[i] }),
-    );
+    // The number of classes K, from a one-sample forward pass only where it is needed before
+    // the first batched pass (the `full` kernel's kappa is K; the per-sample path); otherwise
+    // the batched pass reads it off its own logits (that pass costs ~10 % of the whole score).
+    let K: number | undefined;
+    const classes = () => (K ??= tf.tidy(() => model.output(base, [0]).shape[1]));
+    let vectors: Float32Array[][] | undefined;
+    const vectorsFor = (numClasses: number): Float32Array[][] => {
+      if (!vectors) {
+        const shared =
+          kernel === 'true-logit'
+            ? undefined
+            : kernelVectors(kernel, numClasses, { projections: opts.projections, seed });
+        vectors = range(model.numSamples).map(
+          (i) => shared ?? kernelVectors(kernel, numClasses, { label: model.labels[i] }),
+        );
+      }
+      return vectors;
+    };
+    // kappa, and the kernel and its options checked, before any pass.
+    const kappa =
+      kernel === 'full'
+        ? classes()
+        : kernelVectors(kernel, 2, { projections: opts.projections, seed, label: 0 }).length;
     const batched =
       opts.batched === false || !model.tappedOutput
         ? undefined
-        : batchedRows(model, base, names, vectors, chunkSize);
-    const rows = batched ?? perSampleRows(model, base, names, vectors);
+        : batchedRows(model, base, names, vectorsFor, kappa, chunkSize);
+    const rows = batched ?? perSampleRows(model, base, names, vectorsFor(classes()));
     const m = rows[names[0]].length;
     const lambda1: number[] = [];
     const grams: Float64Array[] = [];
@@ -286,12 +301,12 @@ function batchedRows(
   model: Differentiable,
   base: Record<string, tf.Tensor>,
   names: readonly string[],
-  vectors: readonly Float32Array[][],
+  vectorsFor: (numClasses: number) => readonly Float32Array[][],
+  kappa: number,
   chunkSize: number,
 ): Record<string, Float32Array[]> | undefined {
   if (!model.tappedOutput) return undefined;
   const n = model.numSamples;
-  const kappa = vectors[0].length;
   const rows: Record<string, Float32Array[]> = {};
   for (const nm of names) rows[nm] = new Array<Float32Array>(n * kappa);
   const s = tf.scalar(0);
@@ -299,7 +314,7 @@ function batchedRows(
     for (let start = 0; start < n; start += chunkSize) {
       const idx = range(Math.min(chunkSize, n - start)).map((k) => start + k);
       for (let j = 0; j < kappa; j++)
-        if (!chunkRows(model, base, names, vectors, idx, j, s, rows)) return undefined;
+        if (!chunkRows(model, base, names, vectorsFor, kappa, idx, j, s, rows)) return undefined;
     }
     return rows;
   } finally {
@@ -313,7 +328,8 @@ function chunkRows(
   model: Differentiable,
   base: Record<string, tf.Tensor>,
   names: readonly string[],
-  vectors: readonly Float32Array[][],
+  vectorsFor: (numClasses: number) => readonly Float32Array[][],
+  kappa: number,
   idx: readonly number[],
   j: number,
   s: tf.Scalar,
@@ -322,16 +338,11 @@ function chunkRows(
   const tappedOutput = model.tappedOutput!;
   const n = idx.length;
   const scored = new Set(names);
-  const kappa = vectors[0].length;
-  const numClasses = vectors[0][0].length;
   const ops: { kernel: string; bias: string; x: tf.Tensor; d?: tf.Tensor }[] = [];
   try {
-    const flat = new Float32Array(n * numClasses);
-    idx.forEach((i, k) => flat.set(vectors[i][j], k * numClasses));
     const seen = new Set<string>();
     let ok = true;
     tf.tidy(() => {
-      const V = tf.tensor2d(flat, [n, numClasses]);
       tf.grads((s0: tf.Tensor) => {
         const z = tappedOutput(base, idx, (op, x, y) => {
           if (!scored.has(op.kernel) && !scored.has(op.bias)) return y;
@@ -346,21 +357,31 @@ function chunkRows(
               value: tf.add(yy, ss),
               gradFunc: (dy: tf.Tensor) => {
                 rec.d = tf.keep(dy.clone());
-                return [dy, tf.sum(dy)];
+                // s exists only so that the pass reaches every tap; its own gradient (the sum
+                // of dy over the taps) is never read, so it is returned as zero instead of
+                // reducing dy once per tap.
+                return [dy, tf.zerosLike(ss)];
               },
             };
           });
           return record(y, s0);
         });
-        return tf.sum(tf.mul(z, V)) as tf.Scalar;
+        // F = sum_i v_ij . z_i, the vectors built for the logits' K.
+        const numClasses = z.shape[1];
+        const vectors = vectorsFor(numClasses);
+        const flat = new Float32Array(n * numClasses);
+        idx.forEach((i, k) => flat.set(vectors[i][j], k * numClasses));
+        return tf.sum(tf.mul(z, tf.tensor2d(flat, [n, numClasses]))) as tf.Scalar;
       })([s]);
     });
     if (!ok || names.some((nm) => !seen.has(nm)) || ops.some((o) => !o.d)) return false;
     for (const o of ops) {
-      // Per-sample kernel gradients [n, in, out] and bias gradients [n, out].
+      // Per-sample kernel gradients [n, in, out] and bias gradients [n, out]; the bias rows as
+      // a product with ones (on wasm ~5x faster than tf.sum over the middle axis, which
+      // transposes first; the same sums in another order).
       const [gk, gb] = tf.tidy(() => [
         tf.matMul(o.x, o.d!, true, false).reshape([n, -1]),
-        tf.sum(o.d!, 1),
+        tf.matMul(tf.ones([n, 1, o.d!.shape[1] as number]), o.d!).reshape([n, -1]),
       ]);
       for (const [nm, t] of [
         [o.kernel, gk],
@@ -381,29 +402,41 @@ function chunkRows(
 }
 
 /**
- * G[a][b] += <rows[a], rows[b]> for b >= a, in float64. Four partial sums (k mod 4) break the
- * dependency chain of one running sum (~2x faster in V8; a different rounding only at float64
- * resolution, and the same for every run).
+ * G[a][b] += <rows[a], rows[b]> for b >= a, in float64. Four columns b at a time: each element
+ * of rows[a] is loaded once for four running sums (four independent dependency chains, ~1.5x
+ * faster in V8 than one pair at a time); the last m % 4 columns one by one.
  */
 function accumulateGram(G: Float64Array, rows: Float32Array[], m: number): void {
   for (let a = 0; a < m; a++) {
     const ra = rows[a];
     const len = ra.length;
-    const end4 = len - (len % 4);
-    for (let b = a; b < m; b++) {
-      const rb = rows[b];
+    let b = a;
+    for (; b + 3 < m; b += 4) {
+      const r0 = rows[b];
+      const r1 = rows[b + 1];
+      const r2 = rows[b + 2];
+      const r3 = rows[b + 3];
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
-      for (let k = 0; k < end4; k += 4) {
-        s0 += ra[k] * rb[k];
-        s1 += ra[k + 1] * rb[k + 1];
-        s2 += ra[k + 2] * rb[k + 2];
-        s3 += ra[k + 3] * rb[k + 3];
+      for (let k = 0; k < len; k++) {
+        const x = ra[k];
+        s0 += x * r0[k];
+        s1 += x * r1[k];
+        s2 += x * r2[k];
+        s3 += x * r3[k];
       }
-      for (let k = end4; k < len; k++) s0 += ra[k] * rb[k];
-      G[a * m + b] += s0 + s1 + (s2 + s3);
+      G[a * m + b] += s0;
+      G[a * m + b + 1] += s1;
+      G[a * m + b + 2] += s2;
+      G[a * m + b + 3] += s3;
+    }
+    for (; b < m; b++) {
+      const rb = rows[b];
+      let s = 0;
+      for (let k = 0; k < len; k++) s += ra[k] * rb[k];
+      G[a * m + b] += s;
     }
   }
 }

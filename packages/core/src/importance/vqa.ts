@@ -11,6 +11,7 @@ import type { Differentiable } from './differentiable.js';
 import { type LntkOptions, type LntkResult, lntkOf } from './lntk.js';
 import { type LayerScores, type ScorerMethod, isScorerMethod, SCORER_METHODS } from './methods.js';
 import { type ScorerOptions, layerScores } from './scorers.js';
+import { dequantizedFrozen } from '../train/frozen-weights.js';
 
 /**
  * Which weights stand for trainable layer `block{i}.adapter` when scoring:
@@ -55,6 +56,9 @@ export function vqaDifferentiable(
   );
   const params: Record<string, tf.Tensor> = {};
   for (const names of paramsByLayer.values()) for (const n of names) params[n] = model.tensor(n);
+  // The int8 frozen weights, dequantized once instead of at every pass (train/frozen-weights.ts:
+  // the same values); the scored tensors `p` of each call override them.
+  const frozen = dequantizedFrozen(model, 0);
 
   const all = encodeBatch(samples, { config: model.config, answers: model.answers });
   const labels = Array.from(all.labels.dataSync());
@@ -99,7 +103,7 @@ export function vqaDifferentiable(
     labels,
     // The embeddings depend on no scored weight: computed once per sub-batch outside the tape
     // (model.forwardPrefix at block 0), which saves their forward and tape cost per call.
-    output: (p, idx) => model.apply(p, batchOf(idx), { prefix: prefixOf(idx) }),
+    output: (p, idx) => model.apply({ ...frozen, ...p }, batchOf(idx), { prefix: prefixOf(idx) }),
     // model.apply's computation with a hook on the adapters' dense ops (LNTK's batched path).
     // Only for Pfeiffer adapters scored as themselves: LoRA factors and block weights are not
     // tapped, so LNTK falls back to per-sample passes for them.
@@ -107,7 +111,7 @@ export function vqaDifferentiable(
       unit === 'adapter' && model.config.peft === 'adapter'
         ? (p, idx, tap) => {
             const c = model.config;
-            const lookup = model.lookup(p);
+            const lookup = model.lookup({ ...frozen, ...p });
             const pre = prefixOf(idx);
             const s = runBlocks(c, lookup, pre.state, pre.fromBlock, c.numLayers, tap);
             return classify(c, lookup, s.x);
@@ -136,6 +140,7 @@ export function vqaDifferentiable(
       prefixes.clear();
       if (ones) disposeBatch(ones);
       if (absAll) tf.dispose(Object.values(absAll));
+      tf.dispose(Object.values(frozen));
       // fp32 copies of int8 weights taken for `block` scoring or Synflow.
       model.releaseDequantized();
     },

@@ -2,6 +2,15 @@
 // `p(name)`, so that tf.grad / LNTK can substitute any named tensor (docs/interfaces.md).
 import * as tf from '@tensorflow/tfjs';
 import { numPatches, type ModelConfig } from './config.js';
+import {
+  fusedDense,
+  fusedGelu,
+  fusedKernelsActive,
+  fusedLayerNorm,
+  fusedLayerNormFits,
+  fusedScaledSoftmax,
+  fusedSoftmaxFits,
+} from './fused-ops.js';
 import { installMatMulGradient } from './matmul-grad.js';
 import { blockName, trainableLayerNames } from './params.js';
 import { installWasmKernels } from './wasm-kernels.js';
@@ -59,8 +68,11 @@ export interface EmbedOptions {
  *   x^ = (x - mean) r,  r = 1 / sqrt(var + eps),  y = x^ gamma + beta,
  *   dx = r (g - mean(g) - x^ mean(g x^)) with g = dy gamma,  dgamma = sum(dy x^),  dbeta = sum(dy),
  * takes about 20. The forward kernels are tf.moments' own, so outputs are the same bits.
+ * On the wasm backend with SIMD, one fused kernel each way (fused-ops.ts): the same formulas,
+ * within float32 rounding (test/model-fused-kernels.test.ts).
  */
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  if (fusedKernelsActive() && fusedLayerNormFits(x)) return fusedLayerNorm(x, gamma, beta, eps);
   return layerNormOp(eps)(x, gamma, beta);
 }
 
@@ -96,28 +108,77 @@ function layerNormOp(eps: number): LayerNormOp {
   return op;
 }
 
-/** x [n, L, in] @ kernel [in, out] + bias. */
-function dense(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
-  const [n, L, d] = x.shape;
-  let y = tf.matMul(x.reshape([n * L, d]), kernel as tf.Tensor2D);
-  if (bias) y = y.add(bias);
-  return y.reshape([n, L, kernel.shape[1] as number]);
+/**
+ * x [n, L, in] (or [n, in]) @ kernel [in, out] + bias; on wasm with SIMD one fused kernel each
+ * way (fused-ops.ts).
+ */
+function dense(
+  x: tf.Tensor,
+  kernel: tf.Tensor,
+  bias?: tf.Tensor,
+  residuals: readonly tf.Tensor[] = [],
+): tf.Tensor {
+  if (
+    fusedKernelsActive() &&
+    x.dtype === 'float32' &&
+    kernel.dtype === 'float32' &&
+    residuals.every((r) => r.dtype === 'float32')
+  )
+    return fusedDense(x, kernel, bias, residuals);
+  let y: tf.Tensor;
+  if (x.rank === 2) {
+    y = tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D);
+    if (bias) y = y.add(bias);
+  } else {
+    const [n, L, d] = x.shape;
+    y = tf.matMul(x.reshape([n * L, d]), kernel as tf.Tensor2D);
+    if (bias) y = y.add(bias);
+    y = y.reshape([n, L, kernel.shape[1] as number]);
+  }
+  for (const r of residuals) y = y.add(r);
+  return y;
 }
 
-/** dense() with the kernel by name, through the lookup's fused product when it has one. */
-function denseOf(x: tf.Tensor, p: ParamLookup, kernel: string, bias: string): tf.Tensor {
+/**
+ * dense() with the kernel by name (plus a residual, when given), through the lookup's fused
+ * product when it has one.
+ */
+function denseOf(
+  x: tf.Tensor,
+  p: ParamLookup,
+  kernel: string,
+  bias: string,
+  residual?: tf.Tensor,
+): tf.Tensor {
   if (p.matMul) {
     const [n, L, d] = x.shape;
     const y = p.matMul(x.reshape([n * L, d]) as tf.Tensor2D, kernel);
-    if (y) return y.add(p(bias)).reshape([n, L, y.shape[1]]);
+    if (y) {
+      const out = y.add(p(bias)).reshape([n, L, y.shape[1]]);
+      return residual ? out.add(residual) : out;
+    }
   }
-  return dense(x, p(kernel), p(bias));
+  return dense(x, p(kernel), p(bias), residual ? [residual] : []);
 }
 
-/** Exact GELU (erf), as in BERT/ViLT. */
+/** Exact GELU (erf), as in BERT/ViLT; on wasm with SIMD one fused kernel each way. */
 function gelu(x: tf.Tensor): tf.Tensor {
+  if (fusedKernelsActive() && x.dtype === 'float32') return fusedGelu(x);
   return x.mul(0.5).mul(tf.erf(x.mul(Math.SQRT1_2)).add(1));
 }
+
+/** The weights embed() reads (a cache of its outputs is valid while these are unchanged). */
+export const EMBED_PARAM_NAMES = [
+  'text_embed/word',
+  'text_embed/position',
+  'text_embed/ln_gamma',
+  'text_embed/ln_beta',
+  'type_embed/table',
+  'patch_embed/kernel',
+  'patch_embed/bias',
+  'image_embed/cls',
+  'image_embed/position',
+] as const;
 
 export function embed(
   c: ModelConfig,
@@ -175,6 +236,7 @@ export function embed(
   return { x, bias };
 }
 
+/** Multi-head self-attention of h, its output projection plus `residual`. */
 function attention(
   c: ModelConfig,
   p: ParamLookup,
@@ -182,6 +244,7 @@ function attention(
   lora: string | null,
   h: tf.Tensor,
   bias: tf.Tensor,
+  residual: tf.Tensor,
 ): tf.Tensor {
   const [n, L, H] = h.shape;
   const nh = c.numHeads;
@@ -197,12 +260,13 @@ function attention(
   const q = proj('q');
   const k = proj('k');
   const v = proj('v');
-  const scores = tf
-    .matMul(q, k, false, true)
-    .mul(1 / Math.sqrt(d))
-    .add(bias);
-  const ctx = tf.matMul(tf.softmax(scores, -1), v).transpose([0, 2, 1, 3]).reshape([n, L, H]);
-  return denseOf(ctx, p, `${b}/o_kernel`, `${b}/o_bias`);
+  const raw = tf.matMul(q, k, false, true);
+  const probs =
+    fusedKernelsActive() && fusedSoftmaxFits(raw, bias)
+      ? fusedScaledSoftmax(raw, bias, 1 / Math.sqrt(d))
+      : tf.softmax(raw.mul(1 / Math.sqrt(d)).add(bias), -1);
+  const ctx = tf.matMul(probs, v).transpose([0, 2, 1, 3]).reshape([n, L, H]);
+  return denseOf(ctx, p, `${b}/o_kernel`, `${b}/o_bias`, residual);
 }
 
 /**
@@ -228,8 +292,16 @@ export function block(
   const unit = trainableLayerNames(c)[i];
   const lora = c.peft === 'lora' ? unit : null;
   const eps = c.layerNormEps;
-  const h = s.x.add(
-    attention(c, p, b, lora, layerNorm(s.x, p(`${b}/ln1_gamma`), p(`${b}/ln1_beta`), eps), s.bias),
+  // Residual adds ride in the dense kernels: x + Attn(LN(x)) is the output projection plus x
+  // (IEEE addition commutes, so the same bits as adding after).
+  const h = attention(
+    c,
+    p,
+    b,
+    lora,
+    layerNorm(s.x, p(`${b}/ln1_gamma`), p(`${b}/ln1_beta`), eps),
+    s.bias,
+    s.x,
   );
   const inner = gelu(
     denseOf(
@@ -249,6 +321,12 @@ export function block(
       return tap ? tap(names, x, y) : y;
     };
     const a = tf.relu(tapped(m, 'down'));
+    // h + (m + up(a)), as up(a)'s dense kernel plus m then h (the same bits); a tap (LNTK)
+    // needs up(a) alone.
+    if (!tap) {
+      const up = { kernel: `${unit}/up_kernel`, bias: `${unit}/up_bias` };
+      return { x: dense(a, p(up.kernel), p(up.bias), [m, h]) as tf.Tensor3D, bias: s.bias };
+    }
     m = m.add(tapped(a, 'up'));
   }
   return { x: h.add(m) as tf.Tensor3D, bias: s.bias };
@@ -273,13 +351,11 @@ export function pool(c: ModelConfig, p: ParamLookup, x: tf.Tensor3D): tf.Tensor2
   const [n, , H] = x.shape;
   const y = layerNorm(x, p('final_ln/gamma'), p('final_ln/beta'), c.layerNormEps);
   const first = y.slice([0, 0, 0], [n, 1, H]).reshape([n, H]);
-  return tf.tanh(
-    tf.matMul(first, p('pooler/kernel') as tf.Tensor2D).add(p('pooler/bias')),
-  ) as tf.Tensor2D;
+  return tf.tanh(dense(first, p('pooler/kernel'), p('pooler/bias'))) as tf.Tensor2D;
 }
 
 /** Pooled features -> answer logits. */
 export function classify(c: ModelConfig, p: ParamLookup, x: tf.Tensor3D): tf.Tensor2D {
   const pooled = pool(c, p, x);
-  return tf.matMul(pooled, p('head/kernel') as tf.Tensor2D).add(p('head/bias')) as tf.Tensor2D;
+  return dense(pooled, p('head/kernel'), p('head/bias')) as tf.Tensor2D;
 }

@@ -7,6 +7,8 @@ export * from './flops.js';
 export { useExplicitMatMulGradient } from './matmul-grad.js';
 export {
   useWasmKernels,
+  useFusedKernels,
+  fusedKernelCalls,
   simdBatchMatMulCalls,
   simdErfKernelCalls,
   simdExpKernelCalls,

@@ -167,6 +167,19 @@ export class VqaModel {
     return d;
   }
 
+  /**
+   * Tokens that stay the same (===, element by element) while the value the forward pass reads
+   * for `name` does: its fp32 tensor or int8 form, and its delta's for a delta family. Lets a
+   * caller keep results that depend only on some weights (train/eval-embed-cache.ts) and see
+   * when they change.
+   */
+  valueTokens(name: string): readonly unknown[] {
+    this.spec(name);
+    const own = (n: string) => this.params.get(n) ?? this.int8.get(n) ?? null;
+    const d = this.deltas.get(name);
+    return d ? [own(name), own(d)] : [own(name)];
+  }
+
   /** The int8 form of a frozen weight kept quantized in memory, else undefined. */
   quantizedWeight(name: string): QuantizedInt8 | undefined {
     return this.int8.get(name)?.toQuantized();

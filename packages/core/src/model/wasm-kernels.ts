@@ -15,7 +15,14 @@
 // Erf (GELU) and Exp (erf's gradient, softmax-free losses): the backend's scalar loops are
 // replaced by SIMD approximations within a few float32 ulps (wasm-simd.ts). Gradients are
 // tfjs's own, unchanged.
+//
+// Fused kernels (wasm-fused.ts), registered under new names for the wasm backend only and
+// called by fused-ops.ts: LayerNorm forward and backward, GELU and its gradient, attention's
+// scaled, masked softmax and its gradient, the dense layer (product, bias and residuals) with
+// its gradient, and the AdamW update of every trained tensor in one call. Each replaces a
+// chain of 3-25 tfjs kernels (2,192 -> 711 kernels per all-adapters step of `tiny`).
 import * as tf from '@tensorflow/tfjs';
+import { instantiateFused, type FusedKernels } from './wasm-fused.js';
 import { instantiateSimd, type SimdKernels } from './wasm-simd.js';
 
 interface WasmBackendInternals {
@@ -30,6 +37,50 @@ let installed = false;
 let overridesOn = true;
 let simdCalls = 0;
 const elementwiseCalls = { erf: 0, exp: 0 };
+let fusedCalls = 0;
+let fusedOn = true;
+
+/**
+ * Switches the fused kernels alone off (forward.ts and train/adamw.ts use their tfjs
+ * compositions) or back on; bench/train.bench.ts compares the two. Default on.
+ */
+export function useFusedKernels(on: boolean): void {
+  fusedOn = on;
+}
+
+/** Kernel names of the fused kernels (wasm backend only). */
+export const FUSED = {
+  layerNorm: 'FocusLayerNorm',
+  layerNormGrad: 'FocusLayerNormGrad',
+  gelu: 'FocusGelu',
+  geluGrad: 'FocusGeluGrad',
+  adamw: 'FocusAdamW',
+  dense: 'FocusDense',
+  denseGradX: 'FocusDenseGradX',
+  denseGradW: 'FocusDenseGradW',
+  colSum: 'FocusColSum',
+  softmax: 'FocusScaledSoftmax',
+  softmaxGrad: 'FocusScaledSoftmaxGrad',
+} as const;
+
+/** Fused kernels run so far (tests check that the fused path really ran). */
+export function fusedKernelCalls(): number {
+  return fusedCalls;
+}
+
+/** Which of this module's kernels are switched on (results differ in float rounding). */
+export function wasmKernelVariant(): string {
+  return `${overridesOn ? 'ours' : 'tfjs'}/${fusedOn ? 'fused' : 'unfused'}`;
+}
+
+/**
+ * Whether the fused kernels can run now: the active backend is wasm, the overrides are on
+ * (useWasmKernels) and this engine has WebAssembly SIMD.
+ */
+export function fusedKernelsActive(): boolean {
+  if (!fusedOn || !overridesOn || !installed || tf.getBackend() !== 'wasm') return false;
+  return fusedFor(tf.backend() as unknown as WasmBackendInternals) !== null;
+}
 
 /** Batched products the SIMD kernel computed so far (tests check that it really ran). */
 export function simdBatchMatMulCalls(): number {
@@ -100,15 +151,328 @@ export function installWasmKernels(): void {
         simdElementwise(args, which) ?? (original.kernelFunc(args) as tf.TensorInfo),
     });
   }
+  registerFusedKernels();
+  registerDenseKernels();
+  registerSoftmaxKernels();
+}
+
+/**
+ * Attention's softmax(scores scale + bias) as one kernel each way: FocusScaledSoftmax
+ * {s [b, h, q, n], bias [b, 1, 1, n]} (attrs: scale; the scale and bias in one SIMD pass,
+ * then the backend's softmax kernel) and its registered gradient
+ * FocusScaledSoftmaxGrad {y, dy} -> ds. The bias (the padding mask) is a constant of the
+ * batch; its gradient, never on a path to trained tensors, is given by tf ops for completeness.
+ */
+function registerSoftmaxKernels(): void {
+  const softmax = tf.getKernel(tf.Softmax, 'wasm');
+  if (!softmax) return;
+  const register = (kernelName: string, kernelFunc: tf.KernelFunc) =>
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  register(FUSED.softmax, (args) => {
+    const { s, bias } = args.inputs as Record<string, tf.TensorInfo>;
+    const { scale } = args.attrs as unknown as { scale: number };
+    const { k, ptr, out, backend } = fusedContext(args);
+    const n = s.shape[s.shape.length - 1];
+    const rows = tf.util.sizeFromShape(s.shape) / n;
+    if (rows * n === 0) return out(s.shape);
+    // z = s scale + bias in one pass, then the backend's softmax (XNNPACK's exp is about twice
+    // as fast as ours), within this one kernel.
+    const z = out(s.shape);
+    k.scaleBias(ptr(s), ptr(bias), ptr(z), rows, rows / s.shape[0], n, scale);
+    const y = softmax.kernelFunc({
+      inputs: { logits: z },
+      backend: args.backend,
+      attrs: { dim: s.shape.length - 1 },
+    }) as tf.TensorInfo;
+    backend.disposeData(z.dataId);
+    return y;
+  });
+  register(FUSED.softmaxGrad, (args) => {
+    const { y, dy } = args.inputs as Record<string, tf.TensorInfo>;
+    const { scale } = args.attrs as unknown as { scale: number };
+    const { k, ptr, out } = fusedContext(args);
+    const n = y.shape[y.shape.length - 1];
+    const rows = tf.util.sizeFromShape(y.shape) / n;
+    const dx = out(y.shape);
+    if (rows * n > 0) k.softmaxGrad(ptr(y), ptr(dy), ptr(dx), rows, n, scale);
+    return dx;
+  });
+  tf.registerGradient({
+    kernelName: FUSED.softmax,
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [y] = saved;
+      const g = Array.isArray(dy) ? dy[0] : dy;
+      const { scale } = attrs as unknown as { scale: number };
+      const ds = () =>
+        tf.engine().runKernel(FUSED.softmaxGrad, { y, dy: g }, { scale }) as tf.Tensor;
+      return {
+        s: ds,
+        // d(bias) = the sum of d(s scale + bias) over heads and query rows.
+        bias: () => tf.tidy(() => tf.sum(tf.div(ds(), scale), [1, 2], true)),
+      };
+    },
+  });
 }
 
 const kernelsByMemory = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
+const fusedByMemory = new WeakMap<WebAssembly.Memory, FusedKernels | null>();
 
-function simdFor(backend: WasmBackendInternals): SimdKernels | null {
+function memoryOf(backend: WasmBackendInternals): WebAssembly.Memory | null {
   // The plain build exports its memory; Emscripten's threaded build imports a shared one and
   // keeps it on the module object.
   const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
-  if (!(memory instanceof WebAssembly.Memory)) return null;
+  return memory instanceof WebAssembly.Memory ? memory : null;
+}
+
+function fusedFor(backend: WasmBackendInternals): FusedKernels | null {
+  const memory = memoryOf(backend);
+  if (!memory) return null;
+  let k = fusedByMemory.get(memory);
+  if (k === undefined) {
+    k = instantiateFused(memory);
+    fusedByMemory.set(memory, k);
+  }
+  return k;
+}
+
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+/** The fused kernel set and pointer helpers of a kernel call's backend. */
+function fusedContext(args: KernelArgs) {
+  const backend = args.backend as unknown as WasmBackendInternals;
+  const k = fusedFor(backend);
+  if (!k) throw new Error('fused wasm kernels: this engine lacks WebAssembly SIMD');
+  fusedCalls++;
+  const ptr = (x: tf.TensorInfo) => backend.dataIdMap.get(x.dataId)!.memoryOffset;
+  const out = (shape: number[]) => backend.makeOutput(shape, 'float32');
+  return { k, ptr, out, backend };
+}
+
+function registerFusedKernels(): void {
+  const register = (kernelName: string, kernelFunc: tf.KernelFunc) =>
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  register(FUSED.layerNorm, (args) => {
+    const { x, gamma, beta } = args.inputs as Record<string, tf.TensorInfo>;
+    const { eps } = args.attrs as unknown as { eps: number };
+    const { k, ptr, out } = fusedContext(args);
+    const h = x.shape[x.shape.length - 1];
+    const rows = tf.util.sizeFromShape(x.shape) / h;
+    const y = out(x.shape);
+    const xhat = out(x.shape);
+    const rstd = out([...x.shape.slice(0, -1), 1]);
+    if (rows > 0)
+      k.layerNorm(ptr(x), ptr(gamma), ptr(beta), ptr(y), ptr(xhat), ptr(rstd), rows, h, eps);
+    return [y, xhat, rstd];
+  });
+  register(FUSED.layerNormGrad, (args) => {
+    const { dy, xhat, rstd, gamma } = args.inputs as Record<string, tf.TensorInfo>;
+    const { k, ptr, out } = fusedContext(args);
+    const h = xhat.shape[xhat.shape.length - 1];
+    const rows = tf.util.sizeFromShape(xhat.shape) / h;
+    const dx = out(xhat.shape);
+    const dgamma = out(gamma.shape);
+    const dbeta = out(gamma.shape);
+    k.layerNormGrad(
+      ptr(dy),
+      ptr(xhat),
+      ptr(rstd),
+      ptr(gamma),
+      ptr(dx),
+      ptr(dgamma),
+      ptr(dbeta),
+      rows,
+      h,
+    );
+    return [dx, dgamma, dbeta];
+  });
+  register(FUSED.gelu, (args) => {
+    const { x } = args.inputs as Record<string, tf.TensorInfo>;
+    const { k, ptr, out } = fusedContext(args);
+    const y = out(x.shape);
+    const phi = out(x.shape);
+    const size = tf.util.sizeFromShape(x.shape);
+    if (size > 0) k.gelu(ptr(x), ptr(y), ptr(phi), size);
+    return [y, phi];
+  });
+  register(FUSED.geluGrad, (args) => {
+    const { x, phi, dy } = args.inputs as Record<string, tf.TensorInfo>;
+    const { k, ptr, out } = fusedContext(args);
+    const dx = out(x.shape);
+    const size = tf.util.sizeFromShape(x.shape);
+    if (size > 0) k.geluGrad(ptr(x), ptr(phi), ptr(dy), ptr(dx), size);
+    return dx;
+  });
+  // Inputs p0, m0, v0, g0, p1, ...; outputs p0', m0', v0', p1', ... (attrs: the scalars).
+  register(FUSED.adamw, (args) => {
+    const inputs = args.inputs as Record<string, tf.TensorInfo>;
+    const a = args.attrs as unknown as AdamWScalars;
+    const { k, ptr, out, backend } = fusedContext(args);
+    const count = Object.keys(inputs).length / 4;
+    const outs: tf.TensorInfo[] = [];
+    const rows: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const [p, m, v, g] = ['p', 'm', 'v', 'g'].map((c) => inputs[`${c}${i}`]);
+      const o = [out(p.shape), out(p.shape), out(p.shape)];
+      outs.push(...o);
+      const size = tf.util.sizeFromShape(p.shape);
+      // Empty tensors have no memory to point at; a count of 0 makes the kernel skip them.
+      rows.push(...(size > 0 ? [p, m, v, g, ...o].map(ptr) : new Array<number>(7).fill(0)), size);
+    }
+    const table = backend.makeOutput([8 * count], 'int32');
+    const at = ptr(table);
+    new Int32Array(memoryOf(backend)!.buffer, at, 8 * count).set(rows);
+    k.adamw(at, count, a.b1, a.c1, a.b2, a.c2, a.bc1, a.bc2, a.eps, a.wd, a.lr);
+    backend.disposeData(table.dataId);
+    return outs;
+  });
+}
+
+/**
+ * The dense layer y = x W (+ b) over the last axis of x, as one kernel each way, all by the
+ * SIMD product (wasm-simd.ts; faster than the backend's XNNPACK path at the model's shapes,
+ * e.g. 528 x 16 @ 16 x 64: 24 against 9 GFLOP/s, and the same float32 sums in the same order):
+ *   FocusDense {x, w, b?, r0?, r1?}: x seen as [rows, in] (no reshape kernels), then b added
+ *     to every row, then the residuals r0 and r1 (tensors of the output's shape) in that
+ *     order: the bits of tf.matMul(...).add(b).add(r0).add(r1) on this backend;
+ *   its gradient (registered, so tfjs asks only for the inputs on the path to the trained
+ *   tensors: a frozen kernel's dW is never computed):
+ *     dx = dy W^T (FocusDenseGradX: W transposed by the backend's kernel, a small copy; the
+ *       product reads B's rows four columns at a time),
+ *     dW = x^T dy (FocusDenseGradW: reads x transposed in place),
+ *     db = the column sums of dy (FocusColSum).
+ */
+function registerDenseKernels(): void {
+  const transpose = tf.getKernel(tf.Transpose, 'wasm');
+  if (!transpose) return;
+  const register = (kernelName: string, kernelFunc: tf.KernelFunc) =>
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  const kernels = (args: KernelArgs) => {
+    const backend = args.backend as unknown as WasmBackendInternals;
+    const simd = simdFor(backend);
+    const fused = fusedFor(backend);
+    if (!simd || !fused) throw new Error('fused wasm kernels: this engine lacks WebAssembly SIMD');
+    fusedCalls++;
+    const ptr = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+    /** a [rows, k] @ b [k, n] (a read transposed, [k, rows] in memory, when aT): a new buffer. */
+    const product = (
+      a: tf.TensorInfo,
+      b: tf.TensorInfo,
+      rows: number,
+      k: number,
+      n: number,
+      aT = false,
+    ) => {
+      const c = backend.makeOutput([rows, n], 'float32');
+      if (rows * n === 0) return c;
+      if (k === 0) return zeroFill(backend, c, rows * n);
+      simd.bmm(ptr(a), ptr(b), ptr(c), 1, rows, k, n, 0, 0, aT ? 1 : k, aT ? rows : 1);
+      return c;
+    };
+    return { backend, fused, ptr, product };
+  };
+  const as = (x: tf.TensorInfo, shape: number[]): tf.TensorInfo => ({
+    dataId: x.dataId,
+    shape,
+    dtype: x.dtype,
+  });
+  register(FUSED.dense, (args) => {
+    const { x, w, b, r0, r1 } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    const { fused, ptr, product } = kernels(args);
+    const [k, n] = w!.shape;
+    const rows = tf.util.sizeFromShape(x!.shape) / k;
+    const y = product(x!, w!, rows, k, n);
+    if (rows * n > 0) {
+      if (b) fused.addRow(ptr(y), ptr(b), rows, n);
+      // Residuals, in order: ((x W + b) + r0) + r1.
+      for (const r of [r0, r1]) if (r) fused.addInPlace(ptr(y), ptr(r), rows * n);
+    }
+    return as(y, [...x!.shape.slice(0, -1), n]);
+  });
+  register(FUSED.denseGradX, (args) => {
+    const { dy, w } = args.inputs as Record<string, tf.TensorInfo>;
+    const { backend, product } = kernels(args);
+    const [k, n] = w.shape;
+    const rows = tf.util.sizeFromShape(dy.shape) / n;
+    const wt = transpose.kernelFunc({
+      inputs: { x: w },
+      backend: args.backend,
+      attrs: { perm: [1, 0] },
+    }) as tf.TensorInfo;
+    const dx = product(dy, wt, rows, n, k);
+    backend.disposeData(wt.dataId);
+    return as(dx, [...dy.shape.slice(0, -1), k]);
+  });
+  register(FUSED.denseGradW, (args) => {
+    const { x, dy } = args.inputs as Record<string, tf.TensorInfo>;
+    const { product } = kernels(args);
+    const k = x.shape[x.shape.length - 1];
+    const n = dy.shape[dy.shape.length - 1];
+    const rows = tf.util.sizeFromShape(x.shape) / k;
+    // dW (k x n) = x^T (k x rows) @ dy (rows x n).
+    return product(x, dy, k, rows, n, true);
+  });
+  register(FUSED.colSum, (args) => {
+    const { x } = args.inputs as Record<string, tf.TensorInfo>;
+    const { k, ptr, out, backend } = fusedContext(args);
+    const n = x.shape[x.shape.length - 1];
+    const rows = tf.util.sizeFromShape(x.shape) / n;
+    const y = out([n]);
+    if (rows === 0) return zeroFill(backend, y, n);
+    k.colSum(ptr(x), ptr(y), rows, n);
+    return y;
+  });
+  tf.registerGradient({
+    kernelName: FUSED.dense,
+    inputsToSave: ['x', 'w'],
+    gradFunc: (dy, saved) => {
+      const [x, w] = saved;
+      const g = Array.isArray(dy) ? dy[0] : dy;
+      const run = (name: string, inputs: tf.NamedTensorMap) =>
+        tf.engine().runKernel(name, inputs, {}) as tf.Tensor;
+      return {
+        x: () => run(FUSED.denseGradX, { dy: g, w }),
+        w: () => run(FUSED.denseGradW, { x, dy: g }),
+        b: () => run(FUSED.colSum, { x: g }),
+        // A residual's gradient is dy itself (a new tensor on the same buffer).
+        r0: () => tf.reshape(g, g.shape),
+        r1: () => tf.reshape(g, g.shape),
+      };
+    },
+  });
+}
+
+/** Zeroes a fresh output (makeOutput leaves its memory as it was). */
+function zeroFill(backend: WasmBackendInternals, t: tf.TensorInfo, size: number): tf.TensorInfo {
+  if (size > 0)
+    new Float32Array(
+      memoryOf(backend)!.buffer,
+      backend.dataIdMap.get(t.dataId)!.memoryOffset,
+      size,
+    ).fill(0);
+  return t;
+}
+
+/** The scalars of one AdamW update (wasm-fused.ts's adamw). */
+export interface AdamWScalars {
+  b1: number;
+  /** 1 - b1 */
+  c1: number;
+  b2: number;
+  /** 1 - b2 */
+  c2: number;
+  /** 1 - b1^t */
+  bc1: number;
+  /** 1 - b2^t */
+  bc2: number;
+  eps: number;
+  wd: number;
+  lr: number;
+}
+
+function simdFor(backend: WasmBackendInternals): SimdKernels | null {
+  const memory = memoryOf(backend);
+  if (!memory) return null;
   let k = kernelsByMemory.get(memory);
   if (k === undefined) {
     k = instantiateSimd(memory);

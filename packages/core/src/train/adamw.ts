@@ -2,7 +2,10 @@
 //   m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;
 //   p <- p - lr * ( m_hat / (sqrt(v_hat) + eps) + wd * p ).
 // tf.train.adam has no decoupled decay, hence this small optimizer over named variables.
+// On the wasm backend with SIMD the update of every tensor runs as one fused kernel
+// (model/fused-ops.ts): the same float32 operations in the same order.
 import * as tf from '@tensorflow/tfjs';
+import { fusedAdamW, fusedKernelsActive, type AdamWSlot } from '../model/fused-ops.js';
 
 export interface AdamWOptions {
   lr: number;
@@ -40,18 +43,34 @@ export class AdamW {
     const bc1 = 1 - b1 ** this.t;
     const bc2 = 1 - b2 ** this.t;
     const wd = this.opts.weightDecay;
+    const entries = Object.entries(grads).map(([name, g]) => {
+      const p = vars[name];
+      if (!p) throw new Error(`AdamW: gradient for unknown variable "${name}"`);
+      return { name, p, g, ...this.moments(name, p) };
+    });
+    if (fusedKernelsActive()) {
+      tf.tidy(() => {
+        const next = fusedAdamW(entries as AdamWSlot[], {
+          b1,
+          c1: 1 - b1,
+          b2,
+          c2: 1 - b2,
+          bc1,
+          bc2,
+          eps,
+          wd,
+          lr,
+        });
+        entries.forEach((e, i) => {
+          e.m.assign(next[i].m);
+          e.v.assign(next[i].v);
+          e.p.assign(next[i].p);
+        });
+      });
+      return;
+    }
     tf.tidy(() => {
-      for (const [name, g] of Object.entries(grads)) {
-        const p = vars[name];
-        if (!p) throw new Error(`AdamW: gradient for unknown variable "${name}"`);
-        let m = this.m.get(name);
-        let v = this.v.get(name);
-        if (!m || !v) {
-          m = tf.variable(tf.zerosLike(p), false);
-          v = tf.variable(tf.zerosLike(p), false);
-          this.m.set(name, m);
-          this.v.set(name, v);
-        }
+      for (const { p, g, m, v } of entries) {
         const m1 = m.mul(b1).add(g.mul(1 - b1));
         const v1 = v.mul(b2).add(g.square().mul(1 - b2));
         m.assign(m1);
@@ -60,6 +79,20 @@ export class AdamW {
         p.assign(p.sub(upd.mul(lr)));
       }
     });
+  }
+
+  /** The moment variables of `name`, zero on first use. */
+  private moments(name: string, p: tf.Variable): { m: tf.Variable; v: tf.Variable } {
+    let m = this.m.get(name);
+    let v = this.v.get(name);
+    if (!m || !v) {
+      const zero = () => tf.tidy(() => tf.variable(tf.zerosLike(p), false));
+      m = zero();
+      v = zero();
+      this.m.set(name, m);
+      this.v.set(name, v);
+    }
+    return { m, v };
   }
 
   dispose(): void {

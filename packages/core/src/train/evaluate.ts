@@ -1,8 +1,13 @@
 // Accuracy and loss overall and per question type (docs/method.md §5 question types).
+// Held-out samples seen before start from their cached embeddings (./eval-embed-cache.ts:
+// the same float32 values, so the same results).
 import * as tf from '@tensorflow/tfjs';
-import { disposeBatch, encodeBatch, type SampleLike } from '../model/batch.js';
+import { answerIndex, disposeBatch, encodeBatch, type SampleLike } from '../model/batch.js';
+import { classify, embed, runBlocks, type HiddenState } from '../model/forward.js';
 import type { VqaModel } from '../model/vqa-model.js';
 import { AnswerMask } from './answer-mask.js';
+import { cachedEmbedding, keepEmbedding } from './eval-embed-cache.js';
+import { dequantizedFrozen } from './frozen-weights.js';
 import { autoMicroBatchSize, backendLimits } from './memory-budget.js';
 import type { AnswerMaskRule } from './recipe-names.js';
 
@@ -45,38 +50,70 @@ export async function evaluate(
   let correct = 0;
   let lossSum = 0;
   const per: Record<string, { correct: number; n: number }> = {};
-  for (let i = 0; i < samples.length; i += bs) {
-    const chunk = samples.slice(i, i + bs);
-    const batch = encodeBatch(chunk, {
-      config: model.config,
-      answers: model.answers,
-      allowUnknownAnswers: true,
-    });
-    const prefix = model.forwardPrefix(batch, model.config.numLayers);
-    // The mask is taken from the question type only (never from the answer being scored).
-    const bias = mask.bias(chunk.map((s) => ({ questionType: s.questionType })));
-    const [predT, lossT] = tf.tidy(() => {
-      const raw = model.apply({}, batch, { prefix });
-      const logits: tf.Tensor2D = bias ? raw.add(bias) : raw;
-      const oh = tf.oneHot(batch.labels, logits.shape[1]);
-      return [logits.argMax(1), tf.neg(tf.sum(tf.mul(oh, tf.logSoftmax(logits))))];
-    });
-    const pred = await predT.data();
-    const labels = await batch.labels.data();
-    lossSum += (await lossT.data())[0];
-    tf.dispose([predT, lossT, prefix.state.x, prefix.state.bias]);
-    bias?.dispose();
-    disposeBatch(batch);
-    chunk.forEach((s, j) => {
-      predictions?.push(model.answers[pred[j]]);
-      const ok = labels[j] >= 0 && pred[j] === labels[j];
-      const t = (per[s.questionType] ??= { correct: 0, n: 0 });
-      t.n += 1;
-      if (ok) {
-        t.correct += 1;
-        correct += 1;
+  const c = model.config;
+  const index = answerIndex(model.answers);
+  // The int8 frozen weights, dequantized once for the evaluation (./frozen-weights.ts).
+  const frozen = dequantizedFrozen(model, 0);
+  try {
+    for (let i = 0; i < samples.length; i += bs) {
+      const chunk = samples.slice(i, i + bs);
+      // The model's forwardPrefix over every block, with the embedding from the cache when
+      // each sample of the chunk is there: block by block, one tidy each, so a chunk holds one
+      // block's activations at a time.
+      const p = model.lookup(frozen);
+      let state: HiddenState | undefined = cachedEmbedding(model, chunk);
+      if (!state) {
+        const batch = encodeBatch(chunk, {
+          config: c,
+          answers: model.answers,
+          allowUnknownAnswers: true,
+        });
+        try {
+          state = tf.tidy(() => {
+            const st = embed(c, p, batch);
+            return { x: st.x, bias: st.bias };
+          });
+        } finally {
+          disposeBatch(batch);
+        }
+        await keepEmbedding(model, chunk, state);
       }
-    });
+      for (let b = 0; b < c.numLayers; b++) {
+        const prev: HiddenState = state;
+        state = tf.tidy(() => {
+          const st = runBlocks(c, p, prev, b, b + 1);
+          return { x: st.x, bias: st.bias };
+        });
+        prev.x.dispose();
+      }
+      const final = state;
+      // Unknown answers: label -1, never correct, no loss (as encodeBatch's allowUnknownAnswers).
+      const labels = Int32Array.from(chunk, (s) => index.get(s.answer) ?? -1);
+      // The mask is taken from the question type only (never from the answer being scored).
+      const bias = mask.bias(chunk.map((s) => ({ questionType: s.questionType })));
+      const [predT, lossT] = tf.tidy(() => {
+        const raw = classify(c, p, final.x);
+        const logits: tf.Tensor2D = bias ? raw.add(bias) : raw;
+        const oh = tf.oneHot(tf.tensor1d(labels, 'int32'), logits.shape[1]);
+        return [logits.argMax(1), tf.neg(tf.sum(tf.mul(oh, tf.logSoftmax(logits))))];
+      });
+      const pred = await predT.data();
+      lossSum += (await lossT.data())[0];
+      tf.dispose([predT, lossT, final.x, final.bias]);
+      bias?.dispose();
+      chunk.forEach((s, j) => {
+        predictions?.push(model.answers[pred[j]]);
+        const ok = labels[j] >= 0 && pred[j] === labels[j];
+        const t = (per[s.questionType] ??= { correct: 0, n: 0 });
+        t.n += 1;
+        if (ok) {
+          t.correct += 1;
+          correct += 1;
+        }
+      });
+    }
+  } finally {
+    tf.dispose(Object.values(frozen));
   }
   const perType: EvalResult['perType'] = {};
   for (const [k, v] of Object.entries(per)) perType[k] = { accuracy: v.correct / v.n, n: v.n };

@@ -17,10 +17,12 @@ export function lossAndGrads(
   opts: ApplyOptions & {
     /** Added to the logits before the loss (question-type answer mask, answer-mask.ts). */
     logitBias?: tf.Tensor2D;
+    /** Values of frozen weights read instead of the model's (./frozen-weights.ts). */
+    frozen?: Record<string, tf.Tensor>;
   } = {},
 ): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
   const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => {
-    const over: Record<string, tf.Tensor> = {};
+    const over: Record<string, tf.Tensor> = { ...opts.frozen };
     names.forEach((n, i) => (over[n] = xs[i]));
     const logits = model.apply(over, batch, opts);
     return crossEntropy(opts.logitBias ? logits.add(opts.logitBias) : logits, batch.labels);
@@ -33,6 +35,8 @@ export function lossAndGrads(
 export interface MicroBatchOptions extends ApplyOptions {
   /** Added to the logits before the loss, [n, answers] (answer mask, answer-mask.ts). */
   logitBias?: tf.Tensor2D;
+  /** Values of frozen weights read instead of the model's (./frozen-weights.ts). */
+  frozen?: Record<string, tf.Tensor>;
   /**
    * Samples per forward/backward pass. A positive integer forces it; 'auto' (default) picks
    * the largest size whose estimated activation memory fits the backend (./memory-budget.ts).

@@ -50,6 +50,36 @@ export function prefixCacheBytes(model: VqaModel, n: number): number {
   return n * (L * c.hidden + L) * 4;
 }
 
+/**
+ * Rows of an encoded batch by index, gathered on the host from one read of it: the same values
+ * as sliceBatch (tf.gather), whose wasm kernel takes ~0.3 ms per tensor for a step's 16 images
+ * (~5 % of a `tiny` step); a host copy of 16 rows and its upload take tens of microseconds.
+ */
+function hostRows(all: VqaBatch): (indices: readonly number[]) => VqaBatch {
+  const parts = [all.images, all.tokens, all.mask, all.labels].map((t) => ({
+    data: t.dataSync(),
+    shape: t.shape,
+    dtype: t.dtype,
+    row: t.shape.slice(1).reduce((a, b) => a * b, 1),
+  }));
+  return (indices) => {
+    const [images, tokens, mask, labels] = parts.map((p) => {
+      const out =
+        p.dtype === 'int32'
+          ? new Int32Array(indices.length * p.row)
+          : new Float32Array(indices.length * p.row);
+      indices.forEach((i, r) => out.set(p.data.subarray(i * p.row, (i + 1) * p.row), r * p.row));
+      return tf.tensor(out, [indices.length, ...p.shape.slice(1)], p.dtype);
+    });
+    return {
+      images: images as tf.Tensor4D,
+      tokens: tokens as tf.Tensor2D,
+      mask: mask as tf.Tensor2D,
+      labels: labels as tf.Tensor1D,
+    };
+  };
+}
+
 /** Per-step source over `all` (the encoded samples; not owned, the caller disposes it). */
 export function stepBatchSource(
   model: VqaModel,
@@ -57,10 +87,14 @@ export function stepBatchSource(
   o: StepBatchOptions,
 ): StepBatchSource {
   const n = all.labels.shape[0];
+  // On the GPU backends the gather stays on the device (a host copy would need a readback).
+  const rowsOf = ['wasm', 'cpu'].includes(tf.getBackend())
+    ? hostRows(all)
+    : (indices: readonly number[]) => sliceBatch(all, indices);
   const perSample = prefixCacheBytes(model, 1);
   const slots = Math.min(n, Math.floor(Math.max(0, o.cacheBytes) / perSample));
-  if (o.fromBlock === 0) return perStep(model, all, 0);
-  if (slots === 0) return perStep(model, all, o.fromBlock);
+  if (o.fromBlock === 0) return perStep(model, rowsOf, 0);
+  if (slots === 0) return perStep(model, rowsOf, o.fromBlock);
 
   const c = model.config;
   const L = sequenceLength(c);
@@ -82,7 +116,7 @@ export function stepBatchSource(
       const spareX = new Map<number, Float32Array>();
       const spareB = new Map<number, Float32Array>();
       if (miss.length) {
-        const part = sliceBatch(all, miss);
+        const part = rowsOf(miss);
         try {
           const { state } = model.forwardPrefix(part, o.fromBlock);
           const x = state.x.dataSync() as Float32Array;
@@ -105,7 +139,7 @@ export function stepBatchSource(
         bias.set(biases.get(i) ?? spareB.get(i)!, r * L);
       });
       // The batch's own rows too (a few KB), so that a StepBatch is always self-consistent.
-      const batch = sliceBatch(all, indices);
+      const batch = rowsOf(indices);
       const state = {
         x: tf.tensor3d(x, [k, L, c.hidden]),
         bias: tf.tensor4d(bias, [k, 1, 1, L]),
@@ -127,7 +161,11 @@ export function stepBatchSource(
 }
 
 /** No cache: slice the encoded samples and (optionally) run the prefix every step. */
-function perStep(model: VqaModel, all: VqaBatch, fromBlock: number): StepBatchSource {
+function perStep(
+  model: VqaModel,
+  rowsOf: (indices: readonly number[]) => VqaBatch,
+  fromBlock: number,
+): StepBatchSource {
   const stats = { hits: 0, misses: 0 };
   return {
     cached: false,
@@ -135,7 +173,7 @@ function perStep(model: VqaModel, all: VqaBatch, fromBlock: number): StepBatchSo
     stats,
     take(indices) {
       if (fromBlock > 0) stats.misses += indices.length;
-      const batch = sliceBatch(all, indices);
+      const batch = rowsOf(indices);
       const prefix = fromBlock > 0 ? model.forwardPrefix(batch, fromBlock) : undefined;
       return {
         batch,

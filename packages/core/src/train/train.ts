@@ -10,6 +10,7 @@ import { type SampleLike } from '../model/batch.js';
 import { isSampleSource, type SampleSource } from '../data/sample-source.js';
 import type { VqaModel } from '../model/vqa-model.js';
 import { AdamW } from './adamw.js';
+import { dequantizedFrozen } from './frozen-weights.js';
 import { answerMaskBias } from './answer-mask.js';
 import { microBatchedLossAndGrads } from './grads.js';
 import { openStepBatches, type StepBatches } from './step-batches.js';
@@ -125,6 +126,7 @@ export async function trainLayers(
     throw new Error(`trainLayers: prefixCacheBytes must be >= 0, got ${cacheBytes}`);
 
   let source: StepBatches | undefined;
+  let frozen: Record<string, tf.Tensor> = {};
   // Rule 'site': the site's answers are those of its own training samples (given by the caller
   // for a SampleSource, which is never read whole here).
   const siteAnswers =
@@ -151,6 +153,8 @@ export async function trainLayers(
       fromBlock: usePrefix ? firstBlock : 0,
       cacheBytes,
     });
+    // The int8 frozen weights the steps read, dequantized once for the call (the same values).
+    frozen = dequantizedFrozen(model, usePrefix ? firstBlock : 0);
     for (let step = 0; step < steps; step++) {
       if (cursor >= order.length) {
         order = shuffleInPlace(
@@ -174,6 +178,7 @@ export async function trainLayers(
             prefix: mb.prefix,
             microBatch: opts.microBatchSize,
             logitBias,
+            frozen,
           });
         } finally {
           logitBias?.dispose();
@@ -222,6 +227,7 @@ export async function trainLayers(
     };
   } finally {
     opt.dispose();
+    tf.dispose(Object.values(frozen));
     tf.dispose(Object.values(anchors));
     tf.dispose(varList);
     source?.dispose();
