@@ -167,6 +167,7 @@ const FIELDS: Record<Spec['kind'], readonly string[]> = {
     'headAggregation',
     'evalRounds',
     'personalization',
+    'keepLocalOptimizer',
   ],
 };
 const LOCAL_FIELDS = [
