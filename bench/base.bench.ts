@@ -9,12 +9,15 @@
 //   3. transfer: on each of the 9 synthetic clients, all adapters + head vs head-only
 //      fine-tuning, same steps / lr / seed, held-out accuracy;
 //   4. LNTK on `small`: cost of one computeLntk call vs one training step.
-// Knobs (environment): FOCUS_FL_BASE_STEPS (fine-tuning steps, default 40),
+// Knobs (environment): FOCUS_FL_BASE_STEPS (fine-tuning steps, default 120: at 40 the adapters,
+// which start as the identity, have not moved and no base gains over head-only),
 // FOCUS_FL_BASE_CLIENTS (comma list, default all 9), FOCUS_FL_BASE_SECTIONS (default
 // "types,probe,transfer,lntk"), FOCUS_FL_BASE_PRESETS (comma list of committed bases, default
 // all), FOCUS_FL_BASE_NAME (result file name, default "base"; to run presets in parallel),
 // FOCUS_FL_BASE_CANDIDATES (comma list of name=checkpoint: uncommitted bases measured in every
-// section, as the committed ones are), FOCUS_FL_BASE_LNTK_BASE (section 4's base, default small).
+// section, as the committed ones are), FOCUS_FL_BASE_LNTK_BASE (section 4's base, default small),
+// FOCUS_FL_BASE_TYPES_N (section 1's held-out questions, default 6000: ~750 a type, about 1.8
+// points of sampling error at 50 %; 800 leave 5).
 import { existsSync, readFileSync } from 'node:fs';
 import {
   answerVocabulary,
@@ -38,12 +41,15 @@ import type { BenchResult } from './types.js';
 
 const SEED = 1;
 const env = (k: string) => process.env[`FOCUS_FL_BASE_${k}`];
-const FT_STEPS = Number(env('STEPS') ?? 40);
+const FT_STEPS = Number(env('STEPS') ?? 120);
 const FT_BATCH = 32;
 const FT_LR = 3e-3;
 const CLIENTS = (env('CLIENTS')?.split(',') ?? [...CLIENT_NAMES]) as ClientName[];
 const SECTIONS = new Set((env('SECTIONS') ?? 'types,probe,transfer,lntk').split(','));
 const pct = (x: number) => Math.round(x * 1000) / 10;
+const TYPES_N = Number(env('TYPES_N') ?? 6000);
+if (!Number.isInteger(TYPES_N) || TYPES_N < 8)
+  throw new Error(`FOCUS_FL_BASE_TYPES_N must be an integer >= 8, got ${env('TYPES_N')}`);
 
 interface Base {
   name: string;
@@ -86,7 +92,7 @@ async function typeRows(b: Base): Promise<Record<string, unknown>[]> {
       })
     : null;
   const seed = report?.seed ?? SEED;
-  const test = shapesTask(800, seed + 77);
+  const test = shapesTask(TYPES_N, seed + 77);
   const m = load(b);
   // An earlier base answers an earlier version of the task: types it has no answers for
   // are scored as wrong, which is what they are.

@@ -2,7 +2,7 @@
 //
 // One learning experiment on the in-process federation lab (bench/lib/fedlab.ts), for every
 // seed: `{"kind":"fed", rounds, steps, batchSize, lr, strategy?, budget?, server?, local?}`,
-// `{"kind":"pooled", steps, batchSize, lr, local?}`, `{"kind":"alone", ...}` (each site on its
+// `{"kind":"pooled", steps, batchSize, lr, local?, restarts?}`, `{"kind":"alone", ...}` (each site on its
 // own data) or `{"kind":"majority"}`. A personalised federation (`personalization`, core
 // federated/personalization.ts) reports every site's own model, and the global model under
 // `shared`. Prints one JSON line per seed and a summary line; with
@@ -167,6 +167,7 @@ const FIELDS: Record<Spec['kind'], readonly string[]> = {
     'headAggregation',
     'evalRounds',
     'personalization',
+    'keepLocalOptimizer',
   ],
 };
 const LOCAL_FIELDS = [

@@ -12,6 +12,8 @@
 //     [--snapshot-every 250] [--adaptive on|off] [--only-types position,relation]
 //     [--position-amplitude 0.3] [--position-frequencies geometric|linear] [--curriculum 0.3]
 //     [--warmup 0.05] [--deep-supervision 0] [--describe-weight 0] [--describe-fraction 0.25]
+//     [--binding 0] (weight of the stepping-stone question types, shapes-task.ts)
+//     [--grounding-weight 0] (patch grounding objective, train/pretrain.ts)
 //     [--out packages/core/assets/<preset>-base.safetensors]
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import {
@@ -34,6 +36,8 @@ import {
   sincosImagePositions,
   stackBlocks,
   SHAPES_ANSWERS,
+  BINDING_QUESTION_TYPES,
+  PRETRAIN_QUESTION_TYPES,
   type ShapesQuestionType,
 } from '../packages/core/src/train/index.js';
 
@@ -74,13 +78,31 @@ const snapshotEvery = num('snapshot-every', 250);
 const deepSupervision = num('deep-supervision', 0);
 const describeWeight = num('describe-weight', 0);
 const describeFraction = num('describe-fraction', 0.25);
+const bindingWeight = num('binding', 0);
+const groundingWeight = num('grounding-weight', 0);
 const init = flag('init') ?? (preset === 'small' ? basePaths('tiny').checkpoint : undefined);
 
 const backend = await initNodeBackend('wasm');
 // Training batches are drawn fresh from `seed`; the held-out set uses another seed, and the
 // majority answers per type are taken from a separate sample of the training distribution.
 const test = shapesTask(nTest, seed + 1_000_003);
-const baselines = shapesBaselines(shapesTask(4000, seed + 2_000_003), test);
+// The stepping-stone types (asked only with --binding > 0) are scored on a held-out set of
+// their own, so that the eight held-out types' set stays the same whatever the recipe.
+const bindingOnly = Object.fromEntries(
+  PRETRAIN_QUESTION_TYPES.map((t) => [
+    t,
+    (BINDING_QUESTION_TYPES as readonly string[]).includes(t) ? 1 : 0,
+  ]),
+);
+if (bindingWeight > 0)
+  test.push(...shapesTask(Math.round(nTest / 4), seed + 3_000_003, { typeWeights: bindingOnly }));
+const baselines = shapesBaselines(
+  [
+    ...shapesTask(4000, seed + 2_000_003),
+    ...(bindingWeight > 0 ? shapesTask(1000, seed + 4_000_003, { typeWeights: bindingOnly }) : []),
+  ],
+  test,
+);
 const config = resolveConfig(preset);
 
 let model: VqaModel;
@@ -155,9 +177,17 @@ async function writeOut(step: number, final: boolean): Promise<void> {
       describeWeight > 0
         ? `${describeFraction} of each batch's images also asked the probe question; pooled features regress their 4x4-cell statistics (mean RGB, luminance deviation, |dx|, |dy|), MSE weighted ${describeWeight}`
         : 'off',
+    grounding:
+      groundingWeight > 0
+        ? `patch tokens after every block classified as first-named object / second-named / neither for questions naming objects, cross-entropy weighted ${groundingWeight}`
+        : 'off',
+    bindingTypes:
+      bindingWeight > 0
+        ? `stepping-stone types (${BINDING_QUESTION_TYPES.join(', ')}) asked with weight ${bindingWeight} x a held-out type's`
+        : 'off',
     curriculum: `noise and jitter ramp from 0 to 1 over the first ${curriculumFraction} of the steps; ${adaptiveTypes ? 'adaptive question-type mix (weight 0.2 + 1 - running training accuracy)' : 'equal question-type mix'}${onlyTypes ? `; only ${onlyTypes.join(', ')} questions` : ''}`,
     samplesSeen: step * batchSize,
-    heldOutSamples: nTest,
+    heldOutSamples: test.length,
     backend,
     cpuSeconds: priorCpuSeconds + cpuSeconds,
     cpuSecondsThisRun: cpuSeconds,
@@ -197,7 +227,12 @@ async function writeOut(step: number, final: boolean): Promise<void> {
 
 const adaptiveTypes = flag('adaptive') !== 'off';
 const onlyTypes = flag('only-types')?.split(',') as ShapesQuestionType[] | undefined;
-const source = shapesSource(seed, { curriculumFraction, adaptiveTypes, onlyTypes });
+const source = shapesSource(seed, {
+  curriculumFraction,
+  adaptiveTypes,
+  onlyTypes,
+  bindingWeight,
+});
 const r = await pretrainBase(model, source, {
   steps,
   batchSize,
@@ -206,6 +241,7 @@ const r = await pretrainBase(model, source, {
   seed,
   deepSupervision,
   describe: describeWeight > 0 ? { weight: describeWeight, fraction: describeFraction } : undefined,
+  grounding: groundingWeight > 0 ? { weight: groundingWeight } : undefined,
   snapshotEvery,
   onSnapshot: (step) => writeOut(step, false),
   onProgress: (p) => {

@@ -23,6 +23,7 @@ import { deriveSeed } from '../../packages/core/src/random.js';
 import { loadModel, type VqaModel } from '../../packages/core/src/model/index.js';
 import { layerOf, type NamedArrays } from '../../packages/core/src/tensors/named.js';
 import type { FederationConfig } from '../../apps/coordinator/src/config.js';
+import { AdamW } from '../../packages/core/src/train/adamw.js';
 import {
   AnswerMask,
   evaluate,
@@ -178,6 +179,11 @@ export interface FederationRun {
    * global model's, from the same run.
    */
   personalization?: Personalization;
+  /**
+   * Each site continues one local AdamW across rounds (its moments and step count carry over)
+   * instead of a fresh one per round; lab only (default false).
+   */
+  keepLocalOptimizer?: boolean;
 }
 
 export interface FederationTrace {
@@ -225,6 +231,13 @@ export async function runFederation(
   const personalization = run.personalization ?? 'none';
   // Each site's personal state, as ModelCompute keeps it on a real site.
   const personal = new Map(sites.map((s) => [s.name, new SitePersonalState(personalization)]));
+  if (run.keepLocalOptimizer && (run.local?.optimizer ?? 'adamw') !== 'adamw')
+    throw new Error('keepLocalOptimizer: only with the adamw local optimiser');
+  const optimizers = new Map(
+    run.keepLocalOptimizer
+      ? sites.map((s) => [s.name, new AdamW({ lr: run.lr, weightDecay: run.weightDecay ?? 0.01 })])
+      : [],
+  );
   try {
     for (let round = 1; round <= run.rounds; round++) {
       model.setParams(global);
@@ -259,6 +272,7 @@ export async function runFederation(
           weightDecay: run.weightDecay ?? 0.01,
           seed: deriveSeed(seed, round, `${s.name}:train`),
           ...run.local,
+          continueOptimizer: optimizers.get(s.name),
         });
         // The site's update carries only the answers its rule lets it train (as ModelCompute).
         const mask = new AnswerMask(model.answers, run.local?.answerMask ?? 'none', {
@@ -301,6 +315,7 @@ export async function runFederation(
     }
     return trace;
   } finally {
+    for (const o of optimizers.values()) o.dispose();
     model.dispose();
   }
 }

@@ -10,7 +10,9 @@ import { createModel, resolveConfig } from '../src/model/index.js';
 import { initNodeBackend } from '../src/node/index.js';
 import { ModelCompute } from '../src/site/index.js';
 import type { NamedArrays } from '../src/tensors/named.js';
-import { evaluate } from '../src/train/index.js';
+import * as tf from '@tensorflow/tfjs';
+import { evaluate, trainLayers } from '../src/train/index.js';
+import { AdamW } from '../src/train/adamw.js';
 
 const arr = (...xs: number[]) => ({ shape: [xs.length], data: Float32Array.from(xs) });
 const values = (a: NamedArrays) =>
@@ -105,8 +107,19 @@ beforeAll(async () => {
 
 // A site's compute under 'finetune': the update is what it is without it, the evaluate phase
 // scores the site's trained model, and the model holds the global weights again afterwards.
+// One site's data and one round's local settings for both modes' ModelCompute tests.
+const data = syntheticClient('oct', { seed: 4, scale: 0, floor: 150 });
+const cfg = {
+  round: 1,
+  steps: 3,
+  batchSize: 8,
+  lr: 0.01,
+  weightDecay: 0.01,
+  seed: 3,
+  answerMask: 'site' as const,
+};
+
 describe("ModelCompute with personalization 'finetune'", () => {
-  const data = syntheticClient('oct', { seed: 4, scale: 0, floor: 150 });
   const make = () =>
     new ModelCompute({
       model: createModel(resolveConfig('tiny', { numLayers: 2 }), {
@@ -116,15 +129,6 @@ describe("ModelCompute with personalization 'finetune'", () => {
       train: data.train,
       test: data.test,
     });
-  const cfg = {
-    round: 1,
-    steps: 3,
-    batchSize: 8,
-    lr: 0.01,
-    weightDecay: 0.01,
-    seed: 3,
-    answerMask: 'site' as const,
-  };
 
   it('sends the same update, evaluates the trained model, restores the global weights', async () => {
     const plain = make();
@@ -183,17 +187,7 @@ describe("ModelCompute with personalization 'finetune'", () => {
 // round's training starts from the site's adapters, and the model holds the global weights
 // again after training and after evaluation.
 describe("ModelCompute with personalization 'adapters'", () => {
-  const data = syntheticClient('oct', { seed: 4, scale: 0, floor: 150 });
-  const cfg = {
-    round: 1,
-    steps: 3,
-    batchSize: 8,
-    lr: 0.01,
-    weightDecay: 0.01,
-    seed: 3,
-    answerMask: 'site' as const,
-    personalization: 'adapters' as const,
-  };
+  const adapters = { ...cfg, personalization: 'adapters' as const };
   it('sends the head only, starts round 2 from its own adapters, restores the global weights', async () => {
     const model = createModel(resolveConfig('tiny', { numLayers: 2 }), {
       seed: 2,
@@ -202,7 +196,7 @@ describe("ModelCompute with personalization 'adapters'", () => {
     const c = new ModelCompute({ model, train: data.train, test: data.test });
     const names = model.trainableParamNames(model.layerNames());
     const global = model.getParams(names);
-    const r1 = await c.train(['block0.adapter', 'block1.adapter'], cfg);
+    const r1 = await c.train(['block0.adapter', 'block1.adapter'], adapters);
     expect(Object.keys(r1.deltas).every((n) => n.startsWith('head/'))).toBe(true);
     expect(Object.keys(r1.deltas).length).toBe(model.paramNames('head').length);
     const same = (a: NamedArrays) =>
@@ -213,7 +207,7 @@ describe("ModelCompute with personalization 'adapters'", () => {
 
     // Round 2 from the site's adapters: another site that starts from the global adapters
     // (a fresh compute given round 1's adapters by hand) computes the same head update.
-    const r2 = await c.train(['block1.adapter'], { ...cfg, round: 2 });
+    const r2 = await c.train(['block1.adapter'], { ...adapters, round: 2 });
     const own = new ModelCompute({
       model: createModel(resolveConfig('tiny', { numLayers: 2 }), {
         seed: 2,
@@ -222,17 +216,18 @@ describe("ModelCompute with personalization 'adapters'", () => {
       train: data.train,
       test: data.test,
     });
-    const ref1 = await own.train(['block0.adapter', 'block1.adapter'], {
-      ...cfg,
-      personalization: 'none',
-    });
+    const ref1 = await own.train(['block0.adapter', 'block1.adapter'], cfg);
     const start: NamedArrays = {};
     for (const [k, d] of Object.entries(ref1.deltas)) {
       if (k.startsWith('head/')) continue;
       start[k] = { shape: d.shape, data: global[k].data.map((x, i) => x + d.data[i]) };
     }
     own.model.setParams(start);
-    const ref2 = await own.train(['block1.adapter'], { ...cfg, round: 2, personalization: 'none' });
+    const ref2 = await own.train(['block1.adapter'], {
+      ...adapters,
+      round: 2,
+      personalization: 'none',
+    });
     // Equal up to float32 rounding (the site kept its trained adapters; here global + delta).
     for (const k of Object.keys(r2.deltas)) {
       const d = ref2.deltas[k].data;
@@ -241,9 +236,41 @@ describe("ModelCompute with personalization 'adapters'", () => {
     }
     // Training round 2 from the global adapters instead gives another head update.
     own.model.setParams(global);
-    const g2 = await own.train(['block1.adapter'], { ...cfg, round: 2, personalization: 'none' });
+    const g2 = await own.train(['block1.adapter'], {
+      ...adapters,
+      round: 2,
+      personalization: 'none',
+    });
     expect(g2.deltas['head/kernel'].data).not.toEqual(r2.deltas['head/kernel'].data);
     model.dispose();
     own.model.dispose();
+  });
+});
+
+// trainLayers' continueOptimizer: the caller's AdamW carries its moments and step count into
+// the next call (a personalised site's own adapters across rounds) and is not disposed by it.
+describe('trainLayers continueOptimizer', () => {
+  const model = () =>
+    createModel(resolveConfig('tiny', { numLayers: 1 }), { seed: 2, answers: answerVocabulary() });
+  const opts = { layers: ['block0.adapter'], steps: 3, batchSize: 8, lr: 0.01 };
+
+  it('continues the optimiser: another second update than a fresh one, reproducibly, no leak', async () => {
+    const before = tf.memory().numTensors;
+    const run = async (keep: boolean) => {
+      const m = model();
+      const opt = keep ? new AdamW({ lr: 0.01, weightDecay: 0.01 }) : undefined;
+      await trainLayers(m, data.train, { ...opts, seed: 1, continueOptimizer: opt });
+      const second = await trainLayers(m, data.train, { ...opts, seed: 2, continueOptimizer: opt });
+      opt?.dispose();
+      m.dispose();
+      const name = Object.keys(second.deltas).find((n) => n.startsWith('block0.adapter'))!;
+      return second.deltas[name].data;
+    };
+    const kept = await run(true);
+    const again = await run(true);
+    const fresh = await run(false);
+    expect(again).toEqual(kept);
+    expect(fresh).not.toEqual(kept);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

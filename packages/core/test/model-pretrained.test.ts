@@ -22,12 +22,12 @@ interface Report {
 }
 
 /** Types below the 85 % bar in the committed bases (they need where-is-it or question-image
- * binding): tiny answers 65 % of corner questions (chance 25 %); relation and yes/no are
- * answered mostly from the question's form (tiny 26 % / 52 %, small 58 % / 62 %; see the
- * reports' perType and packages/core/src/model/README.md). */
+ * binding): tiny answers 65 % of corner questions (chance 25 %) and its yes/no mostly from the
+ * question's form (52 %); relation stays near what the layout alone gives (the axis: 50 %;
+ * tiny 26 %, small 49 %). See the reports' perType and packages/core/src/model/README.md. */
 const BELOW_BAR: Record<BasePreset, readonly string[]> = {
   tiny: ['position', 'relation', 'yesno'],
-  small: ['relation', 'yesno'],
+  small: ['relation'],
 };
 /** What the held-out accuracy of those types must still reach (well below the report's). */
 const BELOW_BAR_FLOOR: Record<BasePreset, Record<string, number>> = {

@@ -87,6 +87,20 @@ describe('pretrainBase with a generated source', () => {
     expect(share('shape')).toBeGreaterThan(1 / 8);
   });
 
+  it('stepping-stone types: asked only with a binding weight, which leaves the rest as it was', () => {
+    const types = (xs: { questionType: string }[]) => xs.map((x) => x.questionType);
+    const off = shapesSource(4, { adaptiveTypes: false }).batch(200, 3, 10);
+    expect(types(off)).not.toContain('find');
+    // Weight 0 draws exactly the samples of a source without the option.
+    const zero = shapesSource(4, { adaptiveTypes: false, bindingWeight: 0 }).batch(200, 3, 10);
+    expect(zero.map((x) => x.question)).toEqual(off.map((x) => x.question));
+    const on = types(shapesSource(4, { adaptiveTypes: false, bindingWeight: 1 }).batch(400, 3, 10));
+    for (const t of ['find', 'attribute']) {
+      expect(on.filter((x) => x === t).length / on.length, t).toBeGreaterThan(0.05);
+      expect(on.filter((x) => x === t).length / on.length, t).toBeLessThan(0.16);
+    }
+  });
+
   it('curriculum: difficulty ramps from clean to the held-out setting', () => {
     const src = shapesSource(2, { curriculumFraction: 0.5 });
     const flat = (s: { image: Uint8Array }[]) =>
@@ -126,6 +140,7 @@ describe('deep supervision and the describe objective', () => {
     const run = async (opts: {
       deepSupervision?: number;
       describe?: { weight: number; fraction: number };
+      grounding?: { weight: number };
     }) => {
       const m = createModel(two, { seed: 3, answers: SHAPES_ANSWERS });
       const losses: number[] = [];
@@ -142,7 +157,11 @@ describe('deep supervision and the describe objective', () => {
       return { w, losses };
     };
     const n0 = tf.memory().numTensors;
-    const both = { deepSupervision: 1, describe: { weight: 1, fraction: 0.25 } };
+    const both = {
+      deepSupervision: 1,
+      describe: { weight: 1, fraction: 0.25 },
+      grounding: { weight: 1 },
+    };
     const a = await run(both);
     expect(tf.memory().numTensors).toBe(n0);
     const b = await run(both);
@@ -152,8 +171,10 @@ describe('deep supervision and the describe objective', () => {
     const plain = await run({});
     const deepOnly = await run({ deepSupervision: 1 });
     const describeOnly = await run({ describe: { weight: 1, fraction: 0.25 } });
+    const groundingOnly = await run({ grounding: { weight: 1 } });
     expect(deepOnly.w).not.toEqual(plain.w);
     expect(describeOnly.w).not.toEqual(plain.w);
+    expect(groundingOnly.w).not.toEqual(plain.w);
     expect(tf.memory().numTensors).toBe(n0);
   }, 120_000);
 
@@ -168,6 +189,7 @@ describe('deep supervision and the describe objective', () => {
       seed: 2,
       deepSupervision: 0.5,
       describe: { weight: 1, fraction: 0.5 },
+      grounding: { weight: 0.5 },
       onProgress: (p) => void losses.push(p.loss),
     });
     expect(tf.memory().numTensors).toBe(n0);
@@ -187,6 +209,10 @@ describe('deep supervision and the describe objective', () => {
     await expect(
       pretrainBase(m, src, { steps: 1, seed: 1, describe: { weight: 0, fraction: 0.5 } }),
     ).rejects.toThrow(/describe.weight must be > 0/);
+    await expect(
+      pretrainBase(m, src, { steps: 1, seed: 1, grounding: { weight: -1 } }),
+    ).rejects.toThrow(/grounding.weight must be > 0/);
+    expect(() => shapesSource(1, { bindingWeight: -1 })).toThrow(/bindingWeight must be >= 0/);
     m.dispose();
   });
 });

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  BINDING_QUESTION_TYPES,
   COLOURS,
   CORNERS,
   SHAPES_ANSWERS,
+  PRETRAIN_QUESTION_TYPES,
   SHAPES_QUESTION_TYPES,
   SHAPES_TYPE_ANSWERS,
   shapesBaselines,
@@ -154,6 +156,54 @@ describe('shapes pretraining task', () => {
             : 'below';
       expect(expected, s.question).toBe(s.answer);
     }
+  });
+
+  it('stepping-stone answers and grounding quadrants are what the pixels show', () => {
+    const all: readonly string[] = BINDING_QUESTION_TYPES;
+    const w = Object.fromEntries(PRETRAIN_QUESTION_TYPES.map((t) => [t, all.includes(t) ? 1 : 0]));
+    const b = shapesTask(120, 8, { typeWeights: w });
+    expect(new Set(b.map((s) => s.questionType))).toEqual(new Set(all));
+    const texts = new Set(shapesQuestionTexts());
+    for (const s of b) {
+      expect(texts.has(s.question), s.question).toBe(true);
+      expect(SHAPES_TYPE_ANSWERS[s.questionType as 'find']).toContain(s.answer);
+      const objects = quadrantsWithObjects(s);
+      expect(objects.length).toBeGreaterThanOrEqual(2);
+      expect(s.ground).toHaveLength(1);
+      const [q] = s.ground![0];
+      expect(objects).toContain(q);
+      // 'find' answers the grounded object's corner; 'attribute' names the grounded corner.
+      if (s.questionType === 'find') expect(s.answer).toBe(CORNERS[q]);
+      else expect(s.question).toContain(CORNERS[q]);
+    }
+    for (const s of b
+      .filter((x) => x.questionType === 'attribute' && x.channels === 3)
+      .slice(0, 30))
+      if ((COLOURS as Record<string, unknown>)[s.answer]) {
+        // The brightest-deviating pixel of the named quadrant has the answered colour.
+        const bg = background(s);
+        const [q] = s.ground![0];
+        let best = [0, 0, 0];
+        let bestD = -1;
+        for (let y = 0; y < 14; y++)
+          for (let x = 0; x < 14; x++) {
+            const [px, py] = [x + (q % 2) * 14, y + Math.floor(q / 2) * 14];
+            const d = deviation(s, px, py, bg);
+            const o = (py * 28 + px) * 3;
+            if (d > bestD) [bestD, best] = [d, Array.from(s.image.subarray(o, o + 3))];
+          }
+        expect(colourOf(best), s.question).toBe(s.answer);
+      }
+    // Relation grounds the two named objects in order; yes/no (not count) all objects or none.
+    for (const s of a.filter((x) => x.questionType === 'relation').slice(0, 20)) {
+      expect(s.ground!.map((g) => g.length)).toEqual([1, 1]);
+      expect(quadrantsWithObjects(s).sort()).toEqual(s.ground!.flat().sort());
+    }
+    for (const s of a.filter((x) => x.questionType === 'yesno').slice(0, 60)) {
+      if (s.question.startsWith('are there')) expect(s.ground).toBeUndefined();
+      else expect(s.ground![0].sort()).toEqual(s.answer === 'yes' ? quadrantsWithObjects(s) : []);
+    }
+    expect(a.filter((x) => x.questionType === 'shape').every((x) => !x.ground)).toBe(true);
   });
 
   it('line patterns vary across their stripes, not along them', () => {

@@ -56,7 +56,20 @@ export const SHAPES_QUESTION_TYPES = [
   'pattern',
   'yesno',
 ] as const;
-export type ShapesQuestionType = (typeof SHAPES_QUESTION_TYPES)[number];
+/**
+ * Stepping-stone types (pretraining only, asked when a source gives them weight): they put the
+ * attribute words the relation and yes/no questions name into questions with many-way answers,
+ * in scenes of several objects that differ in the named attribute. "where is the red shape?"
+ * (a corner) binds a colour word to a place, as relation must twice; "what colour is the shape
+ * in the top left?" binds a place to an attribute, as yes/no must to compare it with a word.
+ * Without them those words are trained only by the binary yes/no answers and relation.
+ */
+export const BINDING_QUESTION_TYPES = ['find', 'attribute'] as const;
+export const PRETRAIN_QUESTION_TYPES = [
+  ...SHAPES_QUESTION_TYPES,
+  ...BINDING_QUESTION_TYPES,
+] as const;
+export type ShapesQuestionType = (typeof PRETRAIN_QUESTION_TYPES)[number];
 
 /** The answers each question type can have (its chance level is 1 / their number). */
 export const SHAPES_TYPE_ANSWERS: Readonly<Record<ShapesQuestionType, readonly string[]>> = {
@@ -68,9 +81,14 @@ export const SHAPES_TYPE_ANSWERS: Readonly<Record<ShapesQuestionType, readonly s
   size: SIZES,
   pattern: PATTERNS,
   yesno: ['yes', 'no'],
+  find: CORNERS,
+  attribute: [...SHAPES, ...Object.keys(COLOURS)],
 };
 
-const TEMPLATES: Record<Exclude<ShapesQuestionType, 'yesno' | 'relation'>, string[]> = {
+const TEMPLATES: Record<
+  Exclude<ShapesQuestionType, 'yesno' | 'relation' | 'find' | 'attribute'>,
+  string[]
+> = {
   shape: ['what shape is shown?', 'which shape can you see?', 'what is the shape of the objects?'],
   colour: ['what colour is the shape?', 'what color are the objects?', 'which colour is shown?'],
   count: ['how many shapes are there?', 'how many objects can you see?', 'count the shapes.'],
@@ -91,6 +109,11 @@ const RELATION_TEMPLATES = [
   (a: string, b: string) => `where is the ${a} object compared to the ${b} one?`,
 ];
 
+const FIND_COLOUR = (colour: string) => `where is the ${colour} shape?`;
+const FIND_SHAPE = (shape: string) => `where is the ${shape}?`;
+const COLOUR_AT = (corner: string) => `what colour is the shape in the ${corner}?`;
+const SHAPE_AT = (corner: string) => `what shape is in the ${corner}?`;
+
 /** Every question text the task can ask (the word-table rows pretraining trains). */
 export function shapesQuestionTexts(): string[] {
   const colours = Object.keys(COLOURS);
@@ -98,7 +121,21 @@ export function shapesQuestionTexts(): string[] {
   for (const t of RELATION_TEMPLATES)
     for (const a of colours) for (const b of colours) if (a !== b) out.push(t(a, b));
   for (const q of yesNoTexts()) out.push(q);
+  for (const c of colours) out.push(FIND_COLOUR(c));
+  for (const sh of SHAPES) out.push(FIND_SHAPE(sh));
+  for (const k of CORNERS) out.push(COLOUR_AT(k), SHAPE_AT(k));
   return out;
+}
+
+/**
+ * A shapes-task sample. `ground` (questions that describe objects: relation, find, attribute,
+ * and yes/no but for count) lists, per object description of the question (first-named
+ * first), the quadrants (0 top left, 1 top right, 2 bottom left, 3 bottom right) of the
+ * objects that fit it, possibly none ("is there a red circle?" when there is none): the
+ * target of pretraining's grounding objective.
+ */
+export interface ShapesSample extends SampleLike {
+  ground?: number[][];
 }
 
 export const SHAPES_SIZE = 28;
@@ -158,7 +195,8 @@ function pickWeighted<T extends string>(
 
 interface Scene {
   grey: boolean;
-  shape: string;
+  /** One shape per object. */
+  shapes: string[];
   colours: string[];
   size: (typeof SIZES)[number];
   quads: number[];
@@ -182,7 +220,7 @@ function renderObjects(sc: Scene, rand: () => number, noise: number, jitter: num
     const level = 255 - Math.floor(rand() * 95 * Math.max(jitter, 0.3));
     for (let y = 0; y < S; y++) {
       for (let x = 0; x < S; x++) {
-        if (!inside(sc.shape, x - cx, y - cy, r)) continue;
+        if (!inside(sc.shapes[k], x - cx, y - cy, r)) continue;
         const o = (y * S + x) * ch;
         if (sc.grey) img[o] = level * gain;
         else for (let c = 0; c < 3; c++) img[o + c] = rgb[c] * gain;
@@ -294,7 +332,7 @@ function yesNoTexts(): string[] {
 }
 
 /** `n` samples; question types equally frequent, answers balanced within each type. */
-export function shapesTask(n: number, seed: number, opts: ShapesOptions = {}): SampleLike[] {
+export function shapesTask(n: number, seed: number, opts: ShapesOptions = {}): ShapesSample[] {
   const difficulty = opts.difficulty ?? 1;
   const noise = (opts.noise ?? 30) * difficulty;
   const greyFraction = opts.greyFraction ?? 0.3;
@@ -308,22 +346,28 @@ export function shapesTask(n: number, seed: number, opts: ShapesOptions = {}): S
   const weights = opts.typeWeights;
   if (weights) {
     for (const [t, w] of Object.entries(weights)) {
-      if (!(SHAPES_QUESTION_TYPES as readonly string[]).includes(t))
+      if (!(PRETRAIN_QUESTION_TYPES as readonly string[]).includes(t))
         throw new Error(
-          `shapesTask: typeWeights has unknown type "${t}"; types: ${SHAPES_QUESTION_TYPES.join(', ')}`,
+          `shapesTask: typeWeights has unknown type "${t}"; types: ${PRETRAIN_QUESTION_TYPES.join(', ')}`,
         );
       if (!(Number(w) >= 0)) throw new Error(`shapesTask: typeWeights.${t} must be >= 0, got ${w}`);
     }
-    if (!SHAPES_QUESTION_TYPES.some((t) => (weights[t] ?? 1) > 0))
+    if (!PRETRAIN_QUESTION_TYPES.some((t) => (weights[t] ?? defaultWeight(t)) > 0))
       throw new Error('shapesTask: typeWeights gives every type weight 0');
   }
   const rand = mulberry32(seed);
   const colourNames = Object.keys(COLOURS);
-  const out: SampleLike[] = [];
+  const out: ShapesSample[] = [];
   for (let k = 0; k < n; k++) {
+    // The stepping-stone types come after the held-out ones with default weight 0, so a
+    // weighting that leaves them out draws the same samples as before they existed.
     const type = weights
-      ? pickWeighted(SHAPES_QUESTION_TYPES, weights, rand)
+      ? pickWeighted(PRETRAIN_QUESTION_TYPES, { ...BINDING_OFF, ...weights }, rand)
       : pick(SHAPES_QUESTION_TYPES, rand);
+    if (type === 'find' || type === 'attribute') {
+      out.push(bindingSample(type, rand, noise, difficulty, greyFraction));
+      continue;
+    }
     const needsColour = type === 'colour' || type === 'relation';
     const grey = !needsColour && rand() < greyFraction;
     const channels: 1 | 3 = grey ? 1 : 3;
@@ -412,10 +456,67 @@ export function shapesTask(n: number, seed: number, opts: ShapesOptions = {}): S
                   : size;
       }
     }
-    const image = renderObjects({ grey, shape, colours, size, quads }, rand, noise, difficulty);
-    out.push({ image, size: S, channels, question, answer, questionType: type });
+    const shapes = colours.map(() => shape);
+    const image = renderObjects({ grey, shapes, colours, size, quads }, rand, noise, difficulty);
+    const sample: ShapesSample = { image, size: S, channels, question, answer, questionType: type };
+    if (type === 'relation') sample.ground = quads.map((q) => [q]);
+    // A yes/no question but for count describes every object when true, none when false.
+    else if (type === 'yesno' && !question.startsWith('are there'))
+      sample.ground = [answer === 'yes' ? [...quads] : []];
+    out.push(sample);
   }
   return out;
+}
+
+const BINDING_OFF: Partial<Record<ShapesQuestionType, number>> = Object.fromEntries(
+  BINDING_QUESTION_TYPES.map((t) => [t, 0]),
+);
+const defaultWeight = (t: ShapesQuestionType) =>
+  (BINDING_QUESTION_TYPES as readonly string[]).includes(t) ? 0 : 1;
+
+/**
+ * A stepping-stone sample: 2-4 objects in distinct quadrants that differ in one attribute
+ * (colour: same shape, distinct colours, colour image; shape: distinct shapes, one colour),
+ * asked where the one with a named value is ('find', a corner) or what value the one in a
+ * named corner has ('attribute', a colour or shape word).
+ */
+function bindingSample(
+  type: 'find' | 'attribute',
+  rand: () => number,
+  noise: number,
+  difficulty: number,
+  greyFraction: number,
+): ShapesSample {
+  const byColour = rand() < 0.5;
+  const grey = !byColour && rand() < greyFraction;
+  const count = 2 + Math.floor(rand() * 3);
+  const quads = shuffleInPlace([0, 1, 2, 3], rand).slice(0, count);
+  const size = pick(SIZES, rand);
+  const colourNames = Object.keys(COLOURS);
+  const colours = byColour
+    ? shuffleInPlace([...colourNames], rand).slice(0, count)
+    : Array<string>(count).fill(pick(colourNames, rand));
+  const shapes = byColour
+    ? Array<string>(count).fill(pick(SHAPES, rand))
+    : shuffleInPlace([...SHAPES], rand).slice(0, count);
+  const k = Math.floor(rand() * count);
+  const corner = CORNERS[quads[k]];
+  const [question, answer] =
+    type === 'find'
+      ? [byColour ? FIND_COLOUR(colours[k]) : FIND_SHAPE(shapes[k]), corner]
+      : byColour
+        ? [COLOUR_AT(corner), colours[k]]
+        : [SHAPE_AT(corner), shapes[k]];
+  const image = renderObjects({ grey, shapes, colours, size, quads }, rand, noise, difficulty);
+  return {
+    image,
+    size: S,
+    channels: grey ? 1 : 3,
+    question,
+    answer,
+    questionType: type,
+    ground: [[quads[k]]],
+  };
 }
 
 /** Per question type: chance (1 / its answers) and the majority answer's held-out accuracy. */
@@ -427,7 +528,7 @@ export function shapesBaselines(
     string,
     { chance: number; majority: number; majorityAnswer: string; n: number }
   > = {};
-  for (const type of SHAPES_QUESTION_TYPES) {
+  for (const type of PRETRAIN_QUESTION_TYPES) {
     const tr = train.filter((s) => s.questionType === type);
     const te = test.filter((s) => s.questionType === type);
     if (tr.length === 0 || te.length === 0) continue;

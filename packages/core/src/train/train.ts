@@ -62,6 +62,12 @@ export interface TrainOptions extends LocalRecipe {
    * an array; required for a SampleSource (ModelCompute scans it once per site).
    */
   siteAnswers?: readonly string[];
+  /**
+   * An optimiser to continue instead of a fresh one (its moments and step count carry over
+   * from the caller's earlier calls; the caller owns it and disposes it). A personalised site
+   * keeps one for its own adapters across rounds (core federated/personalization.ts).
+   */
+  continueOptimizer?: LocalOptimizer;
 }
 
 export const DEFAULT_PREFIX_CACHE_BYTES = 128 * 2 ** 20;
@@ -136,9 +142,10 @@ export async function trainLayers(
   if (opts.answerMask === 'site' && !siteAnswers)
     throw new Error("trainLayers: answer mask 'site' over a SampleSource needs opts.siteAnswers");
   const opt: LocalOptimizer =
-    opts.optimizer === 'sgdm'
+    opts.continueOptimizer ??
+    (opts.optimizer === 'sgdm'
       ? new SgdMomentum({ momentum: opts.momentum ?? 0.9, weightDecay: opts.weightDecay ?? 0.01 })
-      : new AdamW({ lr, weightDecay: opts.weightDecay ?? 0.01 });
+      : new AdamW({ lr, weightDecay: opts.weightDecay ?? 0.01 }));
   const proxMu = opts.proxMu ?? 0;
   const anchors: Record<string, tf.Tensor> = {};
   if (proxMu > 0) for (const n of names) anchors[n] = model.tensor(n).clone();
@@ -226,7 +233,7 @@ export async function trainLayers(
       },
     };
   } finally {
-    opt.dispose();
+    if (!opts.continueOptimizer) opt.dispose();
     tf.dispose(Object.values(frozen));
     tf.dispose(Object.values(anchors));
     tf.dispose(varList);
