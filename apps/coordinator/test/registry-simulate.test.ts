@@ -56,9 +56,14 @@ describe('a federation whose rounds all abort', () => {
       config: simulationConfig(2, 1, {
         strategy: 'lntk',
         rounds: 1,
-        // No site can score in 1 ms: every attempt of round 1 aborts.
+        // No site can score in 1 ms: every attempt of round 1 aborts. The sites run on the
+        // main thread (parallel 1), so a site's scores reach the coordinator only after its
+        // timers ran. A site still finishes the aborted attempt's scores and sends them; they
+        // are the same round's (and would be the same numbers), so an attempt that started
+        // before they arrived would rightly count them. The back-off is therefore far longer
+        // than a site's scoring (tens of ms): they arrive between attempts and are refused.
         deadlines: { scores: 1, train: 1000, evaluate: 60_000 },
-        abortBackoffMs: 20,
+        abortBackoffMs: 500,
         maxConsecutiveAborts: 3,
       }),
     });
@@ -66,7 +71,7 @@ describe('a federation whose rounds all abort', () => {
     await expect(run).rejects.toThrow(
       /^federation paused after 3 aborted attempts of round 1 in a row; last: only 0 of 2 sites sent scores \(need 2\)$/,
     );
-    // Back-off 20 + 40 ms between the three attempts: not a tight loop, not a long wait.
+    // Back-off 500 + 1000 ms between the three attempts: not a tight loop, not a long wait.
     expect(Date.now() - started).toBeLessThan(60_000);
   }, 120_000);
 });

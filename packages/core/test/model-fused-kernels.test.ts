@@ -23,39 +23,13 @@ import {
 } from '../src/model/wasm-kernels.js';
 import { initNodeBackend } from '../src/node/index.js';
 import { AdamW } from '../src/train/adamw.js';
+import { erf64 } from './float64-reference.js';
 
 beforeAll(async () => {
   installWasmKernels();
   await initNodeBackend('wasm');
 });
 afterAll(() => useFusedKernels(true));
-
-/** float64 erf (Maclaurin series below 3, continued fraction above), as in the SIMD tests. */
-function erf64(x: number): number {
-  const ax = Math.abs(x);
-  if (ax < 3) {
-    let term = ax;
-    let sum = ax;
-    for (let n = 1; n < 200; n++) {
-      term *= (-ax * ax) / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    return Math.sign(x) * ((2 / Math.sqrt(Math.PI)) * sum);
-  }
-  let f = ax;
-  let c = ax;
-  let d = 0;
-  for (let k = 1; k < 300; k++) {
-    d = 1 / (ax + (k / 2) * d);
-    c = ax + k / 2 / c;
-    const delta = c * d;
-    f *= delta;
-    if (Math.abs(delta - 1) < 1e-16) break;
-  }
-  return Math.sign(x) * (1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f);
-}
 
 /** float64 LayerNorm of rows of h: y, and dx, dgamma, dbeta for the upstream gradient w. */
 function layerNorm64(

@@ -195,6 +195,12 @@ export class VqaModel {
     return [...this.int8.keys()];
   }
 
+  /** Whether products with this int8 weight run the fused int8 kernel here (webgpu, device storage). */
+  runsFusedInt8(name: string): boolean {
+    const q = this.int8.get(name);
+    return q !== undefined && fusedInt8Available(q);
+  }
+
   /** Disposes the fp32 copies tensor() made of int8 weights. */
   releaseDequantized(): void {
     for (const t of this.dequantized.values()) t.dispose();

@@ -7,7 +7,9 @@
 // its time (bench/train.bench.ts profile). The copies are the same values dequantize() gives
 // every time, so results are the same bits; they are made only while their bytes stay under
 // a bound (a large model keeps the just-in-time path). Not copied: the word table (gathered
-// row by row from int8) and the base of a delta family (read as base + a trained delta).
+// row by row from int8), the base of a delta family (read as base + a trained delta), and a
+// weight whose products run the fused int8 kernel (webgpu: the kernel reads int8 directly, and
+// an fp32 copy would both bypass it and undo its memory saving; model/int8-matmul.ts).
 import type * as tf from '@tensorflow/tfjs';
 import { EMBED_PARAM_NAMES } from '../model/forward.js';
 import type { VqaModel } from '../model/vqa-model.js';
@@ -36,7 +38,9 @@ export function dequantizedFrozen(
 ): Record<string, tf.Tensor> {
   const names = model
     .int8ParamNames()
-    .filter((n) => readFrom(n, fromBlock) && model.valueTokens(n).length === 1);
+    .filter(
+      (n) => readFrom(n, fromBlock) && model.valueTokens(n).length === 1 && !model.runsFusedInt8(n),
+    );
   const bytes = names.reduce((a, n) => a + 4 * model.spec(n).shape.reduce((x, y) => x * y, 1), 0);
   if (names.length === 0 || bytes > maxBytes) return {};
   const p = model.lookup({});
