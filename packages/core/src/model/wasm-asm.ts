@@ -95,6 +95,14 @@ export const op = {
   memFill: [0xfc, ...uleb(11), 0x00],
 };
 
+/**
+ * Pushes the byte address of float32 element `index` of the array at `base`: base + index * 4
+ * (both arguments are code that pushes one i32; `base` [] when it is already on the stack).
+ */
+export function f32Address(base: number[], index: number[]): number[] {
+  return [...base, ...index, ...op.i32(2), ...op.shl, ...op.add];
+}
+
 /** for (v = 0; v < limit; v++) { body } as block/loop; body sees the loop at depth 0. */
 export function forUp(v: number, limit: number[], body: number[]): number[] {
   return forStep(v, limit, 1, body);

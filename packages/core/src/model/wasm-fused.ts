@@ -30,6 +30,7 @@
 //   addRow(y, b, rows, n): y += b on every row, in place (a dense layer's bias).
 //   addInPlace(y, r, count): y += r, in place (a residual added to a dense layer's output).
 import {
+  f32Address,
   erfOfStack,
   expNonPositiveOfStack,
   F32,
@@ -190,11 +191,7 @@ function layerNormBody(): number[] {
       ...op.f32Div,
       ...op.set(R),
       // rstd[row] = r
-      ...op.get(RSTD),
-      ...op.get(ROW),
-      ...op.i32(2),
-      ...op.shl,
-      ...op.add,
+      ...f32Address(op.get(RSTD), op.get(ROW)),
       ...op.get(R),
       ...op.f32Store,
       ...op.get(R),
@@ -297,11 +294,7 @@ function layerNormGradBody(): number[] {
       ]),
       ...meanOf(A1, M1),
       ...meanOf(A2, M2),
-      ...op.get(RSTD),
-      ...op.get(ROW),
-      ...op.i32(2),
-      ...op.shl,
-      ...op.add,
+      ...f32Address(op.get(RSTD), op.get(ROW)),
       ...op.f32Load,
       ...op.splat,
       ...op.set(RV),
@@ -518,13 +511,7 @@ function colSumBody(): number[] {
     // y = 0, then y += each row of x (rows in order).
     ...mapLoop(IDX, N, [], [...op.zero, ...op.set(YV)], [[Y, YV]]),
     ...forUp(ROW, op.get(ROWS), [
-      ...op.get(X),
-      ...op.get(ROW),
-      ...op.get(N),
-      ...op.mul,
-      ...op.i32(2),
-      ...op.shl,
-      ...op.add,
+      ...f32Address(op.get(X), [...op.get(ROW), ...op.get(N), ...op.mul]),
       ...op.set(XR),
       ...mapLoop(
         IDX,
@@ -552,13 +539,7 @@ function addRowBody(): number[] {
   const [ROW, IDX, YR] = [4, 5, 6];
   const [YV, BV] = [7, 8];
   const code = forUp(ROW, op.get(ROWS), [
-    ...op.get(Y),
-    ...op.get(ROW),
-    ...op.get(N),
-    ...op.mul,
-    ...op.i32(2),
-    ...op.shl,
-    ...op.add,
+    ...f32Address(op.get(Y), [...op.get(ROW), ...op.get(N), ...op.mul]),
     ...op.set(YR),
     ...mapLoop(
       IDX,

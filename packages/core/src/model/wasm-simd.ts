@@ -34,6 +34,7 @@
 // No toolchain is needed: the bytes are written opcode by opcode (wasm-asm.ts).
 
 import {
+  f32Address,
   addr,
   erfOfStack,
   expOfStack,
@@ -61,15 +62,7 @@ const AV = 19; // v128: A[i, p] in every lane
 const ACC = [20, 21, 22, 23]; // v128: up to four accumulators (16 columns)
 
 /** Address of A[t][i, p]: arow + (p * AP << 2). */
-const elemOfA = [
-  ...op.get(AROW),
-  ...op.get(P),
-  ...op.get(AP),
-  ...op.mul,
-  ...op.i32(2),
-  ...op.shl,
-  ...op.add,
-];
+const elemOfA = f32Address(op.get(AROW), [...op.get(P), ...op.get(AP), ...op.mul]);
 
 /** brow = b + t * bStride + ((p * n + j) << 2): row p of B[t] at column j. */
 const rowOfB = [
@@ -178,12 +171,7 @@ function bmmBody(): number[] {
     ...op.get(AS),
     ...op.mul,
     ...op.add,
-    ...op.get(I),
-    ...op.get(AI),
-    ...op.mul,
-    ...op.i32(2),
-    ...op.shl,
-    ...op.add,
+    ...f32Address([], [...op.get(I), ...op.get(AI), ...op.mul]),
     ...op.set(AROW),
     // Columns in blocks of 16, then of 4, then one by one.
     ...op.i32(0),
