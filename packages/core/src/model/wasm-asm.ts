@@ -33,6 +33,50 @@ export const vec = (items: number[][]) => [...uleb(items.length), ...items.flat(
 export const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
 export const name = (s: string) => vec([...s].map((ch) => [ch.charCodeAt(0)]));
 
+/** A function type: i32 / f32 parameters, no results. */
+export const fnType = (params: number[]) => [0x60, ...vec(params.map((t) => [t])), 0x00];
+
+/**
+ * A kernel module's bytes: the function types, then each function's export name, type index
+ * and body; one import, env.memory. `shared`: the memory of tfjs-backend-wasm's threaded build
+ * (a cross-origin-isolated page) is a shared memory, whose import must say so and give a
+ * maximum (65,536 pages, the wasm32 limit, admits any).
+ */
+export function kernelModule(
+  types: number[][],
+  fns: [name: string, type: number, body: number[]][],
+  shared: boolean,
+): Uint8Array<ArrayBuffer> {
+  const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
+    ...section(1, vec(types)),
+    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]])),
+    ...section(3, vec(fns.map(([, t]) => uleb(t)))),
+    ...section(7, vec(fns.map(([n], i) => [...name(n), 0x00, ...uleb(i)]))),
+    ...section(10, vec(fns.map(([, , b]) => b))),
+  ]);
+}
+
+/**
+ * Instantiates a kernel module on `memory` (plain or shared: `bytes` is asked for the matching
+ * import), synchronously (the modules are a few KB). Null when this engine cannot (no
+ * WebAssembly SIMD): callers keep the backend's own kernels then.
+ */
+export function instantiateOn(
+  memory: WebAssembly.Memory,
+  bytes: (shared: boolean) => Uint8Array<ArrayBuffer>,
+): WebAssembly.Exports | null {
+  const shared =
+    typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  try {
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes(shared)), { env: { memory } })
+      .exports;
+  } catch {
+    return null;
+  }
+}
+
 export const I32 = 0x7f;
 export const F32 = 0x7d;
 export const V128 = 0x7b;

@@ -31,15 +31,16 @@
 //   addInPlace(y, r, count): y += r, in place (a residual added to a dense layer's output).
 import {
   f32Address,
+  fnType,
+  instantiateOn,
+  kernelModule,
   erfOfStack,
   expNonPositiveOfStack,
   F32,
   forStep,
   forUp,
   I32,
-  name,
   op,
-  section,
   splatConst,
   uleb,
   V128,
@@ -722,7 +723,6 @@ function addInPlaceBody(): number[] {
  * wasm-simd.ts), exports the kernels above.
  */
 export function fusedModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
-  const fnType = (params: number[]) => [0x60, ...vec(params.map((t) => [t])), 0x00];
   const i32s = (n: number) => new Array<number>(n).fill(I32);
   const types = [
     fnType([...i32s(8), F32]), // 0 layerNorm
@@ -746,22 +746,7 @@ export function fusedModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
     ['softmaxGrad', 6, softmaxGradBody()],
     ['addInPlace', 7, addInPlaceBody()],
   ];
-  const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
-  return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, vec(types)),
-    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]])),
-    ...section(3, vec(fns.map(([, t]) => uleb(t)))),
-    ...section(7, vec(fns.map(([n], i) => [...name(n), 0x00, ...uleb(i)]))),
-    ...section(10, vec(fns.map(([, , b]) => b))),
-  ]);
+  return kernelModule(types, fns, shared);
 }
 
 export interface FusedKernels {
@@ -822,13 +807,5 @@ export interface FusedKernels {
 
 /** Instantiates the kernels on `memory`; null without WebAssembly SIMD (callers fall back). */
 export function instantiateFused(memory: WebAssembly.Memory): FusedKernels | null {
-  const shared =
-    typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  try {
-    const mod = new WebAssembly.Module(fusedModuleBytes(shared));
-    const inst = new WebAssembly.Instance(mod, { env: { memory } });
-    return inst.exports as unknown as FusedKernels;
-  } catch {
-    return null;
-  }
+  return instantiateOn(memory, fusedModuleBytes) as unknown as FusedKernels | null;
 }

@@ -35,15 +35,16 @@
 
 import {
   f32Address,
+  fnType,
+  instantiateOn,
+  kernelModule,
   addr,
   erfOfStack,
   expOfStack,
   F32,
   forUp,
   I32,
-  name,
   op,
-  section,
   uleb,
   V128,
   vec,
@@ -250,44 +251,18 @@ function elementwiseBody(ofStack: number[]): number[] {
   return [...uleb(fn.length), ...fn];
 }
 
-/**
- * The module's bytes: imports env.memory, exports bmm, erf and exp. `shared`: the memory of
- * tfjs-backend-wasm's threaded build (a cross-origin-isolated page) is a shared memory, whose
- * import must say so and give a maximum (65,536 pages, the wasm32 limit, admits any).
- */
+/** The module's bytes: imports env.memory (`shared`: see wasm-asm.ts kernelModule), exports bmm, erf and exp. */
 export function simdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
-  const params = (n: number) => [0x60, ...vec(Array.from({ length: n }, () => [I32])), 0x00];
-  const type = section(1, vec([params(11), params(3)]));
-  const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
-  const imports = section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]]));
-  const funcs = section(3, vec([uleb(0), uleb(1), uleb(1)]));
-  const exports = section(
-    7,
-    vec([
-      [...name('bmm'), 0x00, 0x00],
-      [...name('erf'), 0x00, 0x01],
-      [...name('exp'), 0x00, 0x02],
-    ]),
+  const i32s = (n: number) => new Array<number>(n).fill(I32);
+  return kernelModule(
+    [fnType(i32s(11)), fnType(i32s(3))],
+    [
+      ['bmm', 0, bmmBody()],
+      ['erf', 1, elementwiseBody(erfOfStack(V, X2))],
+      ['exp', 1, elementwiseBody(expOfStack(V, X2, R, KF))],
+    ],
+    shared,
   );
-  const code = section(
-    10,
-    vec([bmmBody(), elementwiseBody(erfOfStack(V, X2)), elementwiseBody(expOfStack(V, X2, R, KF))]),
-  );
-  return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...type,
-    ...imports,
-    ...funcs,
-    ...exports,
-    ...code,
-  ]);
 }
 
 export type Bmm = (
@@ -321,17 +296,11 @@ export interface SimdKernels {
  * kernels then. The kernels run on the calling thread only; tfjs runs one kernel at a time.
  */
 export function instantiateSimd(memory: WebAssembly.Memory): SimdKernels | null {
-  const shared =
-    typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  try {
-    const mod = new WebAssembly.Module(simdModuleBytes(shared));
-    const inst = new WebAssembly.Instance(mod, { env: { memory } });
-    return {
-      bmm: inst.exports.bmm as Bmm,
-      erf: inst.exports.erf as Elementwise,
-      exp: inst.exports.exp as Elementwise,
-    };
-  } catch {
-    return null;
-  }
+  const exports = instantiateOn(memory, simdModuleBytes);
+  if (!exports) return null;
+  return {
+    bmm: exports.bmm as Bmm,
+    erf: exports.erf as Elementwise,
+    exp: exports.exp as Elementwise,
+  };
 }
