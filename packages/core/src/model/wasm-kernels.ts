@@ -215,9 +215,6 @@ function registerSoftmaxKernels(): void {
   });
 }
 
-const kernelsByMemory = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
-const fusedByMemory = new WeakMap<WebAssembly.Memory, FusedKernels | null>();
-
 function memoryOf(backend: WasmBackendInternals): WebAssembly.Memory | null {
   // The plain build exports its memory; Emscripten's threaded build imports a shared one and
   // keeps it on the module object.
@@ -225,16 +222,25 @@ function memoryOf(backend: WasmBackendInternals): WebAssembly.Memory | null {
   return memory instanceof WebAssembly.Memory ? memory : null;
 }
 
-function fusedFor(backend: WasmBackendInternals): FusedKernels | null {
-  const memory = memoryOf(backend);
-  if (!memory) return null;
-  let k = fusedByMemory.get(memory);
-  if (k === undefined) {
-    k = instantiateFused(memory);
-    fusedByMemory.set(memory, k);
-  }
-  return k;
+/** The kernels `instantiate` builds on a backend's memory: built once per memory, null without one. */
+function kernelsPerMemory<K>(
+  instantiate: (memory: WebAssembly.Memory) => K | null,
+): (backend: WasmBackendInternals) => K | null {
+  const byMemory = new WeakMap<WebAssembly.Memory, K | null>();
+  return (backend) => {
+    const memory = memoryOf(backend);
+    if (!memory) return null;
+    let k = byMemory.get(memory);
+    if (k === undefined) {
+      k = instantiate(memory);
+      byMemory.set(memory, k);
+    }
+    return k;
+  };
 }
+
+const fusedFor = kernelsPerMemory<FusedKernels>(instantiateFused);
+const simdFor = kernelsPerMemory<SimdKernels>(instantiateSimd);
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
@@ -468,17 +474,6 @@ export interface AdamWScalars {
   eps: number;
   wd: number;
   lr: number;
-}
-
-function simdFor(backend: WasmBackendInternals): SimdKernels | null {
-  const memory = memoryOf(backend);
-  if (!memory) return null;
-  let k = kernelsByMemory.get(memory);
-  if (k === undefined) {
-    k = instantiateSimd(memory);
-    kernelsByMemory.set(memory, k);
-  }
-  return k;
 }
 
 /**
