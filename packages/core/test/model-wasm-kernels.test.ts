@@ -111,6 +111,65 @@ describe('SIMD batched matMul on wasm', () => {
     },
   );
 
+  it('every element is the float32 sum 0 + a0 b0 + a1 b1 + ... in the order of p, bit for bit', () => {
+    // The kernel's documented arithmetic (wasm-simd.ts), whatever the tiling: rows two at a time
+    // and alone, column stages 16 / 4 / 1, A read transposed, broadcast B, signed zeros.
+    const memory = new WebAssembly.Memory({ initial: 4 });
+    const k = instantiateSimd(memory)!;
+    const f = new Float32Array(memory.buffer);
+    const bits = new Uint32Array(memory.buffer);
+    const shapes: [
+      batch: number,
+      m: number,
+      kk: number,
+      n: number,
+      aT: boolean,
+      bShared: boolean,
+    ][] = [
+      [2, 5, 7, 37, false, false],
+      [3, 4, 9, 21, true, false],
+      [2, 3, 5, 16, false, true],
+      [1, 1, 4, 3, true, true],
+      [1, 6, 1, 20, false, false],
+    ];
+    let seed = 7;
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 4 - 2;
+    for (const [batch, m, kk, n, aT, bShared] of shapes) {
+      const [a0, b0, c0] = [0, 16384, 32768]; // byte offsets
+      const aLen = batch * m * kk;
+      const bLen = (bShared ? 1 : batch) * kk * n;
+      for (let x = 0; x < aLen; x++) f[a0 / 4 + x] = x % 11 === 0 ? -0 : next();
+      for (let x = 0; x < bLen; x++) f[b0 / 4 + x] = x % 13 === 0 ? 0 : next();
+      k.bmm(
+        a0,
+        b0,
+        c0,
+        batch,
+        m,
+        kk,
+        n,
+        m * kk * 4,
+        bShared ? 0 : kk * n * 4,
+        aT ? 1 : kk,
+        aT ? m : 1,
+      );
+      const want = new Float32Array(1);
+      const wantBits = new Uint32Array(want.buffer);
+      for (let t = 0; t < batch; t++)
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let p = 0; p < kk; p++) {
+              const av = f[a0 / 4 + t * m * kk + (aT ? p * m + i : i * kk + p)];
+              const bv = f[b0 / 4 + (bShared ? 0 : t * kk * n) + p * n + j];
+              s = Math.fround(s + Math.fround(av * bv));
+            }
+            want[0] = s;
+            expect(bits[c0 / 4 + (t * m + i) * n + j]).toBe(wantBits[0]);
+          }
+    }
+  });
+
   it('gradients through a batched product match the backend kernel', () => {
     const q = tf.randomNormal([8, 33, 16], 0, 1, 'float32', 1);
     const k = tf.randomNormal([8, 33, 16], 0, 1, 'float32', 2);

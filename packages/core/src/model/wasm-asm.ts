@@ -110,6 +110,7 @@ export const op = {
   v128Load: [0xfd, ...uleb(0), 0x00, 0x00], // align 1: rows are not 16-byte aligned
   v128Store: [0xfd, ...uleb(11), 0x00, 0x00],
   v128LoadAt: (offset: number) => [0xfd, ...uleb(0), 0x00, ...uleb(offset)],
+  v128Load32Splat: [0xfd, ...uleb(9), 0x00, 0x00], // one f32 from memory into every lane
   v128StoreAt: (offset: number) => [0xfd, ...uleb(11), 0x00, ...uleb(offset)],
   zero: [0xfd, ...uleb(12), ...new Array<number>(16).fill(0)], // v128.const 0
   f32x4Sub: [0xfd, ...uleb(229)],
