@@ -8,11 +8,14 @@
 // is one function, emitted below as WebAssembly bytes, that works in the backend's own memory
 // (imported), so no tensor is copied:
 //
-//   bmm(a, b, c, batch, m, k, n, aStride, bStride, ai, ap):  for each batch index t,
-//     C[t] (m x n) = A[t] (m x k) @ B[t] (k x n)     row-major float32; pointers and per-batch
-//                                                   strides in bytes (0 = broadcast); A[t]'s
-//                                                   element (i, p) at i * ai + p * ap, so A
-//                                                   may be given transposed
+//   bmm(a, b, c, batch, m, k, n, aStride, bStride, ai, ap, br, cStride, cr):  for each t,
+//     C[t] (m x n) = A[t] (m x k) @ B[t] (k x n)     float32; pointers and per-batch strides in
+//                                                   bytes (0 = broadcast); A[t]'s element
+//                                                   (i, p) at i * ai + p * ap (A may be given
+//                                                   transposed), B[t]'s (p, j) at p * br + j,
+//                                                   C[t]'s (i, j) at i * cr + j: row-major
+//                                                   with (k, 1, n, m n 4, n) plain, or one
+//                                                   head's columns of [n, L, H] in place
 //
 // Rows of C are computed two at a time (the last one alone when m is odd), 16 columns at a
 // time with four f32x4 accumulators per row that stay in registers over the whole sum on p
@@ -52,23 +55,26 @@ import {
 
 export { ERF_DENOMINATOR, ERF_NUMERATOR, EXP_POLY } from './wasm-asm.js';
 
-// Parameters 0..10, then locals.
+// Parameters 0..13, then locals.
 const [A, B, C, BATCH, M, K, N, AS, BS, AI, AP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+/** B[t]'s row p at p * BR elements, C[t]'s row i at i * CR (n, n when plain), C[t] at
+ * c + t * cStride bytes: attention's per-head operands are read and written in place. */
+const [BR, CS, CR] = [11, 12, 13];
 /** Rows of C computed together: each B vector loaded serves both (bmmBody). */
 const ROWS = 2;
 // i32 locals: batch, row and column indices, the p counter; per batch the bases of A[t], B[t],
-// C[t]; the byte steps of A's rows and columns and of B's rows; the walking pointers into B
-// and into each of the ROWS rows of A.
-const [T, I, J, P, ABASE, BBASE, CBASE, AI4, AP4, N4, PB] = [
-  11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+// C[t]; the byte steps of A's rows and columns and of B's and C's rows; the walking pointers
+// into B and into each of the ROWS rows of A.
+const [T, I, J, P, ABASE, BBASE, CBASE, AI4, AP4, BR4, CR4, PB] = [
+  14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
 ];
-const PA = [22, 23];
-const SACC = [24, 25]; // f32: one column's accumulator per row
-const SB = 26; // f32: B[p, j] of that column
-const VA = 27; // v128: A[i, p] in every lane
-const VB = [28, 29, 30, 31]; // v128: B[p, j .. j+16)
-const VACC = [32, 33, 34, 35, 36, 37, 38, 39]; // v128: row r's q-th accumulator at 4 r + q
-const LOCALS = { i32: 13, f32: 3, v128: 13 };
+const PA = [26, 27];
+const SACC = [28, 29]; // f32: one column's accumulator per row
+const SB = 30; // f32: B[p, j] of that column
+const VA = 31; // v128: A[i, p] in every lane
+const VB = [32, 33, 34, 35]; // v128: B[p, j .. j+16)
+const VACC = [36, 37, 38, 39, 40, 41, 42, 43]; // v128: row r's q-th accumulator at 4 r + q
+const LOCALS = { i32: 14, f32: 3, v128: 13 };
 
 /** while (cond is false) { body }: the loop exits when `exit` pushes true. */
 const until = (exit: number[], body: number[]) => [
@@ -148,7 +154,7 @@ function columnStage(rows: number, width: 16 | 4 | 1): number[] {
           ]),
         ]),
       ];
-  const advance = [...rs.flatMap((r) => addTo(PA[r], op.get(AP4))), ...addTo(PB, op.get(N4))];
+  const advance = [...rs.flatMap((r) => addTo(PA[r], op.get(AP4))), ...addTo(PB, op.get(BR4))];
   const sum = [
     ...op.i32(0),
     ...op.set(P),
@@ -157,7 +163,7 @@ function columnStage(rows: number, width: 16 | 4 | 1): number[] {
       [...step, ...advance, ...addTo(P, op.i32(1))],
     ),
   ];
-  // C[i+r, j] at cbase + (i + r) * n * 4 + j * 4
+  // C[i+r, j] at cbase + (i + r) * cRow * 4 + j * 4
   const cAt = (r: number) =>
     f32Address(
       [
@@ -165,7 +171,7 @@ function columnStage(rows: number, width: 16 | 4 | 1): number[] {
         ...op.get(I),
         ...op.i32(r),
         ...op.add,
-        ...op.get(N4),
+        ...op.get(CR4),
         ...op.mul,
         ...op.add,
       ],
@@ -208,13 +214,14 @@ function bmmBody(): number[] {
   const code = [
     ...shl2(AI, AI4),
     ...shl2(AP, AP4),
-    ...shl2(N, N4),
+    ...shl2(BR, BR4),
+    ...shl2(CR, CR4),
     ...op.i32(0),
     ...op.set(T),
     ...until(
       [...op.get(T), ...op.get(BATCH), ...op.geU],
       [
-        // abase = a + t * aStride, bbase = b + t * bStride, cbase = c + t * m * n * 4
+        // abase = a + t * aStride, bbase = b + t * bStride, cbase = c + t * cStride
         ...op.get(A),
         ...op.get(T),
         ...op.get(AS),
@@ -229,9 +236,7 @@ function bmmBody(): number[] {
         ...op.set(BBASE),
         ...op.get(C),
         ...op.get(T),
-        ...op.get(M),
-        ...op.mul,
-        ...op.get(N4),
+        ...op.get(CS),
         ...op.mul,
         ...op.add,
         ...op.set(CBASE),
@@ -316,7 +321,7 @@ function elementwiseBody(ofStack: number[]): number[] {
 export function simdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
   const i32s = (n: number) => new Array<number>(n).fill(I32);
   return kernelModule(
-    [fnType(i32s(11)), fnType(i32s(3))],
+    [fnType(i32s(14)), fnType(i32s(3))],
     [
       ['bmm', 0, bmmBody()],
       ['erf', 1, elementwiseBody(erfOfStack(V, X2))],
@@ -339,6 +344,12 @@ export type Bmm = (
   /** Element (i, p) of A[t] at (i * aRowStep + p * aColStep): (k, 1) plain, (1, m) transposed. */
   aRowStep: number,
   aColStep: number,
+  /** Element (p, j) of B[t] at p * bRowStep + j: n plain. */
+  bRowStep: number,
+  /** C[t] at c + t * cStride (bytes): m * n * 4 plain. */
+  cStride: number,
+  /** Element (i, j) of C[t] at i * cRowStep + j: n plain. */
+  cRowStep: number,
 ) => void;
 
 /** erf(x, y, count) / exp(x, y, count): byte pointers, element count. */
