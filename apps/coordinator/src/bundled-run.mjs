@@ -65,8 +65,16 @@ function isCommonJs(file) {
   }
 }
 
-/** esbuild plugin: npm packages external by absolute path (CommonJS ones required);
- * import.meta.url per source file. */
+/**
+ * npm packages bundled like the sources instead of loaded by Node: pure-JS ESM packages that
+ * read no file of their own (no import.meta, no assets) and whose instances only the sources
+ * share. typebox is ~700 ESM files; Node's loader resolves, reads and compiles each of them
+ * in every process and site thread (~0.15 CPU-s, bench/simulate.bench.ts), esbuild once.
+ */
+const INLINE_PACKAGES = /^typebox(\/|$)/;
+
+/** esbuild plugin: npm packages external by absolute path (CommonJS ones required), except
+ * INLINE_PACKAGES; import.meta.url per source file. */
 function sourcePlugin() {
   return {
     name: 'focus-fl-source',
@@ -74,6 +82,7 @@ function sourcePlugin() {
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (args.path.startsWith('node:') || args.pluginData?.inner) return undefined;
         if (args.path.startsWith('@focus-fl/')) return undefined; // workspace sources: bundled
+        if (INLINE_PACKAGES.test(args.path)) return undefined; // bundled too (INLINE_PACKAGES)
         const r = await build.resolve(args.path, {
           kind: args.kind,
           resolveDir: args.resolveDir,
