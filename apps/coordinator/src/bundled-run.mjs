@@ -142,10 +142,24 @@ function bundleKey(entries) {
 }
 
 /** The state a bundle was built from: each source's content hash, and the file names of each
- * folder holding one (a file added beside a source can change how an import resolves). */
-function sourceState(inputs) {
+ * folder holding one (a file added beside a source can change how an import resolves).
+ * `known`: the stat (size, mtime) and hash of each file when an index was written; a file
+ * with the same size and mtime, older than that index by STAT_MARGIN_MS, is not read again
+ * (as make and git's index do; a file changed within the margin of a build is hashed). */
+function sourceState(inputs, known = null) {
   const files = {};
-  for (const f of inputs) files[f] = existsSync(f) ? sha(readFileSync(f)) : null;
+  for (const f of inputs) {
+    const st = statSync(f, { throwIfNoEntry: false });
+    const k = known?.stats?.[f];
+    files[f] = !st
+      ? null
+      : k &&
+          k.size === st.size &&
+          k.mtimeMs === st.mtimeMs &&
+          st.mtimeMs < known.at - STAT_MARGIN_MS
+        ? k.sha
+        : sha(readFileSync(f));
+  }
   const dirs = {};
   for (const d of new Set(inputs.map((f) => dirname(f))))
     dirs[d] = existsSync(d) ? sha(readdirSync(d).sort().join('\n')) : null;
@@ -154,13 +168,27 @@ function sourceState(inputs) {
 
 const sameState = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
+/** A source modified this close before an index was written is hashed on every check. */
+const STAT_MARGIN_MS = 2000;
+
+/** Each input's size, mtime and hash (in `state`), and when: the index's `known`. */
+function knownStats(inputs, state) {
+  const stats = {};
+  for (const f of inputs) {
+    const st = statSync(f, { throwIfNoEntry: false });
+    if (st && state.files[f])
+      stats[f] = { size: st.size, mtimeMs: st.mtimeMs, sha: state.files[f] };
+  }
+  return { at: Date.now(), stats };
+}
+
 /** The bundle built for these entries earlier, if no source of it changed since. */
 function cachedBundle(indexFile) {
   try {
     const index = JSON.parse(readFileSync(indexFile, 'utf8'));
     if (!existsSync(join(cacheRoot, index.dir))) return null;
     const inputs = Object.keys(index.state.files);
-    return sameState(sourceState(inputs), index.state) ? index.dir : null;
+    return sameState(sourceState(inputs, index.known), index.state) ? index.dir : null;
   } catch {
     return null;
   }
@@ -271,7 +299,8 @@ async function build(entries, indexFile) {
   const inputs = Object.keys(result.metafile.inputs)
     .map((f) => resolve(process.cwd(), f))
     .sort();
-  writeAtomic(indexFile, JSON.stringify({ dir: name, state: sourceState(inputs) }));
+  const state = sourceState(inputs);
+  writeAtomic(indexFile, JSON.stringify({ dir: name, state, known: knownStats(inputs, state) }));
   pruneBundles(name);
   return name;
 }
