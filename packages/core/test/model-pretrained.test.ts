@@ -7,6 +7,7 @@ import {
   shapesBaselines,
   SHAPES_ANSWERS,
   SHAPES_QUESTION_TYPES,
+  PRETRAIN_QUESTION_TYPES,
   shapesTask,
 } from '../src/train/index.js';
 
@@ -21,17 +22,16 @@ interface Report {
   perType: Record<string, { fp32: number; int8: number; chance: number; majority: number }>;
 }
 
-/** Types below the 85 % bar in the committed bases (they need where-is-it or question-image
- * binding): tiny answers 65 % of corner questions (chance 25 %) and its yes/no mostly from the
- * question's form (52 %); relation stays near what the layout alone gives (the axis: 50 %;
- * tiny 26 %, small 49 %). See the reports' perType and packages/core/src/model/README.md. */
+/** Types below the 85 % bar in the committed bases: small (stacked from the previous tiny)
+ * has relation near what the layout alone gives (the axis: 50 %; small 49 %); tiny has none.
+ * See the reports' perType and packages/core/src/model/README.md. */
 const BELOW_BAR: Record<BasePreset, readonly string[]> = {
-  tiny: ['position', 'relation', 'yesno'],
+  tiny: [],
   small: ['relation'],
 };
 /** What the held-out accuracy of those types must still reach (well below the report's). */
 const BELOW_BAR_FLOOR: Record<BasePreset, Record<string, number>> = {
-  tiny: { position: 0.45 },
+  tiny: {},
   small: { relation: 0.4 },
 };
 
@@ -55,7 +55,11 @@ describe.each(['tiny', 'small'] as BasePreset[])('committed %s base', (preset) =
     m.dispose();
     expect(report.preset).toBe(preset);
     expect(report.cpuSeconds).toBeGreaterThan(0);
-    expect(Object.keys(report.perType).sort()).toEqual([...SHAPES_QUESTION_TYPES].sort());
+    // Every question type of the task is reported; a base pretrained with the stepping-stone
+    // types (find, attribute) reports those too.
+    const reported = Object.keys(report.perType);
+    for (const t of SHAPES_QUESTION_TYPES) expect(reported, t).toContain(t);
+    for (const t of reported) expect(PRETRAIN_QUESTION_TYPES as readonly string[]).toContain(t);
   });
 
   it('answers most question types of a held-out set at >= 85 %, the rest as measured', async () => {
