@@ -16,7 +16,8 @@
 // Bundles are cached under node_modules/.cache/focus-fl-bundle (FOCUS_FL_BUNDLE_CACHE to
 // override): a run whose sources are unchanged (same contents, same file names in their
 // folders, same lockfile and launcher) starts from the last bundle without running esbuild
-// (~0.3 CPU-s less per `pnpm simulate`); only the few most recently used bundles are kept.
+// (~0.3 CPU-s less per `pnpm simulate`); a source whose size and mtime are those recorded at
+// the build is not read again (sourceState); only the few most recently used bundles are kept.
 //
 // Usage: node apps/coordinator/src/bundled-run.mjs <entry.ts> [args...]
 import { createHash } from 'node:crypto';
