@@ -114,6 +114,60 @@ describe('LNTK on a 2-layer MLP against an explicit Jacobian + ml-matrix SVD', (
   });
 });
 
+/** Row r of J restricted to each parameter (sample i, vector j: r = i * kappa + j), float32,
+ * from one batch-1 tf.grads per row: the per-sample path's rows, taken here independently. */
+function float32Rows(
+  model: Differentiable,
+  vectors: (i: number) => Float32Array[],
+): Record<string, Float32Array[]> {
+  const names = model.layers.flatMap((l) => model.paramsOf(l));
+  const rows: Record<string, Float32Array[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let i = 0; i < model.numSamples; i++)
+    for (const v of vectors(i)) {
+      const gs = tf.grads((...xs: tf.Tensor[]) => {
+        const p = Object.fromEntries(names.map((n, k) => [n, xs[k]]));
+        return tf.sum(tf.mul(model.output(p, [i]), tf.tensor2d(v, [1, v.length]))) as tf.Scalar;
+      })(names.map((n) => model.params[n]));
+      names.forEach((n, k) => rows[n].push(gs[k].dataSync() as Float32Array));
+      tf.dispose(gs);
+    }
+  return rows;
+}
+
+describe('LNTK Gram matrices', () => {
+  // accumulateGram tiles rows and columns; every entry must still be the plain float64 sum
+  // over each parameter's elements in order, parameters in order: equal bit for bit.
+  for (const [n, kernel] of [
+    [7, 'true-logit'], // odd m = 7: the last row outside the two-row tiles
+    [8, 'true-logit'], // m = 8
+    [5, 'full'], // m = 5 * K = 15
+  ] as const) {
+    it(`equal the naive float64 inner products of the rows exactly (${kernel}, n = ${n})`, () => {
+      const K = 3;
+      const f = mlpModel(n, 5, 6, K, 40 + n);
+      const r = lntkOf(f.model, { kernel, batched: false, keepGrams: true });
+      const rows = float32Rows(f.model, (i) =>
+        kernelVectors(kernel, K, { label: f.model.labels[i] }),
+      );
+      const m = r.rows;
+      f.model.layers.forEach((l, li) => {
+        const G = new Float64Array(m * m);
+        for (const name of f.model.paramsOf(l))
+          for (let a = 0; a < m; a++)
+            for (let b = a; b < m; b++) {
+              let s = 0;
+              for (let k = 0; k < rows[name][a].length; k++)
+                s += rows[name][a][k] * rows[name][b][k];
+              G[a * m + b] += s;
+            }
+        for (let a = 0; a < m; a++) for (let b = 0; b < a; b++) G[a * m + b] = G[b * m + a];
+        expect(Array.from(r.grams![li])).toEqual(Array.from(G));
+      });
+      f.model.dispose();
+    });
+  }
+});
+
 describe('LNTK invariances', () => {
   it('scores are non-negative, sum to 1 and equal s_l^2 / sum s^2 for gained branches', () => {
     const gains = [0.5, 1, 2];
