@@ -99,12 +99,20 @@ export class Canvas {
     const sin = Math.sin(ang);
     // Edge width ~ one pixel in radius units: anti-aliasing that holds at every resolution.
     const soft = 1 / (S * Math.min(arx, ary));
+    // The bounding square's pixels beyond radius maxWobble + soft (in u, v units) have zero
+    // coverage: r <= maxWobble, so (r - d) / soft + 0.5 < 0 there, and blend() ignores a zero
+    // coverage. They are skipped before the hypot / atan2 / sin (the margin 1e-9 covers the
+    // rounding of u * u + v * v against hypot): the same pixels change, by the same arithmetic.
+    const outside = (maxWobble + soft) ** 2 * (1 + 1e-9);
     for (let py = y0; py <= y1; py++) {
+      const Y = (py + 0.5) / S - my;
+      const sinY = sin * Y;
+      const cosY = cos * Y;
       for (let px = x0; px <= x1; px++) {
         const X = (px + 0.5) / S - mx;
-        const Y = (py + 0.5) / S - my;
-        const u = (cos * X + sin * Y) / arx;
-        const v = (-sin * X + cos * Y) / ary;
+        const u = (cos * X + sinY) / arx;
+        const v = (-sin * X + cosY) / ary;
+        if (u * u + v * v > outside) continue;
         const d = Math.hypot(u, v);
         let r = 1;
         if (wob) {
