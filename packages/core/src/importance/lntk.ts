@@ -291,9 +291,10 @@ function perSampleRows(
  * For a dense op Y = X W + b inside a forward where samples do not interact, the row of
  * sample i is dW = X_i^T D_i and db = sum_t D_i[t], with D_i = d(v_ij . z_i)/dY_i. Since
  * sample i's logits depend on Y_i only, D for every sample of a chunk at once is the gradient
- * of F = sum_i v_ij . z_i with respect to Y. Each tapped Y goes through `y + s` (s a zero
- * scalar, the one input of tf.grads, so the pass reaches every tap) as a custom op whose
- * gradient function records its upstream gradient dF/dY = D before passing it on.
+ * of F = sum_i v_ij . z_i with respect to Y. Each tapped Y goes through a custom op of
+ * inputs (y, s), value y (s a zero scalar, the one input of tf.grads, so the pass reaches
+ * every tap), whose gradient function records its upstream gradient dF/dY = D before passing
+ * it on.
  * Returns undefined (caller falls back) unless every scored parameter is the kernel or bias
  * of exactly one tapped op.
  */
@@ -351,10 +352,12 @@ function chunkRows(
           const rec: (typeof ops)[number] = { ...op, x: tf.keep(x) };
           ops.push(rec);
           // customGrad's inputs are typed as tensors or its save function; ours are tensors.
+          // The value is y itself (a clone shares y's buffer: no add kernel per tap); s is an
+          // input of the op all the same, which is what puts the tap on s's backward path.
           const record = tf.customGrad((...args: unknown[]) => {
             const [yy, ss] = args as tf.Tensor[];
             return {
-              value: tf.add(yy, ss),
+              value: yy.clone(),
               gradFunc: (dy: tf.Tensor) => {
                 rec.d = tf.keep(dy.clone());
                 // s exists only so that the pass reaches every tap; its own gradient (the sum
