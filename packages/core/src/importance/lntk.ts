@@ -362,8 +362,8 @@ function chunkRows(
                 rec.d = tf.keep(dy.clone());
                 // s exists only so that the pass reaches every tap; its own gradient (the sum
                 // of dy over the taps) is never read, so it is returned as zero instead of
-                // reducing dy once per tap.
-                return [dy, tf.zerosLike(ss)];
+                // reducing dy once per tap (a clone of s, which is zero: no fill kernel).
+                return [dy, ss.clone()];
               },
             };
           });
@@ -378,29 +378,39 @@ function chunkRows(
       })([s]);
     });
     if (!ok || names.some((nm) => !seen.has(nm)) || ops.some((o) => !o.d)) return false;
+    // One ones [n, 1, L] per sequence length L (every tap of a model shares one).
+    const ones = new Map<number, tf.Tensor>();
     for (const o of ops) {
-      // Per-sample kernel gradients [n, in, out] and bias gradients [n, out]; the bias rows as
-      // a product with ones (on wasm ~5x faster than tf.sum over the middle axis, which
-      // transposes first; the same sums in another order).
-      const [gk, gb] = tf.tidy(() => [
-        tf.matMul(o.x, o.d!, true, false).reshape([n, -1]),
-        tf.matMul(tf.ones([n, 1, o.d!.shape[1] as number]), o.d!).reshape([n, -1]),
-      ]);
-      for (const [nm, t] of [
-        [o.kernel, gk],
-        [o.bias, gb],
-      ] as const) {
-        if (scored.has(nm)) {
-          // Views into one array instead of a copy per sample (~2.5 ms of a 40 ms score on
-          // wasm). The wasm backend's readback is already a fresh copy; other backends may
-          // hand out their own storage, so that is copied once.
-          const read = t.dataSync() as Float32Array;
-          const d = tf.getBackend() === 'wasm' ? read : read.slice();
-          const w = d.length / n;
-          idx.forEach((i, k) => (rows[nm][i * kappa + j] = d.subarray(k * w, (k + 1) * w)));
+      const L = o.d!.shape[1] as number;
+      if (!ones.has(L)) ones.set(L, tf.ones([n, 1, L]));
+    }
+    try {
+      for (const o of ops) {
+        // Per-sample kernel gradients [n, in, out] and bias gradients [n, out]; the bias rows as
+        // a product with ones (on wasm ~5x faster than tf.sum over the middle axis, which
+        // transposes first; the same sums in another order).
+        const [gk, gb] = tf.tidy(() => [
+          tf.matMul(o.x, o.d!, true, false).reshape([n, -1]),
+          tf.matMul(ones.get(o.d!.shape[1] as number)!, o.d!).reshape([n, -1]),
+        ]);
+        for (const [nm, t] of [
+          [o.kernel, gk],
+          [o.bias, gb],
+        ] as const) {
+          if (scored.has(nm)) {
+            // Views into one array instead of a copy per sample (~2.5 ms of a 40 ms score on
+            // wasm). The wasm backend's readback is already a fresh copy; other backends may
+            // hand out their own storage, so that is copied once.
+            const read = t.dataSync() as Float32Array;
+            const d = tf.getBackend() === 'wasm' ? read : read.slice();
+            const w = d.length / n;
+            idx.forEach((i, k) => (rows[nm][i * kappa + j] = d.subarray(k * w, (k + 1) * w)));
+          }
+          t.dispose();
         }
-        t.dispose();
       }
+    } finally {
+      tf.dispose([...ones.values()]);
     }
     return true;
   } finally {
