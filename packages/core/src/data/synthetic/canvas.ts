@@ -146,12 +146,18 @@ export class Canvas {
     const ex = bx - ax;
     const ey = by - ay;
     const len2 = ex * ex + ey * ey || 1e-12;
+    // Zero coverage from distance hw + 0.5 / S on: pixels beyond hw + 1 / S are skipped
+    // before the hypot (as in ellipse(): the same pixels change, by the same arithmetic).
+    const outside = (hw + 1 / S) ** 2 * (1 + 1e-9);
     for (let py = ya; py <= yb; py++) {
+      const Y = (py + 0.5) / S - ay;
       for (let px = xa; px <= xb; px++) {
         const X = (px + 0.5) / S - ax;
-        const Y = (py + 0.5) / S - ay;
         const t = Math.max(0, Math.min(1, (X * ex + Y * ey) / len2));
-        const d = Math.hypot(X - t * ex, Y - t * ey);
+        const qx = X - t * ex;
+        const qy = Y - t * ey;
+        if (qx * qx + qy * qy > outside) continue;
+        const d = Math.hypot(qx, qy);
         this.blend(px, py, c, clamp01((hw - d) * S + 0.5) * alpha);
       }
     }
