@@ -8,7 +8,6 @@ import {
   shapesBaselines,
   SHAPES_ANSWERS,
   SHAPES_QUESTION_TYPES,
-  PRETRAIN_QUESTION_TYPES,
   shapesTask,
 } from '../src/train/index.js';
 
