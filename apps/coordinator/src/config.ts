@@ -66,8 +66,10 @@ export const FederationConfigSchema = Type.Object(
     /**
      * The model each site uses and evaluates (core federated/personalization.ts): 'none' (the
      * global model), 'finetune' (its own model of its last local training; nothing changes on
-     * the wire) or 'adapters' (its own adapters kept across rounds, the head shared: updates
-     * carry the head only). Absent = 'none'.
+     * the wire), 'adapters' (its own adapters kept across rounds, the head shared: updates
+     * carry the head only) or 'proximal' (its own whole model kept across rounds and pulled
+     * toward the global one by `proxMu`; updates carry its model minus the global one).
+     * Absent = 'none'.
      */
     personalization: Type.Optional(Enum(PERSONALIZATIONS)),
     codec: Enum(CODECS),
