@@ -209,6 +209,7 @@ const ROW_DEFS: RowDef[] = [
   },
   {
     id: 'personal-ditto',
+    clients: [4],
     what: `federation, DEFAULT_CONFIG recipe, all adapters, Ditto (lab option ditto, lambda 0.1): besides its ${K} global steps a round each site trains its own model ${K} steps from its last one, pulled toward the global model (${2 * R * K} local steps a site in all: compare with alone-rule-2x)`,
     spec: () => ({
       kind: 'fed',
@@ -220,6 +221,7 @@ const ROW_DEFS: RowDef[] = [
   },
   {
     id: 'alone-rule-2x',
+    clients: [4],
     what: `each site alone, ${2 * R * K} steps x ${B}, AdamW 3e-3, answer mask '${RULE}': the reference for a personalisation that takes ${2 * R * K} local steps a site (personal-ditto)`,
     spec: () => ({
       kind: 'alone',
@@ -432,7 +434,10 @@ export async function run(): Promise<BenchResult> {
             3,
           );
       }
-      if ((fedRow || def.id === 'alone-rule-restarts') && pairs(aloneRule).length)
+      // Also for pooled training: whether pooling other sites' samples helps a site at all.
+      const againstAlone =
+        fedRow || def.id.startsWith('pooled') || def.id.startsWith('alone-rule-');
+      if (againstAlone && pairs(aloneRule).length)
         row['site mean - alone-rule, seed by seed (pts)'] = pairs(aloneRule)
           .map(([o, m]) => (100 * (o.siteMean - m.siteMean)).toFixed(2))
           .join(' / ');
@@ -444,7 +449,7 @@ export async function run(): Promise<BenchResult> {
         row['site mean - alone-rule-restarts (pts)'] = pm(
           summarize(pairs(aloneRestarts).map(([o, m]) => o.siteMean - m.siteMean)),
         );
-      if (def.id === 'alone-rule-restarts' && pairs(aloneRule).length)
+      if (againstAlone && !fedRow && pairs(aloneRule).length)
         row['site mean - alone-rule (pts)'] = pm(
           summarize(pairs(aloneRule).map(([o, m]) => o.siteMean - m.siteMean)),
         );

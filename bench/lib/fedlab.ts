@@ -344,6 +344,8 @@ export async function runFederation(
       }
       const agg = aggregateMaskedDetailed(global, results, {
         headAggregation: run.headAggregation,
+        // FedPer: no site sends the head.
+        ...(run.personalHead && { requiredLayers: [] }),
       });
       global = server.step(global, agg);
       if (evalAt.has(round) || round === run.rounds) {
