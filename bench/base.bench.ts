@@ -3,9 +3,12 @@
 // checkpoint, an earlier base for comparison:
 //   1. pretraining task: held-out accuracy per question type (int8 checkpoint, a held-out set
 //      the pretraining never used) beside the report's fp32 / int8 figures, chance and majority;
-//   2. linear probe: logistic regression on the frozen pooled features (no adapters) telling the
-//      12 synthetic MedMNIST-like subsets apart, on held-out images; a freshly initialised
-//      `tiny` is the floor;
+//   2. linear probe: logistic regression on frozen features (no adapters) telling the 12
+//      synthetic MedMNIST-like subsets apart, on held-out images, for three feature definitions
+//      (CLS pooler, mean image-patch tokens of the last block, of every block concatenated), at
+//      the earlier revisions' fixed L2 and with L2 chosen by cross-validation on the training
+//      images, 60 and 240 training images a subset; freshly initialised `tiny` and `small` are
+//      the floor (bench/diagnostics/probe-ceiling.ts measures the ceiling);
 //   3. transfer: on each of the 9 synthetic clients, all adapters + head vs head-only
 //      fine-tuning, same steps / lr / seed, held-out accuracy;
 //   4. LNTK on `small`: cost of one computeLntk call vs one training step.
@@ -16,25 +19,35 @@
 // all), FOCUS_FL_BASE_NAME (result file name, default "base"; to run presets in parallel),
 // FOCUS_FL_BASE_CANDIDATES (comma list of name=checkpoint: uncommitted bases measured in every
 // section, as the committed ones are), FOCUS_FL_BASE_LNTK_BASE (section 4's base, default small),
+// FOCUS_FL_BASE_PROBE_TRAIN (section 2's training images a subset, default "60,240"),
 // FOCUS_FL_BASE_TYPES_N (section 1's held-out questions, default 6000: ~750 a type, about 1.8
 // points of sampling error at 50 %; 800 leave 5).
 import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import {
   answerVocabulary,
   CLIENT_NAMES,
+  SUBSET_NAMES,
   syntheticClient,
   type ClientName,
 } from '../packages/core/src/data/index.js';
 import { computeLntk } from '../packages/core/src/importance/vqa.js';
-import { createModel, loadModel, type VqaModel } from '../packages/core/src/model/index.js';
+import {
+  createModel,
+  loadModel,
+  type SampleLike,
+  type VqaModel,
+} from '../packages/core/src/model/index.js';
 import { basePaths, BASE_PRESETS, initNodeBackend } from '../packages/core/src/node/index.js';
 import {
   evaluate,
+  imageTokenFeatures,
   linearProbe,
   pooledFeatures,
   shapesBaselines,
   shapesTask,
   trainLayers,
+  tunedLinearProbe,
 } from '../packages/core/src/train/index.js';
 import { subsetImages } from './lib/subset-images.js';
 import type { BenchResult } from './types.js';
@@ -114,27 +127,71 @@ async function typeRows(b: Base): Promise<Record<string, unknown>[]> {
     }));
 }
 
-/** Section 2: linear probe on frozen pooled features. */
-function probeRow(name: string, m: VqaModel): Record<string, unknown> {
-  const train = subsetImages(60, SEED);
+/** Section 2's feature definitions (train/probe.ts; packages/core/src/model/README.md, "The
+ * probe's features"). */
+const PROBE_FEATURES = {
+  'cls-pooler': (m: VqaModel, s: SampleLike[]) => pooledFeatures(m, s),
+  'image-mean-last': (m: VqaModel, s: SampleLike[]) => imageTokenFeatures(m, s),
+  'image-mean-per-block': (m: VqaModel, s: SampleLike[]) =>
+    imageTokenFeatures(m, s, { blocks: 'all' }),
+} as const;
+type ProbeFeatures = keyof typeof PROBE_FEATURES;
+/** Training images a subset: bench base's 60 (the earlier revisions' setting) and more. */
+const PROBE_TRAIN = (env('PROBE_TRAIN') ?? '60,240').split(',').map(Number);
+
+/**
+ * Section 2: linear probes on frozen features telling the 12 subsets apart, held-out 40
+ * images a subset (seed 1001). `fixed`: L2 1e-3, 300 full-batch steps (the earlier revisions'
+ * probe); `tuned`: L2 chosen by 4-fold cross-validation on the training images alone.
+ */
+function probeRows(name: string, m: VqaModel, only?: ProbeFeatures[]): Record<string, unknown>[] {
   const test = subsetImages(40, SEED + 1000);
-  const t0 = performance.now();
-  const r = linearProbe(
-    pooledFeatures(m, train.samples),
-    train.labels,
-    pooledFeatures(m, test.samples),
-    test.labels,
-  );
-  return {
-    section: 'probe',
-    base: name,
-    subsets: r.classes,
-    trainImages: train.labels.length,
-    testImages: test.labels.length,
-    probeTrain: pct(r.trainAccuracy),
-    probeHeldOut: pct(r.testAccuracy),
-    seconds: Math.round((performance.now() - t0) / 100) / 10,
-  };
+  const rows: Record<string, unknown>[] = [];
+  for (const perSubset of PROBE_TRAIN) {
+    const train = subsetImages(perSubset, SEED);
+    for (const features of only ?? (Object.keys(PROBE_FEATURES) as ProbeFeatures[])) {
+      const t0 = performance.now();
+      const a = PROBE_FEATURES[features](m, train.samples);
+      const b = PROBE_FEATURES[features](m, test.samples);
+      const fixed = linearProbe(a, train.labels, b, test.labels);
+      // The larger penalties of the default grid never won a fold here (bench/diagnostics/
+      // probe-variants.ts); five keep the section's cost down.
+      const tuned = tunedLinearProbe(a, train.labels, b, test.labels, {
+        l2Grid: [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
+      });
+      rows.push({
+        section: 'probe',
+        base: name,
+        features,
+        dim: a.length / train.labels.length,
+        subsets: fixed.classes,
+        trainImages: train.labels.length,
+        testImages: test.labels.length,
+        probeTrain: pct(fixed.trainAccuracy),
+        probeHeldOut: pct(fixed.testAccuracy),
+        tunedL2: tuned.l2,
+        tunedTrain: pct(tuned.trainAccuracy),
+        tunedHeldOut: pct(tuned.testAccuracy),
+        confusions: confusions(tuned.testPredictions, test.labels),
+        seconds: Math.round((performance.now() - t0) / 100) / 10,
+      });
+    }
+  }
+  return rows;
+}
+
+/** The held-out errors of a probe, "true -> predicted count", most frequent first. */
+function confusions(pred: readonly number[], labels: readonly number[]): string {
+  const count = new Map<string, number>();
+  labels.forEach((y, i) => {
+    if (pred[i] === y) return;
+    const key = `${SUBSET_NAMES[y]} -> ${SUBSET_NAMES[pred[i]]}`;
+    count.set(key, (count.get(key) ?? 0) + 1);
+  });
+  return [...count]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 }
 
 /** Section 3: all adapters + head vs head-only on one client. */
@@ -197,7 +254,17 @@ async function lntkRow(b: Base): Promise<Record<string, unknown>> {
 export async function run(): Promise<BenchResult> {
   await initNodeBackend('wasm');
   const rows: Record<string, unknown>[] = [];
-  const notes: string[] = [];
+  const knobs = Object.entries(process.env)
+    .filter(([k]) => k.startsWith('FOCUS_FL_BASE_'))
+    .map(([k, v]) => `${k}=${v}`)
+    .sort();
+  const loadAverage = () =>
+    loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ');
+  const cpu0 = process.cpuUsage();
+  const notes: string[] = [`command: ${[...knobs, 'pnpm bench base'].join(' ')}`];
+  const loadAtStart = loadAverage();
   const list = bases();
   if (list.length === 0) throw new Error('bench base: no committed base checkpoint found');
   if (SECTIONS.has('types')) {
@@ -217,16 +284,23 @@ export async function run(): Promise<BenchResult> {
     }
   }
   if (SECTIONS.has('probe')) {
-    const fresh = createModel('tiny', { seed: SEED });
-    rows.push(probeRow('fresh tiny (untrained)', fresh));
-    fresh.dispose();
+    for (const preset of ['tiny', 'small'] as const) {
+      const fresh = createModel(preset, { seed: SEED });
+      rows.push(...probeRows(`fresh ${preset} (untrained)`, fresh));
+      fresh.dispose();
+    }
     for (const b of list) {
       const m = load(b);
-      const r = probeRow(b.name, m);
+      const r = probeRows(b.name, m);
       m.dispose();
-      rows.push(r);
+      rows.push(...r);
       notes.push(
-        `probe ${b.name}: ${String(r.probeHeldOut)} % held-out over 12 subsets (target >= 95 %)`,
+        `probe ${b.name} (held-out, 12 subsets, target >= 95 %; fixed / tuned L2): ${r
+          .map(
+            (x) =>
+              `${String(x.features)} ${String(x.trainImages)} train ${String(x.probeHeldOut)} / ${String(x.tunedHeldOut)} %`,
+          )
+          .join('; ')}`,
       );
     }
   }
@@ -251,5 +325,9 @@ export async function run(): Promise<BenchResult> {
       );
     } else notes.push('LNTK: no small base committed, section skipped');
   }
+  const cpu = process.cpuUsage(cpu0);
+  notes.push(
+    `load average (1, 5, 15 min) at the start ${loadAtStart}, at the end ${loadAverage()}; ${Math.round((cpu.user + cpu.system) / 1e6)} CPU-s`,
+  );
   return { name: env('NAME') ?? 'base', rows, notes };
 }

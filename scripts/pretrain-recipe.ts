@@ -25,7 +25,6 @@ interface Phase {
 // --out is <work>/<preset>-candidate.safetensors (<work>: --work, default $TMPDIR/focus-fl-
 // pretrain-<preset>); --out packages/core/assets/<preset>-base.safetensors writes over a
 // committed base.
-const DEEP = '--deep-supervision 1 --describe-fraction 0.25';
 const TINY: Phase[] = [
   {
     name: 'tiny-1',
@@ -34,11 +33,15 @@ const TINY: Phase[] = [
   },
 ];
 
+// `small`: the committed tiny stacked to 12 blocks (each block used twice; the position
+// amplitude is in its weights) and all 12 trained with tiny's objectives (grounding, stepping
+// stones) at full noise from the start (the tiny already went through the curriculum).
 const SMALL: Phase[] = [
   ...TINY,
   {
     name: 'small-1',
-    flags: `--preset small --steps 1200 --batch 64 --lr 2e-3 --warmup 0.05 --curriculum 0 ${DEEP} --describe-weight 1 --test 1200 --snapshot-every 500`,
+    flags:
+      '--preset small --steps 1200 --batch 64 --lr 2e-3 --warmup 0.05 --curriculum 0 --grounding-weight 1 --binding 1 --seed 1 --test 1200 --snapshot-every 300',
   },
 ];
 

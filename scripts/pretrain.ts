@@ -12,6 +12,7 @@
 //     [--snapshot-every 250] [--adaptive on|off] [--only-types position,relation]
 //     [--position-amplitude 0.3] [--position-frequencies geometric|linear] [--curriculum 0.3]
 //     [--warmup 0.05] [--deep-supervision 0] [--describe-weight 0] [--describe-fraction 0.25]
+//     [--describe-from pooled|image-mean] (what the describe head reads, train/pretrain.ts)
 //     [--binding 0] (weight of the stepping-stone question types, shapes-task.ts)
 //     [--grounding-weight 0] (patch grounding objective, train/pretrain.ts)
 //     [--out packages/core/assets/<preset>-base.safetensors]
@@ -78,6 +79,9 @@ const snapshotEvery = num('snapshot-every', 250);
 const deepSupervision = num('deep-supervision', 0);
 const describeWeight = num('describe-weight', 0);
 const describeFraction = num('describe-fraction', 0.25);
+const describeFrom = flag('describe-from') ?? 'pooled';
+if (describeFrom !== 'pooled' && describeFrom !== 'image-mean')
+  throw new Error(`--describe-from must be pooled or image-mean, got "${describeFrom}"`);
 const bindingWeight = num('binding', 0);
 const groundingWeight = num('grounding-weight', 0);
 const init = flag('init') ?? (preset === 'small' ? basePaths('tiny').checkpoint : undefined);
@@ -175,7 +179,7 @@ async function writeOut(step: number, final: boolean): Promise<void> {
         : 'off',
     describe:
       describeWeight > 0
-        ? `${describeFraction} of each batch's images also asked the probe question; pooled features regress their 4x4-cell statistics (mean RGB, luminance deviation, |dx|, |dy|), MSE weighted ${describeWeight}`
+        ? `${describeFraction} of each batch's images also asked the probe question; ${describeFrom === 'pooled' ? 'pooled features' : "the last block's mean image-patch token"} regress their 4x4-cell statistics (mean RGB, luminance deviation, |dx|, |dy|), MSE weighted ${describeWeight}`
         : 'off',
     grounding:
       groundingWeight > 0
@@ -240,7 +244,10 @@ const r = await pretrainBase(model, source, {
   warmupFraction,
   seed,
   deepSupervision,
-  describe: describeWeight > 0 ? { weight: describeWeight, fraction: describeFraction } : undefined,
+  describe:
+    describeWeight > 0
+      ? { weight: describeWeight, fraction: describeFraction, from: describeFrom }
+      : undefined,
   grounding: groundingWeight > 0 ? { weight: groundingWeight } : undefined,
   snapshotEvery,
   onSnapshot: (step) => writeOut(step, false),

@@ -16,7 +16,8 @@
 // Bundles are cached under node_modules/.cache/focus-fl-bundle (FOCUS_FL_BUNDLE_CACHE to
 // override): a run whose sources are unchanged (same contents, same file names in their
 // folders, same lockfile and launcher) starts from the last bundle without running esbuild
-// (~0.3 CPU-s less per `pnpm simulate`); only the few most recently used bundles are kept.
+// (~0.3 CPU-s less per `pnpm simulate`); a source whose size and mtime are those recorded at
+// the build is not read again (sourceState); only the few most recently used bundles are kept.
 //
 // Usage: node apps/coordinator/src/bundled-run.mjs <entry.ts> [args...]
 import { createHash } from 'node:crypto';
@@ -65,8 +66,16 @@ function isCommonJs(file) {
   }
 }
 
-/** esbuild plugin: npm packages external by absolute path (CommonJS ones required);
- * import.meta.url per source file. */
+/**
+ * npm packages bundled like the sources instead of loaded by Node: pure-JS ESM packages that
+ * read no file of their own (no import.meta, no assets) and whose instances only the sources
+ * share. typebox is ~700 ESM files; Node's loader resolves, reads and compiles each of them
+ * in every process and site thread (~0.15 CPU-s, bench/simulate.bench.ts), esbuild once.
+ */
+const INLINE_PACKAGES = /^typebox(\/|$)/;
+
+/** esbuild plugin: npm packages external by absolute path (CommonJS ones required), except
+ * INLINE_PACKAGES; import.meta.url per source file. */
 function sourcePlugin() {
   return {
     name: 'focus-fl-source',
@@ -74,6 +83,7 @@ function sourcePlugin() {
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (args.path.startsWith('node:') || args.pluginData?.inner) return undefined;
         if (args.path.startsWith('@focus-fl/')) return undefined; // workspace sources: bundled
+        if (INLINE_PACKAGES.test(args.path)) return undefined; // bundled too (INLINE_PACKAGES)
         const r = await build.resolve(args.path, {
           kind: args.kind,
           resolveDir: args.resolveDir,
@@ -133,10 +143,24 @@ function bundleKey(entries) {
 }
 
 /** The state a bundle was built from: each source's content hash, and the file names of each
- * folder holding one (a file added beside a source can change how an import resolves). */
-function sourceState(inputs) {
+ * folder holding one (a file added beside a source can change how an import resolves).
+ * `known`: the stat (size, mtime) and hash of each file when an index was written; a file
+ * with the same size and mtime, older than that index by STAT_MARGIN_MS, is not read again
+ * (as make and git's index do; a file changed within the margin of a build is hashed). */
+function sourceState(inputs, known = null) {
   const files = {};
-  for (const f of inputs) files[f] = existsSync(f) ? sha(readFileSync(f)) : null;
+  for (const f of inputs) {
+    const st = statSync(f, { throwIfNoEntry: false });
+    const k = known?.stats?.[f];
+    files[f] = !st
+      ? null
+      : k &&
+          k.size === st.size &&
+          k.mtimeMs === st.mtimeMs &&
+          st.mtimeMs < known.at - STAT_MARGIN_MS
+        ? k.sha
+        : sha(readFileSync(f));
+  }
   const dirs = {};
   for (const d of new Set(inputs.map((f) => dirname(f))))
     dirs[d] = existsSync(d) ? sha(readdirSync(d).sort().join('\n')) : null;
@@ -145,13 +169,27 @@ function sourceState(inputs) {
 
 const sameState = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
+/** A source modified this close before an index was written is hashed on every check. */
+const STAT_MARGIN_MS = 2000;
+
+/** Each input's size, mtime and hash (in `state`), and when: the index's `known`. */
+function knownStats(inputs, state) {
+  const stats = {};
+  for (const f of inputs) {
+    const st = statSync(f, { throwIfNoEntry: false });
+    if (st && state.files[f])
+      stats[f] = { size: st.size, mtimeMs: st.mtimeMs, sha: state.files[f] };
+  }
+  return { at: Date.now(), stats };
+}
+
 /** The bundle built for these entries earlier, if no source of it changed since. */
 function cachedBundle(indexFile) {
   try {
     const index = JSON.parse(readFileSync(indexFile, 'utf8'));
     if (!existsSync(join(cacheRoot, index.dir))) return null;
     const inputs = Object.keys(index.state.files);
-    return sameState(sourceState(inputs), index.state) ? index.dir : null;
+    return sameState(sourceState(inputs, index.known), index.state) ? index.dir : null;
   } catch {
     return null;
   }
@@ -262,7 +300,8 @@ async function build(entries, indexFile) {
   const inputs = Object.keys(result.metafile.inputs)
     .map((f) => resolve(process.cwd(), f))
     .sort();
-  writeAtomic(indexFile, JSON.stringify({ dir: name, state: sourceState(inputs) }));
+  const state = sourceState(inputs);
+  writeAtomic(indexFile, JSON.stringify({ dir: name, state, known: knownStats(inputs, state) }));
   pruneBundles(name);
   return name;
 }

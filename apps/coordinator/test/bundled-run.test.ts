@@ -89,6 +89,16 @@ describe('bundled-run', () => {
       // Kept: the 3 most recently used (second, first, the fresh fake); the stale ones went.
       const left = readdirSync(own).filter((d) => d.startsWith('bundle-'));
       expect(left.sort()).toEqual([first.dir, second.dir, fake(9)].sort());
+      // Sources older than the index (by its margin) are checked by size and mtime, not read:
+      // still cached while unchanged; an edit of the same size (a new mtime) rebuilds.
+      const old = new Date(Date.now() - 60_000);
+      writeFileSync(join(src, 'value.ts'), 'export const v = 3;\n');
+      for (const f of ['entry.ts', 'value.ts', 'other.ts']) utimesSync(join(src, f), old, old);
+      const third = launch();
+      expect(third).toMatchObject({ how: 'built', out: '3' });
+      expect(launch()).toEqual({ ...third, how: 'cached' });
+      writeFileSync(join(src, 'value.ts'), 'export const v = 4;\n');
+      expect(launch()).toMatchObject({ how: 'built', out: '4' });
     } finally {
       rmSync(src, { recursive: true, force: true });
       rmSync(own, { recursive: true, force: true });

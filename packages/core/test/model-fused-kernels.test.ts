@@ -9,6 +9,7 @@ import {
   fusedAdamW,
   fusedDense,
   fusedGelu,
+  fusedHeadMatMul,
   fusedLayerNorm,
   fusedLayerNormFits,
   fusedScaledSoftmax,
@@ -361,6 +362,79 @@ describe('fused attention softmax on wasm', () => {
     expect(fusedSoftmaxFits(s, bias)).toBe(false);
     expect(() => fusedScaledSoftmax(s, bias, 1)).toThrow(/must be \[b, h, q, n\]/);
     tf.dispose([s, bias]);
+  });
+});
+
+describe('fused per-head attention products on wasm', () => {
+  /** [n, L, H] -> [n, heads, L, d] and back, as forward.ts's composition does. */
+  const split = (x: tf.Tensor, heads: number) => {
+    const [n, L, H] = x.shape;
+    return x.reshape([n, L, heads, H / heads]).transpose([0, 2, 1, 3]);
+  };
+  const merge = (x: tf.Tensor) => {
+    const [n, heads, L, d] = x.shape;
+    return x.transpose([0, 2, 1, 3]).reshape([n, L, heads * d]);
+  };
+  /** Each form as the composition it replaces (tf.matMul on the heads: the SIMD BatchMatMul). */
+  const composed = {
+    abT: (a: tf.Tensor, b: tf.Tensor, h: number) =>
+      tf.matMul(split(a, h), split(b, h), false, true),
+    ab: (a: tf.Tensor, b: tf.Tensor, h: number) => merge(tf.matMul(a, split(b, h))),
+    aTb: (a: tf.Tensor, b: tf.Tensor, h: number) => merge(tf.matMul(a, split(b, h), true, false)),
+  };
+  const bitsOf = (t: tf.Tensor) => Array.from(new Uint32Array(t.dataSync().slice().buffer));
+
+  it.each([
+    [2, 33, 64, 4], // tiny's attention: L = 33 (an odd row count), d = 16
+    [3, 5, 12, 4], // d = 3: the product's 1-column stage only
+    [1, 7, 40, 2], // d = 20: the 16-, 4- and 1-column stages
+  ])(
+    'n %d, L %d, H %d, %d heads: every form and its gradients are the composition, bit for bit',
+    (n, L, H, heads) => {
+      const seed = n * 100 + L + H;
+      const q = tf.randomNormal([n, L, H], 0, 1, 'float32', seed);
+      const k = tf.randomNormal([n, L, H], 0, 1, 'float32', seed + 1);
+      const p = tf.tidy(() =>
+        tf.softmax(tf.randomNormal([n, heads, L, L], 0, 2, 'float32', seed + 2)),
+      );
+      const before = tf.memory().numTensors;
+      const calls = fusedKernelCalls();
+      for (const form of ['abT', 'ab', 'aTb'] as const) {
+        const a = form === 'abT' ? q : p;
+        const w = tf.randomNormal(
+          form === 'abT' ? [n, heads, L, L] : [n, L, H],
+          0,
+          1,
+          'float32',
+          seed + 3,
+        );
+        const loss = (f: typeof composed.ab) => (x: tf.Tensor, y: tf.Tensor) =>
+          f(x, y, heads).mul(w).sum();
+        const fused = (x: tf.Tensor, y: tf.Tensor, h: number) => fusedHeadMatMul(x, y, h, form);
+        const y1 = fused(a, k, heads);
+        const y0 = tf.tidy(() => composed[form](a, k, heads));
+        expect(y1.shape).toEqual(y0.shape);
+        expect(bitsOf(y1)).toEqual(bitsOf(y0));
+        const [da1, db1] = tf.grads(loss(fused))([a, k]);
+        const [da0, db0] = tf.grads(loss(composed[form]))([a, k]);
+        expect(bitsOf(da1)).toEqual(bitsOf(da0));
+        expect(bitsOf(db1)).toEqual(bitsOf(db0));
+        tf.dispose([w, y1, y0, da1, db1, da0, db0]);
+      }
+      expect(fusedKernelCalls()).toBeGreaterThan(calls);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([q, k, p]);
+    },
+  );
+
+  it('rejects operands of the wrong layout, naming the form', () => {
+    const x = tf.zeros([2, 3, 8]);
+    const s = tf.zeros([2, 4, 3, 3]);
+    expect(() => fusedHeadMatMul(x, x, 3, 'abT')).toThrow(/'abT'.*multiple of 3/);
+    expect(() => fusedHeadMatMul(x, x, 4, 'ab')).toThrow(/'ab'.*\[n, 4, L, L\]/);
+    expect(() => fusedHeadMatMul(s, tf.zeros([2, 5, 8]), 4, 'aTb')).toThrow(/'aTb'/);
+    expect(fusedHeadMatMul(s, x, 4, 'ab').shape).toEqual([2, 3, 8]);
+    tf.dispose([x, s]);
   });
 });
 

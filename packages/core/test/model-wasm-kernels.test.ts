@@ -111,6 +111,81 @@ describe('SIMD batched matMul on wasm', () => {
     },
   );
 
+  it('every element is the float32 sum 0 + a0 b0 + a1 b1 + ... in the order of p, bit for bit', () => {
+    // The kernel's documented arithmetic (wasm-simd.ts), whatever the tiling: rows two at a time
+    // and alone, column stages 16 / 4 / 1, A read transposed, broadcast B, signed zeros.
+    const memory = new WebAssembly.Memory({ initial: 4 });
+    const k = instantiateSimd(memory)!;
+    const f = new Float32Array(memory.buffer);
+    const bits = new Uint32Array(memory.buffer);
+    const shapes: [
+      batch: number,
+      m: number,
+      kk: number,
+      n: number,
+      aT: boolean,
+      bShared: boolean,
+    ][] = [
+      [2, 5, 7, 37, false, false],
+      [3, 4, 9, 21, true, false],
+      [2, 3, 5, 16, false, true],
+      [1, 1, 4, 3, true, true],
+      [1, 6, 1, 20, false, false],
+    ];
+    let seed = 7;
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 4 - 2;
+    // Plain row-major operands, then B and C with rows further apart than n and C's batches
+    // further apart than m n (attention's per-head views of [n, L, H]).
+    for (const [batch, m, kk, n, aT, bShared] of shapes)
+      for (const [bPad, cPad] of [
+        [0, 0],
+        [3, 5],
+      ]) {
+        const [a0, b0, c0] = [0, 16384, 32768]; // byte offsets
+        const [br, cr] = [n + bPad, n + cPad];
+        const cStride = (m * cr + cPad) * 4;
+        const aLen = batch * m * kk;
+        const bLen = (bShared ? 1 : batch) * kk * br;
+        for (let x = 0; x < aLen; x++) f[a0 / 4 + x] = x % 11 === 0 ? -0 : next();
+        for (let x = 0; x < bLen; x++) f[b0 / 4 + x] = x % 13 === 0 ? 0 : next();
+        f.fill(Number.NaN, c0 / 4, c0 / 4 + (batch * cStride) / 4);
+        k.bmm(
+          a0,
+          b0,
+          c0,
+          batch,
+          m,
+          kk,
+          n,
+          m * kk * 4,
+          bShared ? 0 : kk * br * 4,
+          aT ? 1 : kk,
+          aT ? m : 1,
+          br,
+          cStride,
+          cr,
+        );
+        const want = new Float32Array(1);
+        const wantBits = new Uint32Array(want.buffer);
+        for (let t = 0; t < batch; t++)
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < n; j++) {
+              let s = 0;
+              for (let p = 0; p < kk; p++) {
+                const av = f[a0 / 4 + t * m * kk + (aT ? p * m + i : i * kk + p)];
+                const bv = f[b0 / 4 + (bShared ? 0 : t * kk * br) + p * br + j];
+                s = Math.fround(s + Math.fround(av * bv));
+              }
+              want[0] = s;
+              expect(bits[c0 / 4 + (t * cStride) / 4 + i * cr + j]).toBe(wantBits[0]);
+            }
+            // The padding between C's rows is left alone.
+            for (let j = n; j < cr && i < m - 1; j++)
+              expect(f[c0 / 4 + (t * cStride) / 4 + i * cr + j]).toBeNaN();
+          }
+      }
+  });
+
   it('gradients through a batched product match the backend kernel', () => {
     const q = tf.randomNormal([8, 33, 16], 0, 1, 'float32', 1);
     const k = tf.randomNormal([8, 33, 16], 0, 1, 'float32', 2);
@@ -159,7 +234,7 @@ describe('SIMD batched matMul on wasm', () => {
       // [2, 3] x [3, 2] at float offsets 0 and 8, result at 16; erf of 5 values at 32 -> 40.
       f.set([1, 2, 3, 4, 5, 6], 0);
       f.set([1, 0, 0, 1, 1, 1], 8);
-      k!.bmm(0, 32, 64, 1, 2, 3, 2, 0, 0, 3, 1);
+      k!.bmm(0, 32, 64, 1, 2, 3, 2, 0, 0, 3, 1, 2, 16, 2);
       expect(Array.from(f.subarray(16, 20))).toEqual([4, 5, 10, 11]);
       f.set([-1, -0.5, 0, 0.5, 1], 32);
       k!.erf(128, 160, 5);

@@ -139,7 +139,7 @@ describe('deep supervision and the describe objective', () => {
   it('is seeded, lowers the loss, leaks no tensors, and each option changes the result', async () => {
     const run = async (opts: {
       deepSupervision?: number;
-      describe?: { weight: number; fraction: number };
+      describe?: { weight: number; fraction: number; from?: 'pooled' | 'image-mean' };
       grounding?: { weight: number };
     }) => {
       const m = createModel(two, { seed: 3, answers: SHAPES_ANSWERS });
@@ -172,8 +172,15 @@ describe('deep supervision and the describe objective', () => {
     const deepOnly = await run({ deepSupervision: 1 });
     const describeOnly = await run({ describe: { weight: 1, fraction: 0.25 } });
     const groundingOnly = await run({ grounding: { weight: 1 } });
+    const describeImage = await run({
+      describe: { weight: 1, fraction: 0.25, from: 'image-mean' },
+    });
+    const describePooled = await run({ describe: { weight: 1, fraction: 0.25, from: 'pooled' } });
     expect(deepOnly.w).not.toEqual(plain.w);
     expect(describeOnly.w).not.toEqual(plain.w);
+    expect(describePooled.w).toEqual(describeOnly.w); // 'pooled' is the default
+    expect(describeImage.w).not.toEqual(describeOnly.w);
+    expect(describeImage.w).not.toEqual(plain.w);
     expect(groundingOnly.w).not.toEqual(plain.w);
     expect(tf.memory().numTensors).toBe(n0);
   }, 120_000);
@@ -209,6 +216,13 @@ describe('deep supervision and the describe objective', () => {
     await expect(
       pretrainBase(m, src, { steps: 1, seed: 1, describe: { weight: 0, fraction: 0.5 } }),
     ).rejects.toThrow(/describe.weight must be > 0/);
+    await expect(
+      pretrainBase(m, src, {
+        steps: 1,
+        seed: 1,
+        describe: { weight: 1, fraction: 0.5, from: 'cls' as 'pooled' },
+      }),
+    ).rejects.toThrow(/describe.from must be pooled or image-mean/);
     await expect(
       pretrainBase(m, src, { steps: 1, seed: 1, grounding: { weight: -1 } }),
     ).rejects.toThrow(/grounding.weight must be > 0/);

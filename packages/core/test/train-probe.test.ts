@@ -4,11 +4,13 @@ import { createModel, disposeBatch, encodeBatch, resolveConfig } from '../src/mo
 import { initNodeBackend } from '../src/node/index.js';
 import { mulberry32, gaussian } from '../src/random.js';
 import {
+  imageTokenFeatures,
   linearProbe,
   pooledFeatures,
   PROBE_QUESTION,
   shapesTask,
   SHAPES_ANSWERS,
+  tunedLinearProbe,
 } from '../src/train/index.js';
 
 beforeAll(async () => {
@@ -73,5 +75,63 @@ describe('linear probe', () => {
     );
     for (let i = 0; i < logits.length; i++) expect(viaHead[i]).toBeCloseTo(logits[i], 4);
     m.dispose();
+  });
+
+  it('image-token features are the mean patch token after the last block / every block', () => {
+    const c = resolveConfig('tiny', { numLayers: 3 });
+    const m = createModel(c, { seed: 5, answers: SHAPES_ANSWERS });
+    const samples = shapesTask(5, 3);
+    const n0 = tf.memory().numTensors;
+    const last = imageTokenFeatures(m, samples, { batchSize: 2 });
+    const all = imageTokenFeatures(m, samples, { blocks: 'all', batchSize: 3 });
+    expect(tf.memory().numTensors).toBe(n0);
+    expect(last.length).toBe(5 * c.hidden);
+    expect(all.length).toBe(5 * 3 * c.hidden);
+    // Reference: the hidden state after block l from forwardPrefix, its patch rows averaged.
+    const batch = encodeBatch(
+      samples.map((s) => ({ ...s, question: PROBE_QUESTION })),
+      { config: m.config, answers: m.answers },
+    );
+    const T = c.maxTextLen;
+    for (let l = 1; l <= 3; l++) {
+      const pre = m.forwardPrefix(batch, l);
+      const x = pre.state.x.arraySync();
+      tf.dispose([pre.state.x, pre.state.bias]);
+      for (let i = 0; i < 5; i++)
+        for (let h = 0; h < c.hidden; h++) {
+          let sum = 0;
+          for (let t = T + 1; t < x[i].length; t++) sum += x[i][t][h];
+          const want = sum / (x[i].length - T - 1);
+          expect(all[(i * 3 + l - 1) * c.hidden + h]).toBeCloseTo(want, 4);
+          if (l === 3) expect(last[i * c.hidden + h]).toBeCloseTo(want, 4);
+        }
+    }
+    disposeBatch(batch);
+    m.dispose();
+  });
+
+  it('tuned probe picks L2 on the training folds only and refits on all of them', () => {
+    const seed = 21;
+    const tr = clusters(160, 12, 4, 0.8, seed);
+    const te = clusters(80, 12, 4, 0.8, seed);
+    const grid = [1e-4, 1e-2, 1];
+    const r = tunedLinearProbe(tr.x, tr.y, te.x, te.y, { l2Grid: grid, folds: 4, steps: 100 });
+    expect(r.validation.map((v) => v.l2)).toEqual(grid);
+    const best = Math.max(...r.validation.map((v) => v.accuracy));
+    expect(r.validation.find((v) => v.l2 === r.l2)?.accuracy).toBe(best);
+    // The refit is linearProbe on the whole training set with the chosen penalty.
+    const direct = linearProbe(tr.x, tr.y, te.x, te.y, { l2: r.l2, steps: 100 });
+    expect(r.testAccuracy).toBe(direct.testAccuracy);
+    expect(r.testPredictions).toEqual(direct.testPredictions);
+    // The test set plays no part in the choice: other test labels, the same penalty.
+    const other = tunedLinearProbe(tr.x, tr.y, te.x, [...te.y].reverse(), {
+      l2Grid: grid,
+      folds: 4,
+      steps: 100,
+    });
+    expect(other.l2).toBe(r.l2);
+    expect(other.validation).toEqual(r.validation);
+    expect(() => tunedLinearProbe(tr.x, tr.y, te.x, te.y, { folds: 1 })).toThrow(/folds/);
+    expect(() => tunedLinearProbe(tr.x, tr.y, te.x, te.y, { l2Grid: [] })).toThrow(/empty/);
   });
 });

@@ -5,6 +5,8 @@ import { numPatches, type ModelConfig } from './config.js';
 import {
   fusedDense,
   fusedGelu,
+  fusedHeadMatMul,
+  fusedHeadsFit,
   fusedKernelsActive,
   fusedLayerNorm,
   fusedLayerNormFits,
@@ -249,17 +251,32 @@ function attention(
   const [n, L, H] = h.shape;
   const nh = c.numHeads;
   const d = H / nh;
-  const proj = (name: 'q' | 'k' | 'v') => {
+  /** The projection [n, L, H] (each head's columns side by side). */
+  const projected = (name: 'q' | 'k' | 'v') => {
     let y = denseOf(h, p, `${b}/${name}_kernel`, `${b}/${name}_bias`);
     if (lora && name !== 'k') {
       const delta = dense(dense(h, p(`${lora}/${name}_a`)), p(`${lora}/${name}_b`));
       y = y.add(delta.mul(c.loraAlpha / c.loraRank));
     }
-    return y.reshape([n, L, nh, d]).transpose([0, 2, 1, 3]);
+    return y;
   };
-  const q = proj('q');
-  const k = proj('k');
-  const v = proj('v');
+  const qf = projected('q');
+  const kf = projected('k');
+  const vf = projected('v');
+  if (fusedKernelsActive() && [qf, kf, vf].every((t) => fusedHeadsFit(t, nh))) {
+    // The same products per head, read and written in place (fused-ops.ts fusedHeadMatMul):
+    // the same bits as the composition below.
+    const raw = fusedHeadMatMul(qf, kf, nh, 'abT');
+    const probs = fusedSoftmaxFits(raw, bias)
+      ? fusedScaledSoftmax(raw, bias, 1 / Math.sqrt(d))
+      : tf.softmax(raw.mul(1 / Math.sqrt(d)).add(bias), -1);
+    const ctx = fusedHeadMatMul(probs, vf, nh, 'ab');
+    return denseOf(ctx, p, `${b}/o_kernel`, `${b}/o_bias`, residual);
+  }
+  const heads = (y: tf.Tensor) => y.reshape([n, L, nh, d]).transpose([0, 2, 1, 3]);
+  const q = heads(qf);
+  const k = heads(kf);
+  const v = heads(vf);
   const raw = tf.matMul(q, k, false, true);
   const probs =
     fusedKernelsActive() && fusedSoftmaxFits(raw, bias)

@@ -4,7 +4,7 @@
 // fusedKernelsActive() (the wasm backend with SIMD); every other backend keeps the tfjs
 // compositions of forward.ts and train/adamw.ts, which compute the same functions.
 import * as tf from '@tensorflow/tfjs';
-import { FUSED, type AdamWScalars } from './wasm-kernels.js';
+import { FUSED, type AdamWScalars, type HeadForm } from './wasm-kernels.js';
 
 export { fusedKernelsActive } from './wasm-kernels.js';
 
@@ -113,6 +113,36 @@ export function fusedScaledSoftmax(s: tf.Tensor, bias: tf.Tensor, scale: number)
       `fusedScaledSoftmax: scores [${s.shape}] and bias [${bias.shape}] must be [b, h, q, n] and [b, 1, 1, n]`,
     );
   return run(FUSED.softmax, { s, bias }, { scale }) as tf.Tensor;
+}
+
+/** Whether fusedHeadMatMul takes x as the heads operand: float32 [n, L, H], H a multiple of heads. */
+export function fusedHeadsFit(x: tf.Tensor, heads: number): boolean {
+  return x.dtype === 'float32' && x.rank === 3 && heads > 0 && x.shape[2]! % heads === 0;
+}
+
+/**
+ * Attention's per-head products on [n, L, H] tensors without head transposes (wasm-kernels.ts
+ * FocusHeadMatMul): 'abT' Q K^T -> scores [n, heads, L, L]; 'ab' P V -> [n, L, H] with each
+ * head's context in its columns; 'aTb' S^T B. One kernel each way.
+ */
+export function fusedHeadMatMul(
+  a: tf.Tensor,
+  b: tf.Tensor,
+  heads: number,
+  form: HeadForm,
+): tf.Tensor {
+  const [n, L, H] = b.shape;
+  const sameHeads = (t: tf.Tensor) =>
+    fusedHeadsFit(t, heads) && t.shape[0] === n && t.shape[1] === L && t.shape[2] === H;
+  const scoresFit = (t: tf.Tensor) =>
+    t.dtype === 'float32' && t.rank === 4 && [n, heads, L, L].every((v, i) => t.shape[i] === v);
+  if (!(sameHeads(b) && (form === 'abT' ? sameHeads(a) : scoresFit(a)))) {
+    const want = form === 'abT' ? '[n, L, H] and [n, L, H]' : `[n, ${heads}, L, L] and [n, L, H]`;
+    throw new Error(
+      `fusedHeadMatMul '${form}': operands [${a.shape}] and [${b.shape}] must be float32 ${want} with H a multiple of ${heads}`,
+    );
+  }
+  return run(FUSED.headMatMul, { a, b }, { heads, form }) as tf.Tensor;
 }
 
 /** One AdamW update's tensors: parameter, moments and gradient (all of one shape). */

@@ -110,6 +110,7 @@ export const op = {
   v128Load: [0xfd, ...uleb(0), 0x00, 0x00], // align 1: rows are not 16-byte aligned
   v128Store: [0xfd, ...uleb(11), 0x00, 0x00],
   v128LoadAt: (offset: number) => [0xfd, ...uleb(0), 0x00, ...uleb(offset)],
+  v128Load32Splat: [0xfd, ...uleb(9), 0x00, 0x00], // one f32 from memory into every lane
   v128StoreAt: (offset: number) => [0xfd, ...uleb(11), 0x00, ...uleb(offset)],
   zero: [0xfd, ...uleb(12), ...new Array<number>(16).fill(0)], // v128.const 0
   f32x4Sub: [0xfd, ...uleb(229)],
@@ -131,6 +132,11 @@ export const op = {
   f32x4Div: [0xfd, ...uleb(231)],
   f32x4Min: [0xfd, ...uleb(232)],
   f32x4Max: [0xfd, ...uleb(233)],
+  // Pseudo-min / -max: pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a (one x86
+  // instruction each; min / max order signed zeros and canonicalise NaN in ~7). Against a
+  // non-zero constant bound they give min's / max's value, and a NaN input stays NaN.
+  f32x4Pmin: [0xfd, ...uleb(234)],
+  f32x4Pmax: [0xfd, ...uleb(235)],
   lane0: [0xfd, ...uleb(31), 0x00], // f32x4.extract_lane 0
   lane: (i: number) => [0xfd, ...uleb(31), i],
   f32x4Neg: [0xfd, ...uleb(225)],
@@ -236,9 +242,9 @@ export function horner(coef: number[], t: number): number[] {
 export function erfOfStack(V: number, X2: number): number[] {
   return [
     ...splatConst(4),
-    ...op.f32x4Min,
+    ...op.f32x4Pmin,
     ...splatConst(-4),
-    ...op.f32x4Max,
+    ...op.f32x4Pmax,
     ...op.tee(V),
     ...op.get(V),
     ...op.f32x4Mul,
@@ -259,9 +265,9 @@ export function expOfStack(V: number, X2: number, R: number, KF: number): number
     // k = nearest(x log2 e) on x clamped to where exp is neither 0 nor inf in float32.
     ...op.get(V),
     ...splatConst(EXP_HI),
-    ...op.f32x4Min,
+    ...op.f32x4Pmin,
     ...splatConst(EXP_LO),
-    ...op.f32x4Max,
+    ...op.f32x4Pmax,
     ...op.tee(R),
     ...splatConst(Math.LOG2E),
     ...op.f32x4Mul,
@@ -332,7 +338,7 @@ export function expNonPositiveOfStack(V: number, X2: number, R: number, KF: numb
     ...op.set(V),
     ...op.get(V),
     ...splatConst(EXP_NORMAL_LO),
-    ...op.f32x4Max,
+    ...op.f32x4Pmax,
     ...op.tee(R),
     ...splatConst(Math.LOG2E),
     ...op.f32x4Mul,

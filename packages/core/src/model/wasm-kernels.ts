@@ -19,8 +19,10 @@
 // Fused kernels (wasm-fused.ts), registered under new names for the wasm backend only and
 // called by fused-ops.ts: LayerNorm forward and backward, GELU and its gradient, attention's
 // scaled, masked softmax and its gradient, the dense layer (product, bias and residuals) with
-// its gradient, and the AdamW update of every trained tensor in one call. Each replaces a
-// chain of 3-25 tfjs kernels (2,192 -> 711 kernels per all-adapters step of `tiny`).
+// its gradient, attention's per-head products on [n, L, H] without head transposes
+// (FocusHeadMatMul), and the AdamW update of every trained tensor in one call. Each replaces a
+// chain of 3-25 tfjs kernels (2,192 -> 711 kernels per all-adapters step of `tiny`, then
+// ~110 fewer without the head transposes).
 import * as tf from '@tensorflow/tfjs';
 import { instantiateFused, type FusedKernels } from './wasm-fused.js';
 import { instantiateSimd, type SimdKernels } from './wasm-simd.js';
@@ -61,6 +63,7 @@ export const FUSED = {
   colSum: 'FocusColSum',
   softmax: 'FocusScaledSoftmax',
   softmaxGrad: 'FocusScaledSoftmaxGrad',
+  headMatMul: 'FocusHeadMatMul',
 } as const;
 
 /** Fused kernels run so far (tests check that the fused path really ran). */
@@ -154,6 +157,7 @@ export function installWasmKernels(): void {
   registerFusedKernels();
   registerDenseKernels();
   registerSoftmaxKernels();
+  registerHeadMatMul();
 }
 
 /**
@@ -372,7 +376,7 @@ function registerDenseKernels(): void {
       const c = backend.makeOutput([rows, n], 'float32');
       if (rows * n === 0) return c;
       if (k === 0) return zeroFill(backend, c, rows * n);
-      simd.bmm(ptr(a), ptr(b), ptr(c), 1, rows, k, n, 0, 0, aT ? 1 : k, aT ? rows : 1);
+      simd.bmm(ptr(a), ptr(b), ptr(c), 1, rows, k, n, 0, 0, aT ? 1 : k, aT ? rows : 1, n, 0, n);
       return c;
     };
     return { backend, fused, ptr, product };
@@ -444,6 +448,122 @@ function registerDenseKernels(): void {
         r0: () => tf.reshape(g, g.shape),
         r1: () => tf.reshape(g, g.shape),
       };
+    },
+  });
+}
+
+/**
+ * Attention's per-head products without the head transposes: FocusHeadMatMul {a, b} (attrs:
+ * heads, form) reads and writes the heads of [n, L, H] tensors in place (head h: columns
+ * h d .. h d + d, d = H / heads) with scores [n, heads, L, L]:
+ *   'abT': S[s, h] = A_h B_h^T (a, b heads; scores out): Q K^T, and dP = dC V^T;
+ *   'ab':  C_h = A[s, h] B_h (a scores, b heads; heads out): P V, and dQ = dS K;
+ *   'aTb': C_h = A[s, h]^T B_h: dK = dS^T Q, dV = P^T dC.
+ * forward.ts composed the same products as reshape, transpose to [n, heads, L, d], tf.matMul
+ * (BatchMatMul by the SIMD product; tfjs's gradient) and a transpose back: ~20 kernels per
+ * block each way, of which ten copies. Here the SIMD product takes the strides of the heads
+ * (only 'abT' copies B, transposed, as BatchMatMul did): each element is the same float32 sum
+ * in the same order, so the same bits (test/model-fused-kernels.test.ts). The forms are closed
+ * under differentiation (the registered gradient below).
+ */
+export type HeadForm = 'abT' | 'ab' | 'aTb';
+
+function registerHeadMatMul(): void {
+  const transpose = tf.getKernel(tf.Transpose, 'wasm');
+  if (!transpose) return;
+  tf.registerKernel({
+    kernelName: FUSED.headMatMul,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { a, b } = args.inputs as Record<string, tf.TensorInfo>;
+      const { heads, form } = args.attrs as unknown as { heads: number; form: HeadForm };
+      const { ptr, out, backend } = fusedContext(args);
+      const simd = simdFor(backend)!;
+      const headsOf = form === 'abT' ? a : b; // an [n, L, H] operand
+      const [n, L, H] = headsOf.shape;
+      const d = H / heads;
+      const y = out(form === 'abT' ? [n, heads, L, L] : [n, L, H]);
+      if (n * L * H === 0) return y;
+      // Head h of sample s as a matrix: byte offset, per-sample stride, row and column steps.
+      const headView = (t: tf.TensorInfo) => ({
+        at: (h: number) => ptr(t) + h * d * 4,
+        stride: L * H * 4,
+        row: H,
+        col: 1,
+      });
+      const scoreView = (t: tf.TensorInfo, transposed = false) => ({
+        at: (h: number) => ptr(t) + h * L * L * 4,
+        stride: heads * L * L * 4,
+        row: transposed ? 1 : L,
+        col: transposed ? L : 1,
+      });
+      let temp: tf.TensorInfo | null = null;
+      let views;
+      if (form === 'abT') {
+        // B_h^T, copied: [n, L, heads, d] -> [n, heads, d, L] (the product reads B's rows
+        // four columns at a time).
+        temp = transpose.kernelFunc({
+          inputs: { x: { dataId: b.dataId, shape: [n, L, heads, d], dtype: b.dtype } },
+          backend: args.backend,
+          attrs: { perm: [0, 2, 3, 1] },
+        }) as tf.TensorInfo;
+        const bt = temp;
+        views = {
+          a: headView(a),
+          b: { at: (h: number) => ptr(bt) + h * d * L * 4, stride: heads * d * L * 4, row: L },
+          c: scoreView(y),
+          m: L,
+          k: d,
+          n: L,
+        };
+      } else {
+        views = {
+          a: scoreView(a, form === 'aTb'),
+          b: headView(b),
+          c: headView(y),
+          m: L,
+          k: L,
+          n: d,
+        };
+      }
+      const v = views;
+      for (let h = 0; h < heads; h++)
+        simd.bmm(
+          v.a.at(h),
+          v.b.at(h),
+          v.c.at(h),
+          n,
+          v.m,
+          v.k,
+          v.n,
+          v.a.stride,
+          v.b.stride,
+          v.a.row,
+          v.a.col,
+          v.b.row,
+          v.c.stride,
+          v.c.row,
+        );
+      if (temp) backend.disposeData(temp.dataId);
+      return y;
+    },
+  });
+  const run = (a: tf.Tensor, b: tf.Tensor, heads: number, form: HeadForm) =>
+    tf.engine().runKernel(FUSED.headMatMul, { a, b }, { heads, form }) as tf.Tensor;
+  tf.registerGradient({
+    kernelName: FUSED.headMatMul,
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy, saved, attrs) => {
+      const [a, b] = saved;
+      const g = Array.isArray(dy) ? dy[0] : dy;
+      const { heads, form } = attrs as unknown as { heads: number; form: HeadForm };
+      // S = A B^T: dA = dS B, dB = dS^T A. C = A B: dA = dC B^T, dB = A^T dC.
+      // C = A^T B: dA = B dC^T, dB = A dC.
+      if (form === 'abT')
+        return { a: () => run(g, b, heads, 'ab'), b: () => run(g, a, heads, 'aTb') };
+      if (form === 'ab')
+        return { a: () => run(g, b, heads, 'abT'), b: () => run(a, g, heads, 'aTb') };
+      return { a: () => run(b, g, heads, 'abT'), b: () => run(a, g, heads, 'ab') };
     },
   });
 }
@@ -571,6 +691,9 @@ function batchedMatMul(
     batchB === 1 ? 0 : k * n * 4,
     transposeA ? 1 : k,
     transposeA ? m : 1,
+    n,
+    m * n * 4,
+    n,
   );
   simdCalls++;
   if (b3.temp) backend.disposeData(b3.info.dataId);

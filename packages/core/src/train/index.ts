@@ -21,5 +21,6 @@ export * from './shapes-task.js';
 export * from './pretrain.js';
 export * from './grow.js';
 export * from './probe.js';
+export * from './softmax-classifier.js';
 export * from './image-stats.js';
 export * from './memory-budget.js';

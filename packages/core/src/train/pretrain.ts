@@ -220,7 +220,16 @@ export interface PretrainOptions {
    * (the committed bases' pooled features tell the 12 MedMNIST-like subsets apart worse than a
    * random base's: 67 % vs 74 %); this keeps brightness layout, colour, texture and edges.
    */
-  describe?: { weight: number; fraction: number; question?: string };
+  describe?: {
+    weight: number;
+    fraction: number;
+    question?: string;
+    /**
+     * What the regression head reads: the pooled features (default) or the mean of the image-
+     * patch tokens after the last block (the probe's `imageTokenFeatures`, probe.ts).
+     */
+    from?: 'pooled' | 'image-mean';
+  };
   /**
    * The grounding objective (default off): for questions that describe objects (shapes-task.ts
    * `ground`), every image patch token after every block is classified by a throwaway linear
@@ -344,6 +353,10 @@ export async function pretrainBase(
     if (!(describe.fraction > 0 && describe.fraction <= 1))
       throw new Error(
         `pretrainBase: describe.fraction must be in (0, 1], got ${describe.fraction}`,
+      );
+    if (describe.from !== undefined && describe.from !== 'pooled' && describe.from !== 'image-mean')
+      throw new Error(
+        `pretrainBase: describe.from must be pooled or image-mean, got "${String(describe.from)}"`,
       );
   }
   const describeQuestion = describe?.question ?? PROBE_QUESTION;
@@ -519,9 +532,14 @@ export async function pretrainBase(
           loss = loss.add(tf.addN(early).mul(deep / early.length));
         }
         if (describeHead && targets) {
-          const pooled = out.pooled.slice([n, 0], [nDescribe, -1]);
+          const read =
+            describe!.from === 'image-mean'
+              ? (out.patches[out.patches.length - 1]
+                  .slice([n, 0, 0], [nDescribe, -1, -1])
+                  .mean(1) as tf.Tensor2D)
+              : out.pooled.slice([n, 0], [nDescribe, -1]);
           const fit = tf
-            .matMul(pooled, xs[names.length + 1] as tf.Tensor2D)
+            .matMul(read, xs[names.length + 1] as tf.Tensor2D)
             .add(xs[names.length + 2]);
           loss = loss.add(tf.losses.meanSquaredError(targets, fit).mul(describe!.weight));
         }

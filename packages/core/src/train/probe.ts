@@ -1,10 +1,16 @@
-// Linear probe of a frozen base: how much a base's pooled features already tell images apart,
-// with no adapter and no fine-tuning. Features are the model's pooled output (final LN ->
-// first token -> tanh pooler, forward.ts `pool`) for one fixed neutral question; the probe is
-// multinomial logistic regression (standardised features, L2, Adam, full batch).
+// Linear probe of a frozen base: how much a base's features already tell images apart, with no
+// adapter and no fine-tuning. Every image is paired with one fixed neutral question. Two kinds
+// of features (packages/core/src/model/README.md, "The probe's features"):
+//  - `pooledFeatures`: the model's pooled output (final LN -> first token -> tanh pooler,
+//    forward.ts `pool`), what the answer head reads: a summary of what a *question* asks;
+//  - `imageTokenFeatures`: the mean of the image-patch tokens after the last block, or after
+//    every block concatenated, the image's own content (MAE's linear probe averages the patch
+//    tokens; DINO's concatenates several blocks' outputs).
+// The probe is multinomial logistic regression (standardised features, L2, Adam, full batch);
+// `tunedLinearProbe` picks the L2 penalty by cross-validation on the training set alone.
 import * as tf from '@tensorflow/tfjs';
 import { disposeBatch, encodeBatch, type SampleLike } from '../model/batch.js';
-import { pool } from '../model/forward.js';
+import { pool, runBlocks } from '../model/forward.js';
 import type { VqaModel } from '../model/vqa-model.js';
 
 /** The question every probed image is paired with (it names no class and no modality). */
@@ -33,6 +39,58 @@ export function pooledFeatures(
     const f = tf.tidy(() => pool(model.config, model.lookup(), prefix.state.x));
     out.set(f.dataSync(), i * H);
     tf.dispose([f, prefix.state.x, prefix.state.bias]);
+    disposeBatch(batch);
+  }
+  return out;
+}
+
+/**
+ * Mean of the image-patch tokens (the sequence is [text | image CLS | patches]) of `samples`,
+ * each paired with `question`: after the last block ([n * hidden]) or, with `blocks: 'all'`,
+ * after every block, concatenated in block order ([n * numLayers * hidden]).
+ */
+export function imageTokenFeatures(
+  model: VqaModel,
+  samples: readonly SampleLike[],
+  opts: { blocks?: 'last' | 'all'; question?: string; batchSize?: number } = {},
+): Float32Array {
+  if (samples.length === 0) throw new Error('imageTokenFeatures: samples is empty');
+  const { hidden: H, numLayers: L, maxTextLen: T } = model.config;
+  const all = (opts.blocks ?? 'last') === 'all';
+  const width = all ? L * H : H;
+  const bs = opts.batchSize ?? 64;
+  const out = new Float32Array(samples.length * width);
+  const p = model.lookup();
+  for (let i = 0; i < samples.length; i += bs) {
+    const chunk = samples
+      .slice(i, i + bs)
+      .map((s) => ({ ...s, question: opts.question ?? PROBE_QUESTION }));
+    const batch = encodeBatch(chunk, {
+      config: model.config,
+      answers: model.answers,
+      allowUnknownAnswers: true,
+    });
+    let state = model.forwardPrefix(batch, 0).state;
+    const n = chunk.length;
+    const feats = new Float32Array(n * width);
+    for (let l = 0; l < L; l++) {
+      const prev = state;
+      state = tf.tidy(() => {
+        const st = runBlocks(model.config, p, prev, l, l + 1);
+        return { x: st.x, bias: st.bias };
+      }) as typeof state;
+      prev.x.dispose();
+      if (prev.bias !== state.bias) prev.bias.dispose();
+      if (!all && l < L - 1) continue;
+      const patches = state.x.shape[1] - T - 1;
+      const m = tf.tidy(() => state.x.slice([0, T + 1, 0], [n, patches, H]).mean(1));
+      const v = m.dataSync();
+      m.dispose();
+      const at = all ? l * H : 0;
+      for (let r = 0; r < n; r++) feats.set(v.subarray(r * H, (r + 1) * H), r * width + at);
+    }
+    out.set(feats, i * width);
+    tf.dispose([state.x, state.bias]);
     disposeBatch(batch);
   }
   return out;
@@ -113,4 +171,70 @@ export function linearProbe(
     bias.dispose();
     return result;
   });
+}
+
+export interface TunedProbeOptions extends Omit<ProbeOptions, 'l2'> {
+  /** L2 penalties tried (default 1e-4 ... 1e-1 in steps of about 3x). */
+  l2Grid?: readonly number[];
+  /** Cross-validation folds of the training set (default 4). */
+  folds?: number;
+}
+
+export interface TunedProbeResult extends ProbeResult {
+  /** The penalty chosen: the best mean validation accuracy over the folds (ties: the larger). */
+  l2: number;
+  /** Mean validation accuracy of every penalty tried. */
+  validation: { l2: number; accuracy: number }[];
+}
+
+/**
+ * `linearProbe` with its L2 penalty chosen by k-fold cross-validation on the training set alone
+ * (folds stratified by label: the i-th image of a label goes to fold i mod k), then refitted on
+ * the whole training set and scored once on the test set, which plays no part in the choice.
+ */
+export function tunedLinearProbe(
+  trainX: Float32Array,
+  trainY: readonly number[],
+  testX: Float32Array,
+  testY: readonly number[],
+  opts: TunedProbeOptions = {},
+): TunedProbeResult {
+  const grid = [...(opts.l2Grid ?? [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1])].sort(
+    (a, b) => a - b,
+  );
+  const k = opts.folds ?? 4;
+  const n = trainY.length;
+  if (grid.length === 0) throw new Error('tunedLinearProbe: l2Grid is empty');
+  if (!Number.isInteger(k) || k < 2 || k > n)
+    throw new Error(`tunedLinearProbe: folds must be an integer in [2, ${n}], got ${k}`);
+  if (n === 0 || trainX.length % n !== 0)
+    throw new Error(`tunedLinearProbe: ${trainX.length} feature values for ${n} labels`);
+  const d = trainX.length / n;
+  const seen = new Map<number, number>();
+  const fold = trainY.map((y) => {
+    const i = seen.get(y) ?? 0;
+    seen.set(y, i + 1);
+    return i % k;
+  });
+  const rows = (idx: number[]) => {
+    const x = new Float32Array(idx.length * d);
+    idx.forEach((r, j) => x.set(trainX.subarray(r * d, (r + 1) * d), j * d));
+    return { x, y: idx.map((r) => trainY[r]) };
+  };
+  const validation = grid.map((l2) => {
+    let right = 0;
+    for (let f = 0; f < k; f++) {
+      const fit = rows(fold.flatMap((g, r) => (g === f ? [] : [r])));
+      const val = rows(fold.flatMap((g, r) => (g === f ? [r] : [])));
+      const r = linearProbe(fit.x, fit.y, val.x, val.y, { ...opts, l2 });
+      right += r.testAccuracy * val.y.length;
+    }
+    return { l2, accuracy: right / n };
+  });
+  const best = validation.reduce((a, b) => (b.accuracy >= a.accuracy ? b : a));
+  return {
+    ...linearProbe(trainX, trainY, testX, testY, { ...opts, l2: best.l2 }),
+    l2: best.l2,
+    validation,
+  };
 }
