@@ -186,11 +186,11 @@ const ROW_DEFS: RowDef[] = [
   },
   {
     id: 'personal-proximal',
-    what: "federation, DEFAULT_CONFIG recipe, all adapters, personalization 'proximal' with proxMu 0.1 (each site keeps its whole model across rounds, pulled toward the global one, and sends its model minus the global one; 150 local steps in all, as alone-rule); shared = the global model (the mean of the sites' models)",
+    what: "federation, DEFAULT_CONFIG recipe, all adapters, personalization 'proximal' with proxMu 0.01 (each site keeps its whole model across rounds, pulled toward the global one, and sends its model minus the global one; 150 local steps in all, as alone-rule); shared = the global model (the mean of the sites' models)",
     spec: () => ({
       kind: 'fed',
       ...recipe,
-      local: { ...recipe.local, proxMu: 0.1 },
+      local: { ...recipe.local, proxMu: 0.01 },
       strategy: 'full',
       personalization: 'proximal',
       evalRounds: [2, 3, 4, 5],
