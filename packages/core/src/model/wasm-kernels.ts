@@ -484,15 +484,18 @@ function registerHeadMatMul(): void {
       const d = H / heads;
       const y = out(form === 'abT' ? [n, heads, L, L] : [n, L, H]);
       if (n * L * H === 0) return y;
-      // Head h of sample s as a matrix: byte offset, per-sample stride, row and column steps.
+      // Head h of sample s as a matrix: at base + h * head (bytes), per-sample stride (bytes),
+      // row and column steps (elements).
       const headView = (t: tf.TensorInfo) => ({
-        at: (h: number) => ptr(t) + h * d * 4,
+        base: ptr(t),
+        head: d * 4,
         stride: L * H * 4,
         row: H,
         col: 1,
       });
       const scoreView = (t: tf.TensorInfo, transposed = false) => ({
-        at: (h: number) => ptr(t) + h * L * L * 4,
+        base: ptr(t),
+        head: L * L * 4,
         stride: heads * L * L * 4,
         row: transposed ? 1 : L,
         col: transposed ? L : 1,
@@ -510,7 +513,7 @@ function registerHeadMatMul(): void {
         const bt = temp;
         views = {
           a: headView(a),
-          b: { at: (h: number) => ptr(bt) + h * d * L * 4, stride: heads * d * L * 4, row: L },
+          b: { base: ptr(bt), head: d * L * 4, stride: heads * d * L * 4, row: L },
           c: scoreView(y),
           m: L,
           k: d,
@@ -529,9 +532,9 @@ function registerHeadMatMul(): void {
       const v = views;
       for (let h = 0; h < heads; h++)
         simd.bmm(
-          v.a.at(h),
-          v.b.at(h),
-          v.c.at(h),
+          v.a.base + h * v.a.head,
+          v.b.base + h * v.b.head,
+          v.c.base + h * v.c.head,
           n,
           v.m,
           v.k,
