@@ -138,24 +138,28 @@ const PROBE_FEATURES = {
 type ProbeFeatures = keyof typeof PROBE_FEATURES;
 /** Training images a subset: bench base's 60 (the earlier revisions' setting) and more. */
 const PROBE_TRAIN = (env('PROBE_TRAIN') ?? '60,240').split(',').map(Number);
+if (PROBE_TRAIN.some((n) => !Number.isInteger(n) || n < 4))
+  throw new Error(
+    `FOCUS_FL_BASE_PROBE_TRAIN must be a comma list of integers >= 4 (4-fold cross-validation), got ${env('PROBE_TRAIN')}`,
+  );
 
 /**
  * Section 2: linear probes on frozen features telling the 12 subsets apart, held-out 40
  * images a subset (seed 1001). `fixed`: L2 1e-3, 300 full-batch steps (the earlier revisions'
  * probe); `tuned`: L2 chosen by 4-fold cross-validation on the training images alone.
  */
-function probeRows(name: string, m: VqaModel, only?: ProbeFeatures[]): Record<string, unknown>[] {
+function probeRows(name: string, m: VqaModel): Record<string, unknown>[] {
   const test = subsetImages(40, SEED + 1000);
   const rows: Record<string, unknown>[] = [];
   for (const perSubset of PROBE_TRAIN) {
     const train = subsetImages(perSubset, SEED);
-    for (const features of only ?? (Object.keys(PROBE_FEATURES) as ProbeFeatures[])) {
+    for (const features of Object.keys(PROBE_FEATURES) as ProbeFeatures[]) {
       const t0 = performance.now();
       const a = PROBE_FEATURES[features](m, train.samples);
       const b = PROBE_FEATURES[features](m, test.samples);
       const fixed = linearProbe(a, train.labels, b, test.labels);
-      // The larger penalties of the default grid never won a fold here (bench/diagnostics/
-      // probe-variants.ts); five keep the section's cost down.
+      // The default grid's larger penalties (3e-2, 1e-1) were never chosen on these bases
+      // (bench/diagnostics/probe-variants.ts); five values keep the section's cost down.
       const tuned = tunedLinearProbe(a, train.labels, b, test.labels, {
         l2Grid: [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
       });

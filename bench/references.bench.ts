@@ -185,6 +185,53 @@ const ROW_DEFS: RowDef[] = [
     }),
   },
   {
+    id: 'personal-proximal',
+    what: "federation, DEFAULT_CONFIG recipe, all adapters, personalization 'proximal' with proxMu 0.01 (each site keeps its whole model across rounds, pulled toward the global one, and sends its model minus the global one; 150 local steps in all, as alone-rule); shared = the global model (the mean of the sites' models)",
+    spec: () => ({
+      kind: 'fed',
+      ...recipe,
+      local: { ...recipe.local, proxMu: 0.01 },
+      strategy: 'full',
+      personalization: 'proximal',
+      evalRounds: [2, 3, 4, 5],
+    }),
+  },
+  {
+    id: 'personal-head',
+    what: 'federation, DEFAULT_CONFIG recipe, all adapters, FedPer-style personal head (lab option personalHead: each site keeps its own head across rounds and sends the adapters only); each site evaluated on the global adapters with its head',
+    spec: () => ({
+      kind: 'fed',
+      ...recipe,
+      strategy: 'full',
+      personalHead: true,
+      evalRounds: [2, 3, 4, 5],
+    }),
+  },
+  {
+    id: 'personal-ditto',
+    clients: [4],
+    what: `federation, DEFAULT_CONFIG recipe, all adapters, Ditto (lab option ditto, lambda 0.1): besides its ${K} global steps a round each site trains its own model ${K} steps from its last one, pulled toward the global model (${2 * R * K} local steps a site in all: compare with alone-rule-2x)`,
+    spec: () => ({
+      kind: 'fed',
+      ...recipe,
+      strategy: 'full',
+      ditto: { lambda: 0.1 },
+      evalRounds: [2, 3, 4, 5],
+    }),
+  },
+  {
+    id: 'alone-rule-2x',
+    clients: [4],
+    what: `each site alone, ${2 * R * K} steps x ${B}, AdamW 3e-3, answer mask '${RULE}': the reference for a personalisation that takes ${2 * R * K} local steps a site (personal-ditto)`,
+    spec: () => ({
+      kind: 'alone',
+      steps: 2 * R * K,
+      batchSize: B,
+      lr: 3e-3,
+      local: { optimizer: 'adamw', answerMask: RULE },
+    }),
+  },
+  {
     id: 'recipe-f3ocus',
     what: 'federation, DEFAULT_CONFIG recipe, F3OCUS at budget 2 of 6',
     spec: () => ({
@@ -329,6 +376,7 @@ export async function run(): Promise<BenchResult> {
     const alone = of('alone');
     const aloneRule = of('alone-rule');
     const aloneRestarts = of('alone-rule-restarts');
+    const alone2x = of('alone-rule-2x');
     for (const def of ROW_DEFS) {
       const outs = of(def.id);
       if (outs.length === 0) continue;
@@ -386,15 +434,22 @@ export async function run(): Promise<BenchResult> {
             3,
           );
       }
-      if ((fedRow || def.id === 'alone-rule-restarts') && pairs(aloneRule).length)
+      // Also for pooled training: whether pooling other sites' samples helps a site at all.
+      const againstAlone =
+        fedRow || def.id.startsWith('pooled') || def.id.startsWith('alone-rule-');
+      if (againstAlone && pairs(aloneRule).length)
         row['site mean - alone-rule, seed by seed (pts)'] = pairs(aloneRule)
           .map(([o, m]) => (100 * (o.siteMean - m.siteMean)).toFixed(2))
           .join(' / ');
+      if (def.id === 'personal-ditto' && pairs(alone2x).length)
+        row['site mean - alone-rule-2x (pts)'] = pm(
+          summarize(pairs(alone2x).map(([o, m]) => o.siteMean - m.siteMean)),
+        );
       if (fedRow && pairs(aloneRestarts).length)
         row['site mean - alone-rule-restarts (pts)'] = pm(
           summarize(pairs(aloneRestarts).map(([o, m]) => o.siteMean - m.siteMean)),
         );
-      if (def.id === 'alone-rule-restarts' && pairs(aloneRule).length)
+      if (againstAlone && !fedRow && pairs(aloneRule).length)
         row['site mean - alone-rule (pts)'] = pm(
           summarize(pairs(aloneRule).map(([o, m]) => o.siteMean - m.siteMean)),
         );

@@ -4,6 +4,10 @@
 // Reports global held-out accuracy (sample-weighted mean of the sites' test splits) before
 // round 1 and after every round, and the bytes each strategy moved.
 import { simulate, simulationConfig } from '../apps/coordinator/src/simulate.js';
+import { execSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './types.js';
 
 const STRATEGIES = ['f3ocus', 'lntk', 'full', 'random'] as const;
@@ -14,7 +18,20 @@ const BUDGET = 2;
 
 const pct = (x: number | null | undefined) => (x == null ? null : +(100 * x).toFixed(2));
 
+/** The last commit that changed the committed tiny base (the federation's starting point). */
+function assetCommit(): string {
+  try {
+    return execSync('git log -1 --format=%h -- packages/core/assets/tiny-base.safetensors', {
+      cwd: join(dirname(fileURLToPath(import.meta.url)), '..'),
+      encoding: 'utf8',
+    }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
 export async function run(): Promise<BenchResult> {
+  const loadBefore = loadavg().map((x) => +x.toFixed(1));
   const rows: Record<string, unknown>[] = [];
   for (const strategy of STRATEGIES) {
     const config = simulationConfig(CLIENTS, SEED, { strategy, rounds: ROUNDS });
@@ -39,6 +56,10 @@ export async function run(): Promise<BenchResult> {
     `${CLIENTS} clients, ${ROUNDS} rounds, seed ${SEED}, budget ${BUDGET} layers/site; one run per strategy (no variance estimate).`,
     `upload per strategy relative to full: ${STRATEGIES.map((s) => `${s} ${((100 * up(s)) / up('full')).toFixed(0)}%`).join(', ')}.`,
     'seconds include contention on the shared 2-core machine.',
+    `tiny base: packages/core/assets/tiny-base.safetensors at commit ${assetCommit()}; load average (1, 5, 15 min) ${loadBefore.join(' ')} at the start, ${loadavg()
+      .map((x) => +x.toFixed(1))
+      .join(' ')} at the end.`,
+    'command: nice -n 10 pnpm bench strategies',
   ];
   return { name: 'strategies', rows, notes };
 }

@@ -168,6 +168,8 @@ const FIELDS: Record<Spec['kind'], readonly string[]> = {
     'evalRounds',
     'personalization',
     'keepLocalOptimizer',
+    'ditto',
+    'personalHead',
   ],
 };
 const LOCAL_FIELDS = [

@@ -9,7 +9,8 @@
 // cross-validation is too slow at 2,352 dimensions) and the describe objective's targets
 // (train/image-stats.ts), the same probes on the same images.
 //   pnpm exec tsx bench/diagnostics/probe-variants.ts <checkpoint.safetensors | fresh-tiny |
-//     fresh-small | data> [--more 240] [--steps 300]
+//     fresh-small | data> [--more 240] [--steps 300] [--test 40] [--test-seed 1001]
+// (--test 500 --test-seed 909091: probe-ceiling.ts's larger held-out set of the 12 subsets)
 import { readFileSync } from 'node:fs';
 import { SUBSET_NAMES } from '../../packages/core/src/data/index.js';
 import { createModel, loadModel, type VqaModel } from '../../packages/core/src/model/index.js';
@@ -32,6 +33,8 @@ const arg = (name: string, def: number) => {
 };
 const MORE = arg('more', 240);
 const STEPS = arg('steps', 300);
+const TEST = arg('test', 40);
+const TEST_SEED = arg('test-seed', 1001);
 await initNodeBackend('wasm');
 const m: VqaModel =
   which === 'fresh-tiny' || which === 'fresh-small' || which === 'data'
@@ -60,7 +63,7 @@ const modelFeatures = {
     imageTokenFeatures(m, s, { blocks: 'all' }),
 };
 const features = which === 'data' ? dataFeatures : modelFeatures;
-const test = subsetImages(40, 1001);
+const test = subsetImages(TEST, TEST_SEED);
 let best = { acc: 0, name: '', pred: [] as number[] };
 for (const perSubset of [60, MORE]) {
   const train = subsetImages(perSubset, 1);

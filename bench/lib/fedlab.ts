@@ -184,6 +184,22 @@ export interface FederationRun {
    * instead of a fresh one per round; lab only (default false).
    */
   keepLocalOptimizer?: boolean;
+  /**
+   * Ditto (Li et al., ICML 2021, Algorithm 1), lab screening: besides its global training, each
+   * site trains its own model (every adapter + the head) for `steps` local steps a round
+   * (default: the round's `steps`), starting from its previous own model (round 1: the global
+   * one) and pulled toward the round's global model by `lambda` (the proximal term, as
+   * `proxMu`); each site is evaluated on its own model (`shared`: the global one). Not with
+   * `personalization`.
+   */
+  ditto?: { lambda: number; steps?: number; keepOptimizer?: boolean };
+  /**
+   * FedPer (Arivazhagan et al., 2019), lab screening: each site keeps its own head across
+   * rounds (training starts from it; its head update is not sent), the adapters are shared;
+   * each site is evaluated on the global adapters with its own head (`shared`: the global
+   * model). Not with `personalization` or `ditto`.
+   */
+  personalHead?: boolean;
 }
 
 export interface FederationTrace {
@@ -233,6 +249,23 @@ export async function runFederation(
   const personal = new Map(sites.map((s) => [s.name, new SitePersonalState(personalization)]));
   if (run.keepLocalOptimizer && (run.local?.optimizer ?? 'adamw') !== 'adamw')
     throw new Error('keepLocalOptimizer: only with the adamw local optimiser');
+  const ditto = run.ditto;
+  if (ditto && personalization !== 'none')
+    throw new Error('ditto: not together with personalization');
+  if (ditto && !(ditto.lambda >= 0 && Number.isFinite(ditto.lambda)))
+    throw new Error(`ditto.lambda must be a finite number >= 0, got ${ditto.lambda}`);
+  // Each site's own Ditto model (every shared name) and, with keepOptimizer, its optimiser.
+  const dittoModels = new Map<string, NamedArrays>();
+  const dittoOptimizers = new Map(
+    ditto?.keepOptimizer
+      ? sites.map((s) => [s.name, new AdamW({ lr: run.lr, weightDecay: run.weightDecay ?? 0.01 })])
+      : [],
+  );
+  if (run.personalHead && (ditto || personalization !== 'none'))
+    throw new Error('personalHead: not together with personalization or ditto');
+  const heads = new Map<string, NamedArrays>();
+  const headNames = globalNames.filter((n) => layerOf(n) === 'head');
+  const personalised = personalization !== 'none' || ditto !== undefined || !!run.personalHead;
   const optimizers = new Map(
     run.keepLocalOptimizer
       ? sites.map((s) => [s.name, new AdamW({ lr: run.lr, weightDecay: run.weightDecay ?? 0.01 })])
@@ -263,6 +296,7 @@ export async function runFederation(
         model.setParams(global);
         const own = personal.get(s.name)!;
         model.setParams(own.beforeTraining());
+        if (run.personalHead) model.setParams(heads.get(s.name) ?? {});
         const assigned = plan.assignments[s.name] ?? [];
         const res = await trainLayers(model, s.train, {
           layers: assigned,
@@ -272,25 +306,63 @@ export async function runFederation(
           weightDecay: run.weightDecay ?? 0.01,
           seed: deriveSeed(seed, round, `${s.name}:train`),
           ...run.local,
+          // 'proximal': the site's own model is pulled toward the global one.
+          ...(personalization === 'proximal' && { proxAnchor: global }),
           continueOptimizer: optimizers.get(s.name),
         });
+        own.afterTraining(model.getParams(globalNames));
         // The site's update carries only the answers its rule lets it train (as ModelCompute).
         const mask = new AnswerMask(model.answers, run.local?.answerMask ?? 'none', {
           siteAnswers: s.train.map((x) => x.answer),
         });
-        const deltas = own.outgoing(restrictHeadDeltas(res.deltas, mask.reachable(s.train)));
-        own.afterTraining(model.getParams(globalNames));
+        let deltas = restrictHeadDeltas(own.outgoing(res.deltas, global), mask.reachable(s.train));
+        if (run.personalHead) {
+          heads.set(s.name, model.getParams(headNames));
+          deltas = Object.fromEntries(
+            Object.entries(deltas).filter(([n]) => layerOf(n) !== 'head'),
+          );
+        }
         results.push({ client: s.name, numSamples: s.train.length, deltas });
+        if (ditto) {
+          // The site's own model: from its last one, pulled toward this round's global model.
+          model.setParams(global);
+          model.setParams(dittoModels.get(s.name) ?? {});
+          await trainLayers(model, s.train, {
+            layers,
+            steps: ditto.steps ?? run.steps,
+            batchSize: run.batchSize,
+            lr: run.lr,
+            weightDecay: run.weightDecay ?? 0.01,
+            seed: deriveSeed(seed, round, `${s.name}:ditto`),
+            ...run.local,
+            proxMu: ditto.lambda,
+            proxAnchor: global,
+            continueOptimizer: dittoOptimizers.get(s.name),
+          });
+          dittoModels.set(s.name, model.getParams(globalNames));
+        }
       }
       const agg = aggregateMaskedDetailed(global, results, {
         headAggregation: run.headAggregation,
+        // FedPer: no site sends the head.
+        ...(run.personalHead && { requiredLayers: [] }),
       });
       global = server.step(global, agg);
       if (evalAt.has(round) || round === run.rounds) {
         model.setParams(global);
         const shared = await evaluateSites(model, sites, run.local?.answerMask);
         let ev = shared;
-        if (personalization !== 'none') {
+        if (ditto || run.personalHead) {
+          const perSite: Record<string, SiteEval> = {};
+          for (const s of sites) {
+            model.setParams(global);
+            model.setParams((ditto ? dittoModels : heads).get(s.name) ?? {});
+            perSite[s.name] = (await evaluateSites(model, [s], run.local?.answerMask)).perSite[
+              s.name
+            ];
+          }
+          ev = combine(perSite);
+        } else if (personalization !== 'none') {
           // Every site on the model it would use: the global one with its personal state on top.
           const perSite: Record<string, SiteEval> = {};
           for (const s of sites) {
@@ -304,18 +376,19 @@ export async function runFederation(
         trace.rounds.push({
           round,
           eval: ev,
-          shared: personalization !== 'none' ? shared : undefined,
+          shared: personalised ? shared : undefined,
           selection: plan.assignments,
         });
         if (round === run.rounds) {
           trace.final = ev;
-          if (personalization !== 'none') trace.finalShared = shared;
+          if (personalised) trace.finalShared = shared;
         }
       }
     }
     return trace;
   } finally {
     for (const o of optimizers.values()) o.dispose();
+    for (const o of dittoOptimizers.values()) o.dispose();
     model.dispose();
   }
 }

@@ -66,8 +66,10 @@ export const FederationConfigSchema = Type.Object(
     /**
      * The model each site uses and evaluates (core federated/personalization.ts): 'none' (the
      * global model), 'finetune' (its own model of its last local training; nothing changes on
-     * the wire) or 'adapters' (its own adapters kept across rounds, the head shared: updates
-     * carry the head only). Absent = 'none'.
+     * the wire), 'adapters' (its own adapters kept across rounds, the head shared: updates
+     * carry the head only) or 'proximal' (its own whole model kept across rounds and pulled
+     * toward the global one by `proxMu`; updates carry its model minus the global one).
+     * Absent = 'none'.
      */
     personalization: Type.Optional(Enum(PERSONALIZATIONS)),
     codec: Enum(CODECS),
@@ -139,11 +141,11 @@ export const DEFAULT_CONFIG: FederationConfig = {
   // points at 9 sites (66.3 -> 68.4 %), +1.7 at 4 (68.6 -> 70.3 %), 3 seeds, paired.
   headAggregation: 'answer',
   // Every site uses the shared global model. Personalisation (docs/federated-recipe.md,
-  // "Personalisation") brings a site to within a point of training alone under the same rule
-  // but not past it ('adapters': -0.4 +- 1.8 / -0.6 +- 2.0 points at 4 / 9 sites, 3 seeds,
-  // paired); 'finetune' adds +1.5 / +2.7 points to the global model at no cost. Neither is
-  // the default: the federation's product is the shared model (F3OCUS selects layers for it),
-  // which 'adapters' leaves at the base adapters.
+  // "Personalisation") brings a site closer to training alone under the same rule but not past
+  // it (base at b3e2a57, 3 seeds, paired: 'adapters' -1.3 +- 5.5 / -1.0 +- 2.2 points at 4 / 9
+  // sites; 'proximal' and the other screened variants no better); 'finetune' adds +1.9 / +4.4
+  // points to the global model at no cost. None is the default: the federation's product is the
+  // shared model (F3OCUS selects layers for it), which 'adapters' leaves at the base adapters.
   personalization: 'none',
   codec: 'fp16',
   defaultBudget: 2,

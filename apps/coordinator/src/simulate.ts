@@ -4,7 +4,7 @@
  *   [--local-optimizer sgdm|adamw --momentum M --prox-mu MU --answer-mask question-type|none
  *    --server-optimizer fedavg|fedavgm|fedadam|fedyogi|fedadagrad --server-lr X
  *    --server-beta1 X --server-beta2 X --server-tau X --head-aggregation layer|answer
- *    --personalization none|finetune]
+ *    --personalization none|finetune|adapters|proximal]
  *   (the federated recipe,
  *    docs/federated-recipe.md; defaults from DEFAULT_CONFIG)
  *
@@ -17,9 +17,10 @@
  *   {"rounds":[{"round","accuracy","perClient","bytesUp","bytesDown","selection"}],
  *    "final":{"baseAccuracy","accuracy","perClient"},"bytesUp","bytesDown"}
  * accuracy = global held-out accuracy after the round (sample-weighted mean of the sites'
- * test-split accuracies); baseAccuracy = before round 1. With --personalization finetune|adapters
- * accuracy and perClient are the sites' own models (core federated/personalization.ts) and
- * rounds[] and final also carry "sharedAccuracy" and "sharedPerClient", the global model's.
+ * test-split accuracies); baseAccuracy = before round 1. With --personalization
+ * finetune|adapters|proximal accuracy and perClient are the sites' own models (core
+ * federated/personalization.ts) and rounds[] and final also carry "sharedAccuracy" and
+ * "sharedPerClient", the global model's.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -13,6 +13,7 @@ import type { NamedArrays } from '../src/tensors/named.js';
 import * as tf from '@tensorflow/tfjs';
 import { evaluate, trainLayers } from '../src/train/index.js';
 import { AdamW } from '../src/train/adamw.js';
+import { deriveSeed } from '../src/random.js';
 
 const arr = (...xs: number[]) => ({ shape: [xs.length], data: Float32Array.from(xs) });
 const values = (a: NamedArrays) =>
@@ -84,6 +85,33 @@ describe('SitePersonalState', () => {
     });
   });
 
+  it("'proximal' keeps the whole model, trains from it, sends its model minus the global one", () => {
+    const s = new SitePersonalState('proximal');
+    expect(isPersonalParam('proximal', 'block0.adapter/w')).toBe(false); // nothing withheld
+    expect(s.beforeTraining()).toEqual({}); // round 1 starts from the global model
+    expect(() => s.outgoing(deltas, trained1)).toThrow(/"block0.adapter\/w" was not trained/);
+    s.afterTraining(trained1);
+    expect(values(s.beforeTraining())).toEqual({
+      'block0.adapter/w': [1, 2],
+      'block1.adapter/w': [3],
+      'head/kernel': [4, 5],
+    });
+    const global: NamedArrays = {
+      'block0.adapter/w': arr(0.5, 1),
+      'block1.adapter/w': arr(0),
+      'head/kernel': arr(4, 6),
+    };
+    // For the names the round trained (the deltas'): own − global = [1 − 0.5, 2 − 1], [4 − 4, 5 − 6].
+    expect(values(s.outgoing(deltas, global))).toEqual({
+      'block0.adapter/w': [0.5, 1],
+      'head/kernel': [0, -1],
+    });
+    expect(() => s.outgoing(deltas)).toThrow(/the global params lack "block0.adapter\/w"/);
+    expect(() => s.outgoing(deltas, { ...global, 'head/kernel': arr(1, 2, 3) })).toThrow(
+      /"head\/kernel" has 2 values here, 3 in the global params/,
+    );
+  });
+
   it('returns copies: a caller changing them does not change the state', () => {
     const s = new SitePersonalState('finetune');
     const t = { 'head/kernel': arr(1, 2) };
@@ -95,7 +123,7 @@ describe('SitePersonalState', () => {
 
   it('refuses an unknown mode by name', () => {
     expect(() => new SitePersonalState('ditto' as Personalization)).toThrow(
-      /personalization must be one of none, finetune, adapters, got "ditto"/,
+      /personalization must be one of none, finetune, adapters, proximal, got "ditto"/,
     );
     expect(checkPersonalization('finetune')).toBe('finetune');
   });
@@ -244,6 +272,93 @@ describe("ModelCompute with personalization 'adapters'", () => {
     expect(g2.deltas['head/kernel'].data).not.toEqual(r2.deltas['head/kernel'].data);
     model.dispose();
     own.model.dispose();
+  });
+});
+
+// Under 'proximal' the site's whole model is its own: round 1 (from the global model, μ = 0)
+// sends exactly the plain update; round 2 starts from the site's model, is pulled toward the
+// global model, and sends its model minus the global one.
+describe("ModelCompute with personalization 'proximal'", () => {
+  const layers = ['block0.adapter', 'block1.adapter'];
+  const make = () =>
+    new ModelCompute({
+      model: createModel(resolveConfig('tiny', { numLayers: 2 }), {
+        seed: 2,
+        answers: answerVocabulary(),
+      }),
+      train: data.train,
+      test: data.test,
+    });
+
+  it('sends own − global, trains round 2 from its own model with the pull, restores the global weights', async () => {
+    const c = make();
+    const ref = make();
+    const names = c.model.trainableParamNames(c.model.layerNames());
+    const global = c.model.getParams(names);
+    const prox = { ...cfg, personalization: 'proximal' as const, proxMu: 0 };
+    const r1 = await c.train(layers, prox);
+    const plain1 = await ref.train(layers, cfg);
+    for (const k of Object.keys(plain1.deltas))
+      expect(r1.deltas[k].data, k).toEqual(plain1.deltas[k].data);
+    const same = (a: NamedArrays) =>
+      names.every((k) => a[k].data.every((x, i) => x === global[k].data[i]));
+    expect(same(c.model.getParams(names))).toBe(true);
+
+    // Round 2 with the pull, against trainLayers by hand from the site's round-1 model
+    // (global + the plain round-1 update; under the rule the foreign answers' columns of the
+    // update are zero, and the rule never scores them, so they do not change what is learnt).
+    const mu = 0.5;
+    const r2 = await c.train(['block1.adapter'], { ...prox, proxMu: mu, round: 2 });
+    const v1: NamedArrays = {};
+    for (const k of names) {
+      const d = plain1.deltas[k]?.data;
+      v1[k] = { shape: global[k].shape, data: global[k].data.map((x, i) => x + (d ? d[i] : 0)) };
+    }
+    expect(same(c.model.getParams(names))).toBe(true);
+    ref.model.setParams(v1);
+    const byHand = await trainLayers(ref.model, data.train, {
+      layers: ['block1.adapter'],
+      steps: cfg.steps,
+      batchSize: cfg.batchSize,
+      lr: cfg.lr,
+      weightDecay: cfg.weightDecay,
+      seed: deriveSeed(cfg.seed, 2, 'train'),
+      answerMask: 'site',
+      proxMu: mu,
+      proxAnchor: global,
+    });
+    const reachable = Object.keys(r2.deltas);
+    expect(reachable.sort()).toEqual(Object.keys(byHand.deltas).sort());
+    let compared = 0;
+    for (const k of reachable) {
+      const d = byHand.deltas[k].data;
+      // own − global = (v1 + d) − global, up to float32 rounding. The head's foreign answers
+      // are zero in what is sent (restrictHeadDeltas), so the head compares its nonzero entries.
+      const sent = r2.deltas[k].data;
+      let diff = 0;
+      for (let i = 0; i < sent.length; i++) {
+        if (k.startsWith('head/') && sent[i] === 0) continue;
+        compared += 1;
+        diff = Math.max(diff, Math.abs(sent[i] - (v1[k].data[i] + d[i] - global[k].data[i])));
+      }
+      expect(diff, k).toBeLessThan(1e-6);
+    }
+    expect(compared).toBeGreaterThan(1000);
+    // The pull acted: without it round 2 sends another update.
+    ref.model.setParams(v1);
+    const noPull = await trainLayers(ref.model, data.train, {
+      layers: ['block1.adapter'],
+      steps: cfg.steps,
+      batchSize: cfg.batchSize,
+      lr: cfg.lr,
+      weightDecay: cfg.weightDecay,
+      seed: deriveSeed(cfg.seed, 2, 'train'),
+      answerMask: 'site',
+    });
+    const k0 = 'block1.adapter/down_kernel';
+    expect(noPull.deltas[k0].data).not.toEqual(byHand.deltas[k0].data);
+    c.model.dispose();
+    ref.model.dispose();
   });
 });
 

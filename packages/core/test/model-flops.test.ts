@@ -1,7 +1,8 @@
 // trainStepFlops (model/flops.ts) against an independent count: the matrix products tfjs
 // really runs in one training step, read from tf.profile (2 * size(A) * columns of the output
 // for every BatchMatMul kernel, forward and backward, and for the fused dense kernels of the
-// wasm backend, whose first input is the left operand: x W, dy W^T, x^T dy).
+// wasm backend, whose first input is the left operand: x W, dy W^T, x^T dy; attention's
+// per-head products, FocusHeadMatMul, by their form).
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -31,9 +32,14 @@ async function profiledFlops(c: ModelConfig, layers: string[], cache: boolean, n
   let flops = 0;
   const products = new Set(['BatchMatMul', 'FocusDense', 'FocusDenseGradX', 'FocusDenseGradW']);
   for (const k of prof.kernels) {
-    if (!products.has(k.name)) continue;
+    const a = k.inputShapes[0] as number[];
     const out = k.outputShapes[0] as number[];
-    flops += 2 * size(k.inputShapes[0] as number[]) * out[out.length - 1];
+    if (products.has(k.name)) flops += 2 * size(a) * out[out.length - 1];
+    else if (k.name === 'FocusHeadMatMul')
+      // Attention's per-head products: Q K^T (out [n, heads, L, L]) is 2 * size(Q) * L; the
+      // forms whose left operand is the scores [n, heads, L, L] write [n, L, H] and multiply
+      // each head by a d = H / heads column slice.
+      flops += 2 * size(a) * (out.length === 4 ? out[3] : out[2] / a[1]);
   }
   return flops;
 }

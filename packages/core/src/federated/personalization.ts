@@ -16,12 +16,22 @@
  *   head as its last local training left it. Its update carries only the head (the coordinator
  *   then expects the head only; the strategy's assignment says which of its own adapters a site
  *   trains that round).
+ * - `proximal` (personal models pulled toward the global one: the mean-regularised multi-task
+ *   objective Σ_k F_k(v_k) + (μ/2) Σ_k ||v_k − w||², as in Ditto, Li et al., ICML 2021, eq. 2,
+ *   and pFedMe, T. Dinh et al., NeurIPS 2020): a site keeps its whole model across rounds;
+ *   every round's training starts from it, with the round's `proxMu` pulling it toward the
+ *   round's global model (the proximal term's anchor is the global model, not the starting
+ *   point as in FedProx), and the update it sends is its model minus the global model (for the
+ *   layers the round assigned it and the head), so the server's mean of the updates moves the
+ *   global model to the mean of the sites' models. No extra step: a site's model sees R·K
+ *   local steps, as many as training alone; with μ = 0 it is training alone, restarted every
+ *   round.
  *
  * No tfjs here: the state is named Float32 arrays, laid over the model by the caller.
  */
 import { HEAD_LAYER, layerOf, type NamedArrays } from '../tensors/named.js';
 
-export const PERSONALIZATIONS = ['none', 'finetune', 'adapters'] as const;
+export const PERSONALIZATIONS = ['none', 'finetune', 'adapters', 'proximal'] as const;
 export type Personalization = (typeof PERSONALIZATIONS)[number];
 
 /** Throws a clear error for a value that is not a personalisation mode. */
@@ -34,7 +44,11 @@ export function checkPersonalization(mode: unknown): Personalization {
   return mode as Personalization;
 }
 
-/** Under `mode`, whether a parameter is the site's own (kept, never sent). */
+/**
+ * Under `mode`, whether a parameter is the site's own and never sent (`adapters`' adapters).
+ * Under `proximal` every parameter is the site's own but its difference to the global model
+ * is sent, so none is withheld.
+ */
 export function isPersonalParam(mode: Personalization, paramName: string): boolean {
   return mode === 'adapters' && layerOf(paramName) !== HEAD_LAYER;
 }
@@ -46,12 +60,14 @@ const copy = (a: NamedArrays): NamedArrays =>
 
 /**
  * One site's personal state. The caller lays `beforeTraining()` over the global params before
- * local training, hands the trained params to `afterTraining`, sends `outgoing(deltas)`, and
- * evaluates with `forEvaluation()` laid over the global params (then restores the global ones).
+ * local training, hands the trained params to `afterTraining`, sends `outgoing(deltas, global)`,
+ * and evaluates with `forEvaluation()` laid over the global params (then restores the global
+ * ones).
  *
- * In both modes the site's model is the model of its last local training; they differ in where
+ * In every mode the site's model is the model of its last local training; they differ in where
  * that training starts: `finetune` from the global model, `adapters` from the global head and
- * the site's own adapters of its previous round.
+ * the site's own adapters of its previous round, `proximal` from the site's whole model of its
+ * previous round.
  */
 export class SitePersonalState {
   readonly mode: Personalization;
@@ -67,9 +83,14 @@ export class SitePersonalState {
     return this.last !== null;
   }
 
-  /** Params to lay over the global ones before training (`adapters`: the site's adapters). */
+  /**
+   * Params to lay over the global ones before training (`adapters`: the site's adapters;
+   * `proximal`: its whole model).
+   */
   beforeTraining(): NamedArrays {
-    if (this.mode !== 'adapters' || !this.last) return {};
+    if (!this.last) return {};
+    if (this.mode === 'proximal') return copy(this.last);
+    if (this.mode !== 'adapters') return {};
     return copy(
       Object.fromEntries(
         Object.entries(this.last).filter(([name]) => isPersonalParam(this.mode, name)),
@@ -84,12 +105,38 @@ export class SitePersonalState {
     this.last = { ...(this.last ?? {}), ...copy(trained) };
   }
 
-  /** The update as sent: the personal params' deltas removed (none under `none`/`finetune`). */
-  outgoing(deltas: NamedArrays): NamedArrays {
+  /**
+   * The update as sent, for the trained params named by `deltas` (the local training's new −
+   * start): `adapters` drops the personal params; `proximal` sends the site's model minus
+   * `global` (the global params, at least of those names; call after `afterTraining`);
+   * `none`/`finetune` send `deltas` as they are.
+   */
+  outgoing(deltas: NamedArrays, global?: NamedArrays): NamedArrays {
+    if (this.mode === 'proximal') return this.differenceTo(Object.keys(deltas), global);
     if (this.mode !== 'adapters') return deltas;
     return Object.fromEntries(
       Object.entries(deltas).filter(([name]) => !isPersonalParam(this.mode, name)),
     );
+  }
+
+  /** `proximal`: the site's model minus the global one, for `names`. */
+  private differenceTo(names: readonly string[], global: NamedArrays | undefined): NamedArrays {
+    const out: NamedArrays = {};
+    for (const name of names) {
+      const own = this.last?.[name];
+      const g = global?.[name];
+      if (!own)
+        throw new Error(`proximal: "${name}" was not trained by this site (afterTraining first)`);
+      if (!g) throw new Error(`proximal: the global params lack "${name}"`);
+      if (g.data.length !== own.data.length)
+        throw new Error(
+          `proximal: "${name}" has ${own.data.length} values here, ${g.data.length} in the global params`,
+        );
+      const d = own.data.slice();
+      for (let i = 0; i < d.length; i++) d[i] -= g.data[i];
+      out[name] = { shape: [...own.shape], data: d };
+    }
+    return out;
   }
 
   /** Params to lay over the global ones for the site's evaluation ({} = the global model). */

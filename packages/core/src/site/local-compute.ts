@@ -130,6 +130,8 @@ export class ModelCompute implements LocalCompute {
         weightDecay: config.weightDecay,
         seed: deriveSeed(config.seed, config.round, 'train'),
         ...localTrainOptions(config),
+        // 'proximal': the site's own model is pulled toward the global one (`before`).
+        proxAnchor: personal?.mode === 'proximal' ? before : undefined,
         siteAnswers: config.answerMask === 'site' ? this.siteAnswers : undefined,
         onProgress: onProgress
           ? (p) => {
@@ -146,19 +148,20 @@ export class ModelCompute implements LocalCompute {
       const ev = isSampleSource(this.trainSet)
         ? await evaluateSource(m, this.trainSet, { limit: this.metricSamples, ...evOpts })
         : await evaluate(m, this.trainSet.slice(0, this.metricSamples), evOpts);
+      // The site's personal params never travel; under 'proximal' it sends its model minus
+      // the global one (federated/personalization.ts).
+      const outgoing = personal ? personal.outgoing(res.deltas, before) : res.deltas;
       // Under an answer rule the head update carries only the answers this site can train
       // (train/answer-mask.ts restrictHeadDeltas; the aggregation's per-answer unit).
-      const restricted =
+      const deltas =
         config.answerMask !== undefined && config.answerMask !== 'none'
           ? restrictHeadDeltas(
-              res.deltas,
+              outgoing,
               new AnswerMask(m.answers, config.answerMask, {
                 siteAnswers: this.siteAnswers,
               }).reachable(this.siteKinds),
             )
-          : res.deltas;
-      // The site's personal params never travel (federated/personalization.ts).
-      const deltas = personal ? personal.outgoing(restricted) : restricted;
+          : outgoing;
       return {
         deltas,
         metrics: {

@@ -11,6 +11,7 @@ import {
   type LocalOptimizerName,
   type LrSchedule,
 } from './recipe-names.js';
+import type { NamedArrays } from '../tensors/named.js';
 
 export {
   ANSWER_MASKS,
@@ -107,6 +108,38 @@ export function withProximal(
   for (const [name, g] of Object.entries(grads)) {
     out[name] = tf.tidy(() => g.add(vars[name].sub(anchors[name]).mul(mu)));
     g.dispose();
+  }
+  return out;
+}
+
+/**
+ * The anchors of the proximal term for the trained params `names` (none when `mu` is 0): the
+ * given `anchor` arrays where supplied (Ditto, Li et al., ICML 2021, eq. 2: a personal model
+ * pulled toward the global one), else a copy of the param's current value (FedProx: the
+ * round's starting point). The caller owns and disposes the tensors.
+ */
+export function proximalAnchors(
+  mu: number,
+  names: readonly string[],
+  current: (name: string) => tf.Tensor,
+  anchor?: NamedArrays,
+): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  if (!(mu > 0)) return out;
+  for (const n of names) {
+    const a = anchor?.[n];
+    if (!anchor) {
+      out[n] = current(n).clone();
+      continue;
+    }
+    const shape = current(n).shape;
+    if (!a || a.shape.length !== shape.length || a.shape.some((d, i) => d !== shape[i])) {
+      tf.dispose(Object.values(out));
+      throw new Error(
+        `proxAnchor: "${n}" ${a ? `has shape [${a.shape.join(', ')}], the param [${shape.join(', ')}]` : 'is missing'}`,
+      );
+    }
+    out[n] = tf.tensor(a.data, [...a.shape], 'float32');
   }
   return out;
 }

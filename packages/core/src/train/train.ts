@@ -18,6 +18,7 @@ import {
   SgdMomentum,
   learningRateAt,
   validateLocalRecipe,
+  proximalAnchors,
   withProximal,
   type LocalOptimizer,
   type LocalRecipe,
@@ -68,6 +69,12 @@ export interface TrainOptions extends LocalRecipe {
    * keeps one for its own adapters across rounds (core federated/personalization.ts).
    */
   continueOptimizer?: LocalOptimizer;
+  /**
+   * The point the proximal term (`proxMu`) pulls toward, by parameter name; default: the
+   * params at the start of the call (FedProx). A Ditto personal model starts from the site's
+   * own params and is pulled toward the global ones (./local-recipe.ts proximalAnchors).
+   */
+  proxAnchor?: NamedArrays;
 }
 
 export const DEFAULT_PREFIX_CACHE_BYTES = 128 * 2 ** 20;
@@ -147,8 +154,7 @@ export async function trainLayers(
       ? new SgdMomentum({ momentum: opts.momentum ?? 0.9, weightDecay: opts.weightDecay ?? 0.01 })
       : new AdamW({ lr, weightDecay: opts.weightDecay ?? 0.01 }));
   const proxMu = opts.proxMu ?? 0;
-  const anchors: Record<string, tf.Tensor> = {};
-  if (proxMu > 0) for (const n of names) anchors[n] = model.tensor(n).clone();
+  const anchors = proximalAnchors(proxMu, names, (n) => model.tensor(n), opts.proxAnchor);
   const rand = mulberry32(opts.seed);
   let order: number[] = [];
   let cursor = 0;
