@@ -147,17 +147,18 @@ const cfg = {
   answerMask: 'site' as const,
 };
 
-describe("ModelCompute with personalization 'finetune'", () => {
-  const make = () =>
-    new ModelCompute({
-      model: createModel(resolveConfig('tiny', { numLayers: 2 }), {
-        seed: 2,
-        answers: answerVocabulary(),
-      }),
-      train: data.train,
-      test: data.test,
-    });
+/** A site's compute on a 2-block tiny with the same seed, so two of them start identical. */
+const make = () =>
+  new ModelCompute({
+    model: createModel(resolveConfig('tiny', { numLayers: 2 }), {
+      seed: 2,
+      answers: answerVocabulary(),
+    }),
+    train: data.train,
+    test: data.test,
+  });
 
+describe("ModelCompute with personalization 'finetune'", () => {
   it('sends the same update, evaluates the trained model, restores the global weights', async () => {
     const plain = make();
     const pers = make();
@@ -280,15 +281,6 @@ describe("ModelCompute with personalization 'adapters'", () => {
 // global model, and sends its model minus the global one.
 describe("ModelCompute with personalization 'proximal'", () => {
   const layers = ['block0.adapter', 'block1.adapter'];
-  const make = () =>
-    new ModelCompute({
-      model: createModel(resolveConfig('tiny', { numLayers: 2 }), {
-        seed: 2,
-        answers: answerVocabulary(),
-      }),
-      train: data.train,
-      test: data.test,
-    });
 
   it('sends own − global, trains round 2 from its own model with the pull, restores the global weights', async () => {
     const c = make();

@@ -10,7 +10,7 @@
 // `tunedLinearProbe` picks the L2 penalty by cross-validation on the training set alone.
 import * as tf from '@tensorflow/tfjs';
 import { disposeBatch, encodeBatch, type SampleLike } from '../model/batch.js';
-import { pool, runBlocks } from '../model/forward.js';
+import { pool, runBlocks, type VqaBatch } from '../model/forward.js';
 import type { VqaModel } from '../model/vqa-model.js';
 
 /** The question every probed image is paired with (it names no class and no modality). */
@@ -24,8 +24,28 @@ export function pooledFeatures(
 ): Float32Array {
   if (samples.length === 0) throw new Error('pooledFeatures: samples is empty');
   const H = model.config.hidden;
-  const bs = opts.batchSize ?? 64;
   const out = new Float32Array(samples.length * H);
+  forEachProbeBatch(model, samples, opts, (batch, i) => {
+    const prefix = model.forwardPrefix(batch, model.config.numLayers);
+    const f = tf.tidy(() => pool(model.config, model.lookup(), prefix.state.x));
+    out.set(f.dataSync(), i * H);
+    tf.dispose([f, prefix.state.x, prefix.state.bias]);
+  });
+  return out;
+}
+
+/**
+ * Calls `fn` with each chunk of `samples` (at most `batchSize`, default 64), every sample
+ * paired with `question` (default PROBE_QUESTION) and encoded, and the chunk's first index;
+ * disposes the batch after.
+ */
+function forEachProbeBatch(
+  model: VqaModel,
+  samples: readonly SampleLike[],
+  opts: { question?: string; batchSize?: number },
+  fn: (batch: VqaBatch, first: number, size: number) => void,
+): void {
+  const bs = opts.batchSize ?? 64;
   for (let i = 0; i < samples.length; i += bs) {
     const chunk = samples
       .slice(i, i + bs)
@@ -35,13 +55,12 @@ export function pooledFeatures(
       answers: model.answers,
       allowUnknownAnswers: true,
     });
-    const prefix = model.forwardPrefix(batch, model.config.numLayers);
-    const f = tf.tidy(() => pool(model.config, model.lookup(), prefix.state.x));
-    out.set(f.dataSync(), i * H);
-    tf.dispose([f, prefix.state.x, prefix.state.bias]);
-    disposeBatch(batch);
+    try {
+      fn(batch, i, chunk.length);
+    } finally {
+      disposeBatch(batch);
+    }
   }
-  return out;
 }
 
 /**
@@ -58,20 +77,10 @@ export function imageTokenFeatures(
   const { hidden: H, numLayers: L, maxTextLen: T } = model.config;
   const all = (opts.blocks ?? 'last') === 'all';
   const width = all ? L * H : H;
-  const bs = opts.batchSize ?? 64;
   const out = new Float32Array(samples.length * width);
   const p = model.lookup();
-  for (let i = 0; i < samples.length; i += bs) {
-    const chunk = samples
-      .slice(i, i + bs)
-      .map((s) => ({ ...s, question: opts.question ?? PROBE_QUESTION }));
-    const batch = encodeBatch(chunk, {
-      config: model.config,
-      answers: model.answers,
-      allowUnknownAnswers: true,
-    });
+  forEachProbeBatch(model, samples, opts, (batch, i, n) => {
     let state = model.forwardPrefix(batch, 0).state;
-    const n = chunk.length;
     const feats = new Float32Array(n * width);
     for (let l = 0; l < L; l++) {
       const prev = state;
@@ -91,8 +100,7 @@ export function imageTokenFeatures(
     }
     out.set(feats, i * width);
     tf.dispose([state.x, state.bias]);
-    disposeBatch(batch);
-  }
+  });
   return out;
 }
 
