@@ -57,6 +57,18 @@ const RULE = DEFAULT_CONFIG.answerMask;
 /** The old local training (issue table): AdamW 3e-3, plain FedAvg, no answer mask. */
 const OLD = { lr: 3e-3, local: { optimizer: 'adamw', answerMask: 'none' } };
 
+/**
+ * A federation row: the DEFAULT_CONFIG recipe, all adapters, evaluated after rounds 2-5 (for
+ * the modality item and the by-round means), with `over` on top.
+ */
+const recipeFederation = (over: Record<string, unknown>): Record<string, unknown> => ({
+  kind: 'fed',
+  ...recipe,
+  strategy: 'full',
+  evalRounds: [2, 3, 4, 5],
+  ...over,
+});
+
 interface RowDef {
   id: string;
   what: string;
@@ -125,99 +137,76 @@ const ROW_DEFS: RowDef[] = [
   {
     id: 'fedavg-old',
     what: `federation, old recipe: ${R} x ${K} steps, AdamW 3e-3, FedAvg, all adapters`,
-    spec: () => ({
-      kind: 'fed',
-      ...recipe,
-      ...OLD,
-      server: { name: 'fedavg' },
-      strategy: 'full',
-      evalRounds: [2, 3, 4, 5],
-    }),
+    spec: () =>
+      recipeFederation({
+        ...OLD,
+        server: { name: 'fedavg' },
+      }),
   },
   {
     id: 'recipe-full',
     what: 'federation, DEFAULT_CONFIG recipe, all adapters',
-    spec: () => ({ kind: 'fed', ...recipe, strategy: 'full', evalRounds: [2, 3, 4, 5] }),
+    spec: () => recipeFederation({}),
   },
   {
     id: 'recipe-layer-head',
     what: "federation, DEFAULT_CONFIG recipe with the head averaged per layer (headAggregation 'layer', the earlier default), all adapters",
-    spec: () => ({
-      kind: 'fed',
-      ...recipe,
-      headAggregation: 'layer',
-      strategy: 'full',
-      evalRounds: [2, 3, 4, 5],
-    }),
+    spec: () =>
+      recipeFederation({
+        headAggregation: 'layer',
+      }),
   },
   {
     id: 'personal-finetune',
     what: "federation, DEFAULT_CONFIG recipe, all adapters, personalization 'finetune': each site evaluated on its own model of its last local training (the round-4 global model + its 30 round-5 steps; 150 local steps in all, as alone-rule); shared = the global model of the same run",
-    spec: () => ({
-      kind: 'fed',
-      ...recipe,
-      strategy: 'full',
-      personalization: 'finetune',
-      evalRounds: [2, 3, 4, 5],
-    }),
+    spec: () =>
+      recipeFederation({
+        personalization: 'finetune',
+      }),
   },
   {
     id: 'personal-finetune-f3ocus',
     what: "federation, DEFAULT_CONFIG recipe, F3OCUS at budget 2 of 6, personalization 'finetune'",
-    spec: () => ({
-      kind: 'fed',
-      ...recipe,
-      strategy: 'f3ocus',
-      budget: 2,
-      personalization: 'finetune',
-      evalRounds: [2, 3, 4, 5],
-    }),
+    spec: () =>
+      recipeFederation({
+        strategy: 'f3ocus',
+        budget: 2,
+        personalization: 'finetune',
+      }),
   },
   {
     id: 'personal-adapters',
     what: "federation, DEFAULT_CONFIG recipe, all adapters, personalization 'adapters' (LG-FedAvg-style: each site's adapters kept on the site across rounds and never sent, the head shared); each site evaluated on its adapters + the head of its last local training; shared = the global model (base adapters + the shared head)",
-    spec: () => ({
-      kind: 'fed',
-      ...recipe,
-      strategy: 'full',
-      personalization: 'adapters',
-      evalRounds: [2, 3, 4, 5],
-    }),
+    spec: () =>
+      recipeFederation({
+        personalization: 'adapters',
+      }),
   },
   {
     id: 'personal-proximal',
     what: "federation, DEFAULT_CONFIG recipe, all adapters, personalization 'proximal' with proxMu 0.01 (each site keeps its whole model across rounds, pulled toward the global one, and sends its model minus the global one; 150 local steps in all, as alone-rule); shared = the global model (the mean of the sites' models)",
-    spec: () => ({
-      kind: 'fed',
-      ...recipe,
-      local: { ...recipe.local, proxMu: 0.01 },
-      strategy: 'full',
-      personalization: 'proximal',
-      evalRounds: [2, 3, 4, 5],
-    }),
+    spec: () =>
+      recipeFederation({
+        local: { ...recipe.local, proxMu: 0.01 },
+        personalization: 'proximal',
+      }),
   },
   {
     id: 'personal-head',
     what: 'federation, DEFAULT_CONFIG recipe, all adapters, FedPer-style personal head (lab option personalHead: each site keeps its own head across rounds and sends the adapters only); each site evaluated on the global adapters with its head',
-    spec: () => ({
-      kind: 'fed',
-      ...recipe,
-      strategy: 'full',
-      personalHead: true,
-      evalRounds: [2, 3, 4, 5],
-    }),
+    spec: () =>
+      recipeFederation({
+        personalHead: true,
+      }),
   },
   {
     id: 'personal-ditto',
     clients: [4],
     what: `federation, DEFAULT_CONFIG recipe, all adapters, Ditto (lab option ditto, lambda 0.1): besides its ${K} global steps a round each site trains its own model ${K} steps from its last one, pulled toward the global model (${2 * R * K} local steps a site in all: compare with alone-rule-2x)`,
-    spec: () => ({
-      kind: 'fed',
-      ...recipe,
-      strategy: 'full',
-      ditto: { lambda: 0.1 },
-      evalRounds: [2, 3, 4, 5],
-    }),
+    spec: () =>
+      recipeFederation({
+        ditto: { lambda: 0.1 },
+      }),
   },
   {
     id: 'alone-rule-2x',
@@ -234,13 +223,11 @@ const ROW_DEFS: RowDef[] = [
   {
     id: 'recipe-f3ocus',
     what: 'federation, DEFAULT_CONFIG recipe, F3OCUS at budget 2 of 6',
-    spec: () => ({
-      kind: 'fed',
-      ...recipe,
-      strategy: 'f3ocus',
-      budget: 2,
-      evalRounds: [2, 3, 4, 5],
-    }),
+    spec: () =>
+      recipeFederation({
+        strategy: 'f3ocus',
+        budget: 2,
+      }),
   },
 ];
 

@@ -307,15 +307,18 @@ describe("ModelCompute with personalization 'proximal'", () => {
       v1[k] = { shape: global[k].shape, data: global[k].data.map((x, i) => x + (d ? d[i] : 0)) };
     }
     expect(same(c.model.getParams(names))).toBe(true);
-    ref.model.setParams(v1);
-    const byHand = await trainLayers(ref.model, data.train, {
+    const round2 = {
       layers: ['block1.adapter'],
       steps: cfg.steps,
       batchSize: cfg.batchSize,
       lr: cfg.lr,
       weightDecay: cfg.weightDecay,
       seed: deriveSeed(cfg.seed, 2, 'train'),
-      answerMask: 'site',
+      answerMask: 'site' as const,
+    };
+    ref.model.setParams(v1);
+    const byHand = await trainLayers(ref.model, data.train, {
+      ...round2,
       proxMu: mu,
       proxAnchor: global,
     });
@@ -338,15 +341,7 @@ describe("ModelCompute with personalization 'proximal'", () => {
     expect(compared).toBeGreaterThan(1000);
     // The pull acted: without it round 2 sends another update.
     ref.model.setParams(v1);
-    const noPull = await trainLayers(ref.model, data.train, {
-      layers: ['block1.adapter'],
-      steps: cfg.steps,
-      batchSize: cfg.batchSize,
-      lr: cfg.lr,
-      weightDecay: cfg.weightDecay,
-      seed: deriveSeed(cfg.seed, 2, 'train'),
-      answerMask: 'site',
-    });
+    const noPull = await trainLayers(ref.model, data.train, round2);
     const k0 = 'block1.adapter/down_kernel';
     expect(noPull.deltas[k0].data).not.toEqual(byHand.deltas[k0].data);
     c.model.dispose();

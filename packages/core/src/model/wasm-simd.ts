@@ -88,6 +88,15 @@ const until = (exit: number[], body: number[]) => [
   ...op.end,
 ];
 const addTo = (l: number, v: number[]) => [...op.get(l), ...v, ...op.add, ...op.set(l)];
+/** dst = base + t * stride: an operand's matrix of batch entry t. */
+const batchBase = (dst: number, base: number, stride: number) => [
+  ...op.get(base),
+  ...op.get(T),
+  ...op.get(stride),
+  ...op.mul,
+  ...op.add,
+  ...op.set(dst),
+];
 const range = (n: number) => Array.from({ length: n }, (_, x) => x);
 
 /**
@@ -222,24 +231,9 @@ function bmmBody(): number[] {
       [...op.get(T), ...op.get(BATCH), ...op.geU],
       [
         // abase = a + t * aStride, bbase = b + t * bStride, cbase = c + t * cStride
-        ...op.get(A),
-        ...op.get(T),
-        ...op.get(AS),
-        ...op.mul,
-        ...op.add,
-        ...op.set(ABASE),
-        ...op.get(B),
-        ...op.get(T),
-        ...op.get(BS),
-        ...op.mul,
-        ...op.add,
-        ...op.set(BBASE),
-        ...op.get(C),
-        ...op.get(T),
-        ...op.get(CS),
-        ...op.mul,
-        ...op.add,
-        ...op.set(CBASE),
+        ...batchBase(ABASE, A, AS),
+        ...batchBase(BBASE, B, BS),
+        ...batchBase(CBASE, C, CS),
         ...op.i32(0),
         ...op.set(I),
         ...rowStage(ROWS),
