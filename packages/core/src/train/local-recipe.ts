@@ -133,7 +133,7 @@ export function proximalAnchors(
       continue;
     }
     const shape = current(n).shape;
-    if (!a || a.shape.length !== shape.length || a.shape.some((d, i) => d !== shape[i])) {
+    if (!a || !tf.util.arraysEqual(a.shape, shape)) {
       tf.dispose(Object.values(out));
       throw new Error(
         `proxAnchor: "${n}" ${a ? `has shape [${a.shape.join(', ')}], the param [${shape.join(', ')}]` : 'is missing'}`,
