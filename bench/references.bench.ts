@@ -183,6 +183,15 @@ const ROW_DEFS: RowDef[] = [
       }),
   },
   {
+    id: 'personal-adapters-mix',
+    what: "federation, DEFAULT_CONFIG recipe, all adapters, personalization 'adapters', each site predicting with the mixture 0.9 x its own model's + 0.1 x the shared model's answer probabilities (model interpolation of outputs, Mansour et al., 2020; lab option personalMix; λ 0.9 chosen on 4 sites, seeds 0-2, docs/federated-recipe.md); shared = the global model",
+    spec: () =>
+      recipeFederation({
+        personalization: 'adapters',
+        personalMix: 0.9,
+      }),
+  },
+  {
     id: 'personal-proximal',
     what: "federation, DEFAULT_CONFIG recipe, all adapters, personalization 'proximal' with proxMu 0.01 (each site keeps its whole model across rounds, pulled toward the global one, and sends its model minus the global one; 150 local steps in all, as alone-rule); shared = the global model (the mean of the sites' models)",
     spec: () =>

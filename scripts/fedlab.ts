@@ -48,6 +48,13 @@ export interface SeedResult {
   /** The shared global model after the last round, when the run is personalised (the fields
    * above are then every site's own model). */
   shared?: { accuracy: number; siteMean: number; perSite: Record<string, number> };
+  /** With `mixGrid`: the mixture of each site's own and the shared model at each λ. */
+  mixes?: {
+    lambda: number;
+    accuracy: number;
+    siteMean: number;
+    perSite: Record<string, number>;
+  }[];
   seconds: number;
 }
 
@@ -86,6 +93,7 @@ export async function runSpec(
   let ev: LabEval;
   let byRound: SeedResult['byRound'];
   let shared: SeedResult['shared'];
+  let mixes: SeedResult['mixes'];
   const brief = (e: LabEval) => {
     const f = flat(e);
     return { accuracy: f.accuracy, siteMean: f.siteMean, perSite: f.perSite };
@@ -139,12 +147,14 @@ export async function runSpec(
       };
     });
     if (trace.finalShared) shared = brief(trace.finalShared);
+    mixes = trace.finalMixes?.map((m) => ({ lambda: m.lambda, ...brief(m.eval) }));
   }
   return {
     seed,
     ...flat(ev),
     byRound,
     ...(shared && { shared }),
+    ...(mixes && { mixes }),
     seconds: +((performance.now() - t0) / 1000).toFixed(1),
   };
 }
@@ -170,6 +180,8 @@ const FIELDS: Record<Spec['kind'], readonly string[]> = {
     'keepLocalOptimizer',
     'ditto',
     'personalHead',
+    'personalMix',
+    'mixGrid',
   ],
 };
 const LOCAL_FIELDS = [

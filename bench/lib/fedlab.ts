@@ -18,6 +18,11 @@ import {
   type Personalization,
   type ServerOptimizerConfig,
 } from '../../packages/core/src/federated/index.js';
+import {
+  checkPersonalMix,
+  mixLogProbabilities,
+  scoreLogProbabilities,
+} from '../../packages/core/src/federated/personal-mix.js';
 import { computeLntk } from '../../packages/core/src/importance/index.js';
 import { deriveSeed } from '../../packages/core/src/random.js';
 import { loadModel, type VqaModel } from '../../packages/core/src/model/index.js';
@@ -70,6 +75,8 @@ export interface SiteEval {
   perType: Record<string, { accuracy: number; n: number }>;
   /** Fraction of answers that this site never has in its training split. */
   foreign: number;
+  /** With `logProbabilities`: the log answer probabilities under the rule (core `evaluate`). */
+  logProbabilities?: Float32Array;
 }
 
 export interface LabEval {
@@ -85,6 +92,7 @@ export async function evaluateSites(
   model: VqaModel,
   sites: readonly LabSite[],
   answerMask: AnswerMaskRule = 'none',
+  opts: { logProbabilities?: boolean } = {},
 ): Promise<LabEval> {
   const perSite: Record<string, SiteEval> = {};
   let correct = 0;
@@ -95,6 +103,7 @@ export async function evaluateSites(
       answerMask,
       siteAnswers: s.train.map((x) => x.answer),
       predictions: true,
+      logProbabilities: opts.logProbabilities,
     });
     const own = new Set(s.train.map((x) => x.answer));
     const pred = ev.predictions!;
@@ -103,6 +112,7 @@ export async function evaluateSites(
       n: ev.n,
       perType: ev.perType,
       foreign: pred.filter((a) => !own.has(a)).length / pred.length,
+      ...(ev.logProbabilities && { logProbabilities: ev.logProbabilities }),
     };
     correct += Math.round(ev.accuracy * ev.n);
     n += ev.n;
@@ -112,6 +122,33 @@ export async function evaluateSites(
     accuracy: correct / n,
     siteMean: accs.reduce((a, b) => a + b, 0) / accs.length,
     perSite,
+  };
+}
+
+/**
+ * A site's predictions from the mixture of its own and the shared model's answer probabilities
+ * (core federated/personal-mix.ts), both evaluated with `logProbabilities` on its held-out split.
+ */
+export function mixedSiteEval(
+  own: SiteEval,
+  shared: SiteEval,
+  lambda: number,
+  site: LabSite,
+  answers: readonly string[],
+): SiteEval {
+  if (!own.logProbabilities || !shared.logProbabilities)
+    throw new Error('mixedSiteEval: both evaluations need logProbabilities');
+  const sc = scoreLogProbabilities(
+    mixLogProbabilities(own.logProbabilities, shared.logProbabilities, lambda),
+    answers,
+    site.test,
+  );
+  const ownAnswers = new Set(site.train.map((x) => x.answer));
+  return {
+    accuracy: sc.accuracy,
+    n: sc.n,
+    perType: sc.perType,
+    foreign: sc.predictions.filter((a) => !ownAnswers.has(a)).length / sc.n,
   };
 }
 
@@ -200,6 +237,17 @@ export interface FederationRun {
    * model). Not with `personalization` or `ditto`.
    */
   personalHead?: boolean;
+  /**
+   * Model interpolation of outputs (core federated/personal-mix.ts): with a personalisation,
+   * each site predicts with λ·p_own + (1 − λ)·p_shared of its own and the global model's answer
+   * probabilities; `eval` is then that mixture (`shared`: the global model). No extra training.
+   */
+  personalMix?: number;
+  /**
+   * Lab screening: after the last round, also score the mixture at each of these λ (the same
+   * run, so the λ are compared on the same models); reported in `finalMixes`.
+   */
+  mixGrid?: number[];
 }
 
 export interface FederationTrace {
@@ -213,6 +261,8 @@ export interface FederationTrace {
   }[];
   final: LabEval;
   finalShared?: LabEval;
+  /** With `mixGrid`: the mixture of the own and the shared model at each λ, last round. */
+  finalMixes?: { lambda: number; eval: LabEval }[];
 }
 
 /** Sample-weighted and site-mean accuracy of per-site evaluations (as evaluateSites). */
@@ -266,6 +316,13 @@ export async function runFederation(
   const heads = new Map<string, NamedArrays>();
   const headNames = globalNames.filter((n) => layerOf(n) === 'head');
   const personalised = personalization !== 'none' || ditto !== undefined || !!run.personalHead;
+  const mixes = [
+    ...(run.mixGrid ?? []),
+    ...(run.personalMix !== undefined ? [run.personalMix] : []),
+  ];
+  mixes.forEach(checkPersonalMix);
+  if (mixes.length && personalization === 'none')
+    throw new Error('personalMix / mixGrid: only with a personalization (own and shared model)');
   const optimizers = new Map(
     run.keepLocalOptimizer
       ? sites.map((s) => [s.name, new AdamW({ lr: run.lr, weightDecay: run.weightDecay ?? 0.01 })])
@@ -350,7 +407,8 @@ export async function runFederation(
       global = server.step(global, agg);
       if (evalAt.has(round) || round === run.rounds) {
         model.setParams(global);
-        const shared = await evaluateSites(model, sites, run.local?.answerMask);
+        const withLogP = { logProbabilities: mixes.length > 0 };
+        const shared = await evaluateSites(model, sites, run.local?.answerMask, withLogP);
         let ev = shared;
         if (ditto || run.personalHead) {
           const perSite: Record<string, SiteEval> = {};
@@ -368,10 +426,21 @@ export async function runFederation(
           for (const s of sites) {
             model.setParams(global);
             model.setParams(personal.get(s.name)!.forEvaluation());
-            const e = await evaluateSites(model, [s], run.local?.answerMask);
+            const e = await evaluateSites(model, [s], run.local?.answerMask, withLogP);
             perSite[s.name] = e.perSite[s.name];
           }
-          ev = combine(perSite);
+          const mixAt = (lambda: number) =>
+            combine(
+              Object.fromEntries(
+                sites.map((s) => [
+                  s.name,
+                  mixedSiteEval(perSite[s.name], shared.perSite[s.name], lambda, s, model.answers),
+                ]),
+              ),
+            );
+          if (round === run.rounds && run.mixGrid)
+            trace.finalMixes = run.mixGrid.map((lambda) => ({ lambda, eval: mixAt(lambda) }));
+          ev = run.personalMix !== undefined ? mixAt(run.personalMix) : combine(perSite);
         }
         trace.rounds.push({
           round,

@@ -8,3 +8,4 @@ export * from './strategies/index.js';
 export * from './server-optimizer.js';
 export * from './local-options.js';
 export * from './personalization.js';
+export * from './personal-mix.js';

@@ -18,6 +18,12 @@ export interface EvalResult {
   perType: Record<string, { accuracy: number; n: number }>;
   /** With `opts.predictions`: the predicted answer of every sample, in order. */
   predictions?: string[];
+  /**
+   * With `opts.logProbabilities`: every sample's log answer probabilities under the rule
+   * (log-softmax of the masked logits), row-major [n, answers.length], in sample order; a
+   * masked answer's entry is about MASKED_LOGIT (its probability is 0 in float32).
+   */
+  logProbabilities?: Float32Array;
 }
 
 /** Answers outside the head's vocabulary count as wrong (and add no loss). */
@@ -32,6 +38,8 @@ export async function evaluate(
     siteAnswers?: Iterable<string>;
     /** Also return the predicted answers (argmax under the rule), e.g. to count confusions. */
     predictions?: boolean;
+    /** Also return the log answer probabilities under the rule (e.g. to mix two models'). */
+    logProbabilities?: boolean;
   } = {},
 ): Promise<EvalResult> {
   if (samples.length === 0) throw new Error('evaluate: samples is empty');
@@ -47,6 +55,9 @@ export async function evaluate(
     siteAnswers: opts.siteAnswers,
   });
   const predictions: string[] | undefined = opts.predictions ? [] : undefined;
+  const logProbs = opts.logProbabilities
+    ? new Float32Array(samples.length * model.answers.length)
+    : undefined;
   let correct = 0;
   let lossSum = 0;
   const per: Record<string, { correct: number; n: number }> = {};
@@ -91,15 +102,17 @@ export async function evaluate(
       const labels = Int32Array.from(chunk, (s) => index.get(s.answer) ?? -1);
       // The mask is taken from the question type only (never from the answer being scored).
       const bias = mask.bias(chunk.map((s) => ({ questionType: s.questionType })));
-      const [predT, lossT] = tf.tidy(() => {
+      const [predT, lossT, logPT] = tf.tidy(() => {
         const raw = classify(c, p, final.x);
         const logits: tf.Tensor2D = bias ? raw.add(bias) : raw;
         const oh = tf.oneHot(tf.tensor1d(labels, 'int32'), logits.shape[1]);
-        return [logits.argMax(1), tf.neg(tf.sum(tf.mul(oh, tf.logSoftmax(logits))))];
+        const logP = tf.logSoftmax(logits);
+        return [logits.argMax(1), tf.neg(tf.sum(tf.mul(oh, logP))), logP];
       });
       const pred = await predT.data();
       lossSum += (await lossT.data())[0];
-      tf.dispose([predT, lossT, final.x, final.bias]);
+      if (logProbs) logProbs.set((await logPT.data()) as Float32Array, i * model.answers.length);
+      tf.dispose([predT, lossT, logPT, final.x, final.bias]);
       bias?.dispose();
       chunk.forEach((s, j) => {
         predictions?.push(model.answers[pred[j]]);
@@ -123,6 +136,7 @@ export async function evaluate(
     n: samples.length,
     perType,
     ...(predictions ? { predictions } : {}),
+    ...(logProbs ? { logProbabilities: logProbs } : {}),
   };
 }
 
