@@ -53,6 +53,7 @@ export const XRAY: Style = {
     pleural: 0,
     hernia: 0,
     edema: 0,
+    child: 0,
   },
   // Order = ChestMNIST labels; PneumoniaMNIST uses XRAY_PNEUMONIA below.
   classes: [
@@ -73,23 +74,35 @@ export const XRAY: Style = {
   ],
   jitter: { heart: 0.015 },
   render(c, p, rand) {
+    // `child` (PneumoniaMNIST's paediatric radiographs): a small child's chest, drawn on top of
+    // the adult scene's order of operations; at child 0 the adult scene is drawn exactly as
+    // before (the same calls with the same random draws).
+    const child = p.child > 0.5;
     c.fill(0.06);
-    c.ellipse(0.5, 0.58, 0.5, 0.6, 0.5 + U(rand, -0.05, 0.05));
+    if (child) c.ellipse(0.5, 0.56, 0.56, 0.5, 0.46 + U(rand, -0.05, 0.05));
+    else c.ellipse(0.5, 0.58, 0.5, 0.6, 0.5 + U(rand, -0.05, 0.05));
+    if (child) drawChildFrame(c);
     const lungTone = 0.2 - 0.08 * p.emph;
     const grow = 1 + 0.15 * p.emph;
-    // Right lung (image left) and left lung; atelectasis shrinks the image-right lung.
-    c.ellipse(0.3, 0.45, 0.15 * grow, 0.3 * grow, lungTone, 0.95, { angle: 0.08 });
-    c.ellipse(
-      0.7,
-      0.45 + 0.1 * p.atel,
-      0.15 * grow,
-      0.3 * grow * (1 - 0.35 * p.atel),
-      lungTone,
-      0.95,
-      {
-        angle: -0.08,
-      },
-    );
+    // Right lung (image left) and left lung; atelectasis shrinks the image-right lung. A small
+    // child's lungs are shorter and wider (the thorax is nearly as wide as it is tall).
+    if (child) {
+      c.ellipse(0.29, 0.47, 0.18 * grow, 0.22 * grow, lungTone + 0.04, 0.95, { angle: 0.12 });
+      c.ellipse(0.71, 0.47, 0.18 * grow, 0.22 * grow, lungTone + 0.04, 0.95, { angle: -0.12 });
+    } else {
+      c.ellipse(0.3, 0.45, 0.15 * grow, 0.3 * grow, lungTone, 0.95, { angle: 0.08 });
+      c.ellipse(
+        0.7,
+        0.45 + 0.1 * p.atel,
+        0.15 * grow,
+        0.3 * grow * (1 - 0.35 * p.atel),
+        lungTone,
+        0.95,
+        {
+          angle: -0.08,
+        },
+      );
+    }
     if (p.pleural > 0) {
       c.ellipse(0.3, 0.45, 0.16, 0.31, 0.65, 0.5 * p.pleural, { hole: 0.85 });
       c.ellipse(0.7, 0.45, 0.16, 0.31, 0.65, 0.5 * p.pleural, { hole: 0.85 });
@@ -100,8 +113,16 @@ export const XRAY: Style = {
       c.line(0.5, 0.45, x + U(rand, -0.1, 0.1), U(rand, 0.25, 0.65), 0.012, 0.4, 0.35);
     }
     c.line(0.5, 0.1, 0.5, 0.95, 0.05, 0.62);
-    c.ellipse(0.55, 0.64, p.heart * 1.15, p.heart * 0.9, 0.62);
-    if (p.haze > 0) {
+    if (child) {
+      // The thymus widens the upper mediastinum ("sail"); the heart is large for the chest.
+      c.ellipse(0.46, 0.32, 0.1, 0.1, 0.6, 0.9, { angle: 0.3 });
+      c.ellipse(0.54, 0.62, p.heart * 1.35, p.heart * 1.0, 0.62);
+    } else c.ellipse(0.55, 0.64, p.heart * 1.15, p.heart * 0.9, 0.62);
+    if (p.haze > 0 && child) {
+      // Lobar consolidation inside the child's shorter lungs.
+      c.ellipse(0.72, 0.5, 0.13, 0.13, 0.6, 0.75 * Math.min(1, p.haze));
+      c.ellipse(0.28, 0.47, 0.1, 0.1, 0.55, 0.4 * Math.min(1, p.haze));
+    } else if (p.haze > 0) {
       c.ellipse(0.7, 0.62, 0.13, 0.14, 0.6, 0.75 * Math.min(1, p.haze));
       c.ellipse(0.3, 0.6, 0.1, 0.1, 0.55, 0.4 * Math.min(1, p.haze));
     }
@@ -129,9 +150,24 @@ export const XRAY: Style = {
   },
 };
 
-/** PneumoniaMNIST: the X-ray scene with normal vs pneumonia (lobar haze + patchy infiltrate). */
+/**
+ * What frames a small child's supine AP radiograph and no adult PA one: the upper arms raised
+ * beside the head, and the stomach's gas bubble under the left hemidiaphragm in the field.
+ */
+function drawChildFrame(c: Canvas): void {
+  c.line(0.13, 0.34, 0.03, 0.02, 0.08, 0.5);
+  c.line(0.87, 0.34, 0.97, 0.02, 0.08, 0.5);
+  c.ellipse(0.68, 0.86, 0.09, 0.05, 0.03, 0.9);
+}
+
+/**
+ * PneumoniaMNIST: normal vs pneumonia (lobar haze + patchy infiltrate) on the radiographs of
+ * small children (its source: paediatric chest X-rays, aged one to five), so its normal class
+ * is not ChestMNIST's adult "no finding" scene (packages/core/src/data/README.md, "Synthetic generator").
+ */
 export const XRAY_PNEUMONIA: Style = {
   ...XRAY,
+  base: { ...XRAY.base, child: 1 },
   classes: [{}, { haze: 0.8, infil: 0.8 }],
 };
 
@@ -645,13 +681,30 @@ export const CT: Style = {
     c.noise(rand, 5, 0.06);
     const side = Math.max(-1, Math.min(1, p.side));
     const mid = 0.5 - 0.42 * side;
+    // The anatomy around the organ tells the plane, as it does in OrganA/C/SMNIST's crops of
+    // the same CT volumes: axial, the vertebral body below with the ribs in cross-section on an
+    // arc around the abdomen; coronal, the spine as a vertical column with ribs running out to
+    // both sides; sagittal, the spine at the back and the anterior abdominal wall at the front,
+    // ribs running obliquely down and forward.
     if (ctx.view === 'axial') {
       c.ring(mid, 0.88, 0.08, 0.04, 0.92);
       c.ellipse(mid, 0.55, 0.08, 0.08, 0.35);
+      for (const k of times(7)) {
+        const th = Math.PI * (0.1 + 0.8 * (k / 6));
+        c.ellipse(0.5 + 0.47 * Math.cos(th), 0.55 - 0.47 * Math.sin(th), 0.035, 0.025, 0.9);
+      }
     } else if (ctx.view === 'coronal') {
       for (let y = 0.05; y < 1; y += 0.16) c.ellipse(mid, y, 0.06, 0.06, 0.85);
+      for (const y of [0.08, 0.2, 0.32]) {
+        c.line(mid, y, mid - 0.45, y + 0.08, 0.025, 0.8);
+        c.line(mid, y, mid + 0.45, y + 0.08, 0.025, 0.8);
+      }
     } else {
-      for (let y = 0.05; y < 1; y += 0.16) c.ellipse(mid * 0.3 + 0.68, y, 0.07, 0.055, 0.85);
+      // A sagittal slice has no left and right: the spine is at the back whatever the organ.
+      const spine = 0.86;
+      for (let y = 0.05; y < 1; y += 0.16) c.ellipse(spine, y, 0.07, 0.055, 0.85);
+      for (const y of [0.06, 0.22, 0.38]) c.line(spine, y, spine - 0.4, y + 0.22, 0.025, 0.8);
+      c.line(0.11, 0.02, 0.06, 0.98, 0.05, 0.65);
     }
     c.ellipse(0.5 + side * 0.5, 0.5, 0.12, 0.6, 0.03, 0.6 * Math.abs(side));
     const r = Math.max(0.06, p.organR);
