@@ -182,6 +182,7 @@ const FIELDS: Record<Spec['kind'], readonly string[]> = {
     'personalHead',
     'personalMix',
     'mixGrid',
+    'finetuneAfter',
   ],
 };
 const LOCAL_FIELDS = [

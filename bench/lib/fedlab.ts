@@ -248,6 +248,14 @@ export interface FederationRun {
    * run, so the λ are compared on the same models); reported in `finalMixes`.
    */
   mixGrid?: number[];
+  /**
+   * FedAvg, then local fine-tuning, lab screening: after the last round each site trains every
+   * adapter + the head for `steps` more local steps from the final global model (a fresh AdamW,
+   * the run's local recipe) and is evaluated on that model (`shared`: the global one). The
+   * federation's own steps count too: a site spends rounds·steps + these. Not with
+   * `personalization`, `ditto` or `personalHead`.
+   */
+  finetuneAfter?: { steps: number };
 }
 
 export interface FederationTrace {
@@ -315,7 +323,13 @@ export async function runFederation(
     throw new Error('personalHead: not together with personalization or ditto');
   const heads = new Map<string, NamedArrays>();
   const headNames = globalNames.filter((n) => layerOf(n) === 'head');
-  const personalised = personalization !== 'none' || ditto !== undefined || !!run.personalHead;
+  const after = run.finetuneAfter;
+  if (after && (personalization !== 'none' || ditto || run.personalHead))
+    throw new Error('finetuneAfter: not together with personalization, ditto or personalHead');
+  if (after && !(Number.isInteger(after.steps) && after.steps >= 1))
+    throw new Error(`finetuneAfter.steps must be a positive integer, got ${after.steps}`);
+  const personalised =
+    personalization !== 'none' || ditto !== undefined || !!run.personalHead || !!after;
   const mixes = [
     ...(run.mixGrid ?? []),
     ...(run.personalMix !== undefined ? [run.personalMix] : []),
@@ -415,6 +429,25 @@ export async function runFederation(
           for (const s of sites) {
             model.setParams(global);
             model.setParams((ditto ? dittoModels : heads).get(s.name) ?? {});
+            perSite[s.name] = (await evaluateSites(model, [s], run.local?.answerMask)).perSite[
+              s.name
+            ];
+          }
+          ev = combine(perSite);
+        } else if (after && round === run.rounds) {
+          // Each site fine-tunes the final global model on its own data.
+          const perSite: Record<string, SiteEval> = {};
+          for (const s of sites) {
+            model.setParams(global);
+            await trainLayers(model, s.train, {
+              layers,
+              steps: after.steps,
+              batchSize: run.batchSize,
+              lr: run.lr,
+              weightDecay: run.weightDecay ?? 0.01,
+              seed: deriveSeed(seed, run.rounds + 1, `${s.name}:finetune-after`),
+              ...run.local,
+            });
             perSite[s.name] = (await evaluateSites(model, [s], run.local?.answerMask)).perSite[
               s.name
             ];
