@@ -135,6 +135,23 @@ const ROW_DEFS: RowDef[] = [
     spec: () => ({ kind: 'pooled', steps: 4 * R * K, batchSize: B, ...OLD }),
   },
   {
+    // The most a single shared model can give a site on this data: centralised training of
+    // every site's samples under the same rule, in as many steps of one site's batch as all
+    // sites together take in the federation (each site's samples then reach the model as often
+    // as they do when the site trains alone, in k times the sequential steps). If even this
+    // row does not beat alone-rule, no shared model can: there is no transfer to pass on
+    // (docs/federated-recipe.md, "Why the federation does not beat a site training alone").
+    id: 'pooled-sites-x-steps-rule',
+    what: `pooled, sites x ${R * K} steps x ${B}, AdamW 3e-3, answer mask '${RULE}': every site's samples as often as alone-rule's, in sites times the sequential steps`,
+    spec: (k) => ({
+      kind: 'pooled',
+      steps: k * R * K,
+      batchSize: B,
+      lr: 3e-3,
+      local: { optimizer: 'adamw', answerMask: RULE },
+    }),
+  },
+  {
     id: 'fedavg-old',
     what: `federation, old recipe: ${R} x ${K} steps, AdamW 3e-3, FedAvg, all adapters`,
     spec: () =>

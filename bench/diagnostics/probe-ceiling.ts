@@ -2,11 +2,11 @@
 // classifier tells the synthetic MedMNIST-like subsets apart from their pixels. Classifiers far
 // stronger than a linear probe on a base's 64 pooled features, trained on many more images:
 //   1. all 12 subsets: logistic regression and a one-hidden-layer MLP on raw pixels;
-//   2. the two groups the probes confuse, alone: chestmnist / pneumoniamnist (one X-ray
-//      generator, packages/core/src/data/synthetic/styles.ts XRAY and XRAY_PNEUMONIA) and
-//      organamnist / organcmnist / organsmnist (one CT generator, another view glyph), an MLP
-//      on many images each; its accuracy per kind of image (chest with / without a finding,
-//      pneumonia normal / pneumonia);
+//   2. the two groups that share a modality's style, alone: chestmnist / pneumoniamnist (one
+//      X-ray style, packages/core/src/data/synthetic/styles.ts XRAY and XRAY_PNEUMONIA: adults
+//      vs small children) and organamnist / organcmnist / organsmnist (one CT style in three
+//      planes), an MLP on many images each; its accuracy per kind of image (chest with /
+//      without a finding, pneumonia normal / pneumonia);
 // all scored on the bench's own held-out images (40 per subset, seed 1001, as bench base) and on
 // a larger held-out set. The generator is not changed; only images are drawn from it.
 //   pnpm exec tsx bench/diagnostics/probe-ceiling.ts [--train 1500] [--group-train 5000]
