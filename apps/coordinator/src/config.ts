@@ -142,9 +142,10 @@ export const DEFAULT_CONFIG: FederationConfig = {
   headAggregation: 'answer',
   // Every site uses the shared global model. Personalisation (docs/federated-recipe.md,
   // "Personalisation") brings a site closer to training alone under the same rule but not past
-  // it (base at b3e2a57, 3 seeds, paired: 'adapters' -1.3 +- 5.5 / -1.0 +- 2.2 points at 4 / 9
-  // sites; 'proximal' and the other screened variants no better); 'finetune' adds +1.9 / +4.4
-  // points to the global model at no cost. None is the default: the federation's product is the
+  // it (base at b3e2a57, generator 0a2b967, 3 seeds, paired: 'adapters' -1.3 +- 5.5 / -1.0 +-
+  // 2.2 points at 4 / 9 sites; 'proximal', the other screened variants and predicting from the
+  // mixture of the own and the shared model's answer probabilities no better); 'finetune' adds
+  // +1.4 / +4.1 points to the global model at no cost. None is the default: the federation's product is the
   // shared model (F3OCUS selects layers for it), which 'adapters' leaves at the base adapters.
   personalization: 'none',
   codec: 'fp16',
