@@ -1,4 +1,4 @@
-// `pnpm fedlab --run JSON [--seeds 0,1,2] [--clients 4] [--test-size 300] [--out FILE]`
+// `pnpm fedlab --run JSON [--seeds 0,1,2] [--clients 4 | --sites oct,oct,...] [--test-size 300] [--out FILE]`
 //
 // One learning experiment on the in-process federation lab (bench/lib/fedlab.ts), for every
 // seed: `{"kind":"fed", rounds, steps, batchSize, lr, strategy?, budget?, server?, local?}`,
@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { initNodeBackend } from '../packages/core/src/node/index.js';
 import { modelSourceFromConfig } from '../apps/coordinator/src/model-source.js';
+import type { ClientName } from '../packages/core/src/data/index.js';
 import {
   labSites,
   majorityOf,
@@ -86,9 +87,10 @@ export async function runSpec(
   seed: number,
   clients: number,
   testSize: number,
+  siteClients?: readonly ClientName[],
 ): Promise<SeedResult> {
   const t0 = performance.now();
-  const sites = labSites(clients, seed, { testSize });
+  const sites = labSites(clients, seed, { testSize, clients: siteClients });
   const base = modelSourceFromConfig({ preset: 'tiny', modelSeed: seed }).baseBytes!;
   let ev: LabEval;
   let byRound: SeedResult['byRound'];
@@ -223,6 +225,8 @@ async function main(): Promise<void> {
       'test-size': { type: 'string', default: '300' },
       out: { type: 'string' },
       label: { type: 'string' },
+      // The sites' clients (comma-separated, a client may repeat) instead of the first --clients.
+      sites: { type: 'string' },
     },
   });
   if (!values.run) throw new Error('--run JSON is required');
@@ -231,7 +235,14 @@ async function main(): Promise<void> {
   await initNodeBackend('wasm');
   const results: SeedResult[] = [];
   for (const seed of seeds) {
-    const r = await runSpec(spec, seed, Number(values.clients), Number(values['test-size']));
+    const siteClients = values.sites?.split(',') as ClientName[] | undefined;
+    const r = await runSpec(
+      spec,
+      seed,
+      siteClients?.length ?? Number(values.clients),
+      Number(values['test-size']),
+      siteClients,
+    );
     results.push(r);
     console.log(JSON.stringify(r));
   }

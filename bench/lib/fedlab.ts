@@ -39,6 +39,7 @@ import {
 } from '../../packages/core/src/train/index.js';
 
 export interface LabSite {
+  /** The client's name, or `<client>#<i>` for a client that appears more than once. */
   name: ClientName;
   train: VqaSample[];
   /** Held-out samples: an independent draw of the same generator (another data seed). */
@@ -54,13 +55,27 @@ export interface LabSite {
 export function labSites(
   count: number,
   seed: number,
-  opts: { testSize?: number; scale?: number } = {},
+  opts: {
+    testSize?: number;
+    scale?: number;
+    /**
+     * The sites' clients instead of the first `count` of CLIENT_NAMES; a client may repeat
+     * (each site then draws its own data: the data seed depends on the site's position).
+     */
+    clients?: readonly ClientName[];
+  } = {},
 ): LabSite[] {
   const testSize = opts.testSize ?? 300;
-  return (CLIENT_NAMES.slice(0, count) as ClientName[]).map((name, i) => {
+  const names = opts.clients ?? (CLIENT_NAMES.slice(0, count) as ClientName[]);
+  for (const n of names)
+    if (!(CLIENT_NAMES as readonly string[]).includes(n))
+      throw new Error(`labSites: unknown client "${n}" (one of ${CLIENT_NAMES.join(', ')})`);
+  const repeated = (n: ClientName) => names.filter((x) => x === n).length > 1;
+  return names.map((client, i) => {
+    const name = (repeated(client) ? `${client}#${i}` : client) as ClientName;
     const dataSeed = seed * 1009 + i;
-    const own = syntheticClient(name, { seed: dataSeed, scale: opts.scale });
-    const held = syntheticClient(name, {
+    const own = syntheticClient(client, { seed: dataSeed, scale: opts.scale });
+    const held = syntheticClient(client, {
       seed: dataSeed + 7_919_000,
       floor: Math.ceil(testSize / 0.2),
       scale: 0,
