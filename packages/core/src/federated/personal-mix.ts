@@ -13,6 +13,7 @@
  * the scale of `evaluate`'s.
  */
 import type { SampleLike } from '../model/batch.js';
+import { AccuracyTally } from '../train/accuracy-tally.js';
 
 /** Throws a clear error unless `lambda` is a number in [0, 1]; returns it. */
 export function checkPersonalMix(lambda: unknown): number {
@@ -79,9 +80,8 @@ export function scoreLogProbabilities(
       `scoreLogProbabilities: ${logP.length} values for ${samples.length} samples x ${A} answers`,
     );
   const index = new Map(answers.map((a, j) => [a, j]));
-  const per: Record<string, { correct: number; n: number }> = {};
+  const tally = new AccuracyTally();
   const predictions: string[] = [];
-  let correct = 0;
   let lossSum = 0;
   samples.forEach((s, i) => {
     let best = 0;
@@ -89,21 +89,7 @@ export function scoreLogProbabilities(
     predictions.push(answers[best]);
     const label = index.get(s.answer);
     if (label !== undefined) lossSum -= logP[i * A + label];
-    const ok = label === best;
-    const t = (per[s.questionType] ??= { correct: 0, n: 0 });
-    t.n += 1;
-    if (ok) {
-      t.correct += 1;
-      correct += 1;
-    }
+    tally.add(s.questionType, label === best);
   });
-  const perType: ScoredPredictions['perType'] = {};
-  for (const [k, v] of Object.entries(per)) perType[k] = { accuracy: v.correct / v.n, n: v.n };
-  return {
-    accuracy: correct / samples.length,
-    loss: lossSum / samples.length,
-    n: samples.length,
-    perType,
-    predictions,
-  };
+  return { ...tally.summary(lossSum), predictions };
 }

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { answerIndex, disposeBatch, encodeBatch, type SampleLike } from '../model/batch.js';
 import { classify, embed, runBlocks, type HiddenState } from '../model/forward.js';
 import type { VqaModel } from '../model/vqa-model.js';
+import { AccuracyTally } from './accuracy-tally.js';
 import { AnswerMask } from './answer-mask.js';
 import { cachedEmbedding, keepEmbedding } from './eval-embed-cache.js';
 import { dequantizedFrozen } from './frozen-weights.js';
@@ -58,9 +59,8 @@ export async function evaluate(
   const logProbs = opts.logProbabilities
     ? new Float32Array(samples.length * model.answers.length)
     : undefined;
-  let correct = 0;
+  const tally = new AccuracyTally();
   let lossSum = 0;
-  const per: Record<string, { correct: number; n: number }> = {};
   const c = model.config;
   const index = answerIndex(model.answers);
   // The int8 frozen weights, dequantized once for the evaluation (./frozen-weights.ts).
@@ -116,25 +116,14 @@ export async function evaluate(
       bias?.dispose();
       chunk.forEach((s, j) => {
         predictions?.push(model.answers[pred[j]]);
-        const ok = labels[j] >= 0 && pred[j] === labels[j];
-        const t = (per[s.questionType] ??= { correct: 0, n: 0 });
-        t.n += 1;
-        if (ok) {
-          t.correct += 1;
-          correct += 1;
-        }
+        tally.add(s.questionType, labels[j] >= 0 && pred[j] === labels[j]);
       });
     }
   } finally {
     tf.dispose(Object.values(frozen));
   }
-  const perType: EvalResult['perType'] = {};
-  for (const [k, v] of Object.entries(per)) perType[k] = { accuracy: v.correct / v.n, n: v.n };
   return {
-    accuracy: correct / samples.length,
-    loss: lossSum / samples.length,
-    n: samples.length,
-    perType,
+    ...tally.summary(lossSum),
     ...(predictions ? { predictions } : {}),
     ...(logProbs ? { logProbabilities: logProbs } : {}),
   };
