@@ -182,6 +182,7 @@ const FIELDS: Record<Spec['kind'], readonly string[]> = {
     'keepLocalOptimizer',
     'ditto',
     'personalHead',
+    'adapterServerLr',
     'personalMix',
     'mixGrid',
     'finetuneAfter',

@@ -26,7 +26,7 @@ import {
 import { computeLntk } from '../../packages/core/src/importance/index.js';
 import { deriveSeed } from '../../packages/core/src/random.js';
 import { loadModel, type VqaModel } from '../../packages/core/src/model/index.js';
-import { layerOf, type NamedArrays } from '../../packages/core/src/tensors/named.js';
+import { HEAD_LAYER, layerOf, type NamedArrays } from '../../packages/core/src/tensors/named.js';
 import type { FederationConfig } from '../../apps/coordinator/src/config.js';
 import { AdamW } from '../../packages/core/src/train/adamw.js';
 import {
@@ -246,6 +246,14 @@ export interface FederationRun {
    */
   ditto?: { lambda: number; steps?: number; keepOptimizer?: boolean };
   /**
+   * Lab screening: a server step size on the aggregated delta of every layer but the head,
+   * applied after the server optimiser (the head keeps its per-answer mean). FedAvg moves the
+   * shared adapters by about one site's worth a round; eta > 1 moves them by eta sites' worth,
+   * toward pooled training with every site's samples as often as alone's
+   * (docs/federated-recipe.md, "A larger server step on the adapters").
+   */
+  adapterServerLr?: number;
+  /**
    * FedPer (Arivazhagan et al., 2019), lab screening: each site keeps its own head across
    * rounds (training starts from it; its head update is not sent), the adapters are shared;
    * each site is evaluated on the global adapters with its own head (`shared`: the global
@@ -433,7 +441,10 @@ export async function runFederation(
         // FedPer: no site sends the head.
         ...(run.personalHead && { requiredLayers: [] }),
       });
+      const before = global;
       global = server.step(global, agg);
+      if (run.adapterServerLr !== undefined)
+        scaleSharedStep(before, global, agg, run.adapterServerLr);
       if (evalAt.has(round) || round === run.rounds) {
         model.setParams(global);
         const withLogP = { logProbabilities: mixes.length > 0 };
@@ -590,4 +601,25 @@ export function federationRunOf(
       answerMask: config.answerMask,
     },
   };
+}
+
+/**
+ * `adapterServerLr`: every trained layer but the head moves eta times as far from `before` as
+ * the server optimiser moved it (in place on `after`); untrained layers stay where they were.
+ */
+function scaleSharedStep(
+  before: NamedArrays,
+  after: NamedArrays,
+  agg: { contributors: Record<string, number> },
+  eta: number,
+): void {
+  if (!Number.isFinite(eta) || eta <= 0)
+    throw new Error(`adapterServerLr must be a positive number, got ${eta}`);
+  for (const [name, t] of Object.entries(after)) {
+    const layer = layerOf(name);
+    if (layer === HEAD_LAYER || !((agg.contributors[layer] ?? 0) > 0)) continue;
+    const p0 = before[name].data;
+    const d = t.data;
+    for (let k = 0; k < d.length; k++) d[k] = p0[k] + eta * (d[k] - p0[k]);
+  }
 }
