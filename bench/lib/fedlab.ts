@@ -120,13 +120,12 @@ export async function evaluateSites(
       predictions: true,
       logProbabilities: opts.logProbabilities,
     });
-    const own = new Set(s.train.map((x) => x.answer));
     const pred = ev.predictions!;
     perSite[s.name] = {
       accuracy: ev.accuracy,
       n: ev.n,
       perType: ev.perType,
-      foreign: pred.filter((a) => !own.has(a)).length / pred.length,
+      foreign: foreignShare(pred, s),
       ...(ev.logProbabilities && { logProbabilities: ev.logProbabilities }),
     };
     correct += Math.round(ev.accuracy * ev.n);
@@ -158,13 +157,18 @@ export function mixedSiteEval(
     answers,
     site.test,
   );
-  const ownAnswers = new Set(site.train.map((x) => x.answer));
   return {
     accuracy: sc.accuracy,
     n: sc.n,
     perType: sc.perType,
-    foreign: sc.predictions.filter((a) => !ownAnswers.has(a)).length / sc.n,
+    foreign: foreignShare(sc.predictions, site),
   };
+}
+
+/** The fraction of `predictions` that are answers the site never has in its training split. */
+function foreignShare(predictions: readonly string[], site: LabSite): number {
+  const own = new Set(site.train.map((x) => x.answer));
+  return predictions.filter((a) => !own.has(a)).length / predictions.length;
 }
 
 export interface CentralRun {
@@ -358,6 +362,9 @@ export async function runFederation(
     ...(run.personalMix !== undefined ? [run.personalMix] : []),
   ];
   mixes.forEach(checkPersonalMix);
+  const eta = run.adapterServerLr;
+  if (eta !== undefined && !(Number.isFinite(eta) && eta > 0))
+    throw new Error(`adapterServerLr must be a positive number, got ${eta}`);
   if (mixes.length && personalization === 'none')
     throw new Error('personalMix / mixGrid: only with a personalization (own and shared model)');
   const optimizers = new Map(
@@ -443,51 +450,53 @@ export async function runFederation(
       });
       const before = global;
       global = server.step(global, agg);
-      if (run.adapterServerLr !== undefined)
-        scaleSharedStep(before, global, agg, run.adapterServerLr);
+      if (eta !== undefined) scaleSharedStep(before, global, agg, eta);
       if (evalAt.has(round) || round === run.rounds) {
         model.setParams(global);
         const withLogP = { logProbabilities: mixes.length > 0 };
         const shared = await evaluateSites(model, sites, run.local?.answerMask, withLogP);
-        let ev = shared;
-        if (ditto || run.personalHead) {
+        /** Every site on its own model: the global one, then what `own(s)` makes of it. */
+        const onOwnModels = async (
+          own: (s: LabSite) => unknown,
+          o: { logProbabilities?: boolean } = {},
+        ) => {
           const perSite: Record<string, SiteEval> = {};
           for (const s of sites) {
             model.setParams(global);
-            model.setParams((ditto ? dittoModels : heads).get(s.name) ?? {});
-            perSite[s.name] = (await evaluateSites(model, [s], run.local?.answerMask)).perSite[
-              s.name
-            ];
-          }
-          ev = combine(perSite);
-        } else if (after && round === run.rounds) {
-          // Each site fine-tunes the final global model on its own data.
-          const perSite: Record<string, SiteEval> = {};
-          for (const s of sites) {
-            model.setParams(global);
-            await trainLayers(model, s.train, {
-              layers,
-              steps: after.steps,
-              batchSize: run.batchSize,
-              lr: run.lr,
-              weightDecay: run.weightDecay ?? 0.01,
-              seed: deriveSeed(seed, run.rounds + 1, `${s.name}:finetune-after`),
-              ...run.local,
-            });
-            perSite[s.name] = (await evaluateSites(model, [s], run.local?.answerMask)).perSite[
-              s.name
-            ];
-          }
-          ev = combine(perSite);
-        } else if (personalization !== 'none') {
-          // Every site on the model it would use: the global one with its personal state on top.
-          const perSite: Record<string, SiteEval> = {};
-          for (const s of sites) {
-            model.setParams(global);
-            model.setParams(personal.get(s.name)!.forEvaluation());
-            const e = await evaluateSites(model, [s], run.local?.answerMask, withLogP);
+            await own(s);
+            const e = await evaluateSites(model, [s], run.local?.answerMask, o);
             perSite[s.name] = e.perSite[s.name];
           }
+          return perSite;
+        };
+        let ev = shared;
+        if (ditto || run.personalHead) {
+          ev = combine(
+            await onOwnModels((s) =>
+              model.setParams((ditto ? dittoModels : heads).get(s.name) ?? {}),
+            ),
+          );
+        } else if (after && round === run.rounds) {
+          // Each site fine-tunes the final global model on its own data.
+          ev = combine(
+            await onOwnModels((s) =>
+              trainLayers(model, s.train, {
+                layers,
+                steps: after.steps,
+                batchSize: run.batchSize,
+                lr: run.lr,
+                weightDecay: run.weightDecay ?? 0.01,
+                seed: deriveSeed(seed, run.rounds + 1, `${s.name}:finetune-after`),
+                ...run.local,
+              }),
+            ),
+          );
+        } else if (personalization !== 'none') {
+          // Every site on the model it would use: the global one with its personal state on top.
+          const perSite = await onOwnModels(
+            (s) => model.setParams(personal.get(s.name)!.forEvaluation()),
+            withLogP,
+          );
           const mixAt = (lambda: number) =>
             combine(
               Object.fromEntries(
@@ -613,8 +622,6 @@ function scaleSharedStep(
   agg: { contributors: Record<string, number> },
   eta: number,
 ): void {
-  if (!Number.isFinite(eta) || eta <= 0)
-    throw new Error(`adapterServerLr must be a positive number, got ${eta}`);
   for (const [name, t] of Object.entries(after)) {
     const layer = layerOf(name);
     if (layer === HEAD_LAYER || !((agg.contributors[layer] ?? 0) > 0)) continue;
