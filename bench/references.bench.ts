@@ -56,6 +56,8 @@ const recipe = federationRunOf(DEFAULT_CONFIG);
 const RULE = DEFAULT_CONFIG.answerMask;
 /** The old local training (issue table): AdamW 3e-3, plain FedAvg, no answer mask. */
 const OLD = { lr: 3e-3, local: { optimizer: 'adamw', answerMask: 'none' } };
+/** The recipe's local training for the reference rows: AdamW 3e-3 under the recipe's answer rule. */
+const RULED = { lr: 3e-3, local: { optimizer: 'adamw', answerMask: RULE } };
 
 /**
  * A federation row: the DEFAULT_CONFIG recipe, all adapters, evaluated after rounds 2-5 (for
@@ -91,8 +93,7 @@ const ROW_DEFS: RowDef[] = [
       kind: 'alone',
       steps: R * K,
       batchSize: B,
-      lr: 3e-3,
-      local: { optimizer: 'adamw', answerMask: RULE },
+      ...RULED,
     }),
   },
   {
@@ -103,8 +104,7 @@ const ROW_DEFS: RowDef[] = [
       steps: R * K,
       restarts: R,
       batchSize: B,
-      lr: 3e-3,
-      local: { optimizer: 'adamw', answerMask: RULE },
+      ...RULED,
     }),
   },
   {
@@ -119,8 +119,7 @@ const ROW_DEFS: RowDef[] = [
       kind: 'pooled',
       steps: R * K,
       batchSize: B * k,
-      lr: 3e-3,
-      local: { optimizer: 'adamw', answerMask: RULE },
+      ...RULED,
     }),
   },
   {
@@ -147,8 +146,7 @@ const ROW_DEFS: RowDef[] = [
       kind: 'pooled',
       steps: k * R * K,
       batchSize: B,
-      lr: 3e-3,
-      local: { optimizer: 'adamw', answerMask: RULE },
+      ...RULED,
     }),
   },
   {
@@ -242,8 +240,7 @@ const ROW_DEFS: RowDef[] = [
       kind: 'alone',
       steps: 2 * R * K,
       batchSize: B,
-      lr: 3e-3,
-      local: { optimizer: 'adamw', answerMask: RULE },
+      ...RULED,
     }),
   },
   {
